@@ -1,0 +1,110 @@
+# lunac -- a deep-learning model compiler. `make help` lists the targets.
+
+CC        ?= cc
+LLVM_CONFIG ?= llvm-config-19
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -MMD -MP
+LUA_CFLAGS = $(shell pkg-config --cflags lua5.4 2>/dev/null)
+LUA_LIBS   = $(shell pkg-config --libs lua5.4 2>/dev/null)
+LLVM_CFLAGS = $(shell $(LLVM_CONFIG) --cflags 2>/dev/null)
+LLVM_LIBS   = $(shell $(LLVM_CONFIG) --ldflags --libs 2>/dev/null)
+RT_LIBS    = -lcjson -lm -lpthread
+SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer
+
+B = build
+
+# Debian packages this project needs; `make deps` installs the missing ones.
+DEPS_PKGS = llvm-19-dev liblua5.4-dev lua5.4 libcjson-dev libopenblas-dev zlib1g-dev \
+            libpng-dev libjpeg62-turbo-dev pkg-config dataset-fashion-mnist python3 python3-numpy
+
+IR_SRC      = $(wildcard compiler/ir/*.c compiler/passes/*.c compiler/interp/*.c)
+CG_SRC      = $(wildcard compiler/codegen/*.c)
+FE_SRC      = $(wildcard frontend/*.c)
+DRIVER_SRC  = $(wildcard compiler/driver/*.c)
+RT_CORE_SRC = $(filter-out runtime/main.c,$(wildcard runtime/*.c))
+RT_MAIN_SRC = $(wildcard runtime/main.c)
+TEST_SRC    = $(wildcard tests/unit/test_*.c)
+
+obj = $(patsubst %.c,$(B)/%.o,$(1))
+IR_OBJ      = $(call obj,$(IR_SRC))
+CG_OBJ      = $(call obj,$(CG_SRC))
+FE_OBJ      = $(call obj,$(FE_SRC))
+DRIVER_OBJ  = $(call obj,$(DRIVER_SRC))
+RT_CORE_OBJ = $(call obj,$(RT_CORE_SRC))
+RT_MAIN_OBJ = $(call obj,$(RT_MAIN_SRC))
+TEST_BIN    = $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRC))
+
+LIBLUNAC = $(B)/liblunac.a
+LIBRTCORE = $(B)/librtcore.a
+
+.PHONY: all deps check check-asan demo clean help
+all: bin/lunac lib/liblunacrt.a
+
+help:
+	@echo "make deps        install missing Debian packages (apt-get)"
+	@echo "make             build bin/lunac and lib/liblunacrt.a"
+	@echo "make check       build and run every test (N passed, N failed)"
+	@echo "make check-asan  the runtime's file-format tests under AddressSanitizer"
+	@echo "make demo        compile a model, initialise, predict (end to end)"
+	@echo "make clean       remove build outputs"
+
+deps:
+	@missing=""; for p in $(DEPS_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LUA_CFLAGS) -c $< -o $@
+
+$(B)/compiler/codegen/%.o: compiler/codegen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LLVM_CFLAGS) -c $< -o $@
+
+# The runtime is linked into every generated executable: position independent.
+$(B)/runtime/%.o: runtime/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -c $< -o $@
+
+$(LIBLUNAC): $(IR_OBJ) $(CG_OBJ) $(FE_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBRTCORE): $(RT_CORE_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+lib/liblunacrt.a: $(RT_CORE_OBJ) $(RT_MAIN_OBJ)
+	@mkdir -p lib
+	rm -f $@ && ar rcs $@ $^
+
+bin/lunac: $(DRIVER_OBJ) $(LIBLUNAC) $(LIBRTCORE)
+	@mkdir -p bin
+	$(CC) -o $@ $^ $(LUA_LIBS) $(LLVM_LIBS) $(RT_LIBS)
+
+$(B)/tests/%: tests/unit/%.c $(LIBLUNAC) $(LIBRTCORE)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LUA_CFLAGS) -Icompiler -Iruntime -o $@ $< $(LIBLUNAC) $(LIBRTCORE) $(LUA_LIBS) $(LLVM_LIBS) $(RT_LIBS) -ldl
+
+check: deps
+	@$(MAKE) --no-print-directory all $(TEST_BIN)
+	@sh tests/run.sh
+
+# The runtime's parsers (safetensors, npy, descriptor) under ASan and UBSan.
+check-asan: deps
+	@$(MAKE) --no-print-directory B=build-asan CFLAGS="-O1 -g $(SAN)" all $(patsubst $(B)/%,build-asan/%,$(TEST_BIN))
+	@LUNAC_TEST_BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 sh tests/run.sh --asan
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh examples/demo.sh
+
+clean:
+	rm -rf build build-asan bin lib generated/*[!.gitkeep]
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

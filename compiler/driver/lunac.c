@@ -1,0 +1,341 @@
+/*
+** lunac.c -- the compiler driver: `lunac build | ir | stats | passes`.
+** The only place in compiler/ that prints to the user and exits.
+*/
+#include "../codegen/codegen.h"
+#include "../../frontend/frontend.h"
+#include "../ir/ir.h"
+#include "../passes/passes.h"
+#include "../version.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum { MAXDEFS = 64 };
+
+typedef struct Options {
+	const char *cmd, *model, *out;
+	EmitKind emit;
+	Define defs[MAXDEFS];
+	int ndefs;
+	PassOpts passes;
+	CgOptions cg;
+	char home[PATH_MAX];   /* the install root: bin/.. */
+} Options;
+
+static const char usage[] =
+	"usage: lunac COMMAND [options]\n"
+	"\n"
+	"commands:\n"
+	"  build MODEL -o OUT   compile a model (.lua script or .ir text) to an executable\n"
+	"  ir MODEL             print the graph IR after the pass pipeline\n"
+	"  stats MODEL          trainable parameters, multiply-accumulates, memory\n"
+	"  passes               list the passes, in pipeline order\n"
+	"\n"
+	"options:\n"
+	"  -o PATH              output file (build)\n"
+	"  -D KEY=VALUE         override a config value of the model script\n"
+	"  --emit=KIND          exe (default), obj, llvm (.ll text) or asm (.s)\n"
+	"  --mode=MODE          dropout mode of the entry point: off (default) or mc\n"
+	"  --print-after=PASS   print the IR after PASS (a pass name, input, or all) to stderr\n"
+	"  --disable-pass=A,B   skip optional passes\n"
+	"  --cpu=NAME --features=+a,-b   target another CPU than this machine's\n"
+	"  -O0 .. -O3           LLVM optimisation level (default -O3)\n"
+	"  --version, --help\n";
+
+/* Print a one-line error and exit with status 1 (2 for usage errors). */
+static void die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+#include <stdarg.h>
+static void die(int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("lunac: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (status == 2)
+		fputs("run 'lunac --help' for usage\n", stderr);
+	exit(status);
+}
+
+/* Find the install root (the folder above bin/) from /proc/self/exe,
+** unless LUNAC_HOME says otherwise. */
+static void find_home(Options *o)
+{
+	const char *env = getenv("LUNAC_HOME");
+	if (env) {
+		snprintf(o->home, sizeof o->home, "%s", env);
+		return;
+	}
+	ssize_t k = readlink("/proc/self/exe", o->home, sizeof o->home - 1);
+	if (k <= 0)
+		die(1, "cannot find my own executable (set LUNAC_HOME)");
+	o->home[k] = 0;
+	for (int up = 0; up < 2; up++) {
+		char *s = strrchr(o->home, '/');
+		if (s)
+			*s = 0;
+	}
+}
+
+/* Parse the value of --emit. */
+static EmitKind parse_emit(const char *s)
+{
+	if (!strcmp(s, "exe")) return EMIT_EXE;
+	if (!strcmp(s, "obj")) return EMIT_OBJ;
+	if (!strcmp(s, "llvm")) return EMIT_LLVM;
+	if (!strcmp(s, "asm")) return EMIT_ASM;
+	die(2, "--emit: expected exe, obj, llvm or asm, got \"%s\"", s);
+}
+
+/* Record one -D KEY=VALUE. */
+static void add_define(Options *o, char *kv)
+{
+	char *eq = strchr(kv, '=');
+	if (!eq || eq == kv)
+		die(2, "-D: expected KEY=VALUE, got \"%s\"", kv);
+	if (o->ndefs == MAXDEFS)
+		die(2, "-D: too many definitions");
+	*eq = 0;
+	o->defs[o->ndefs++] = (Define){kv, eq + 1};
+}
+
+/* Value of "--flag=value" or "--flag value"; advances *i for the latter. */
+static const char *flag_value(int argc, char **argv, int *i, const char *flag)
+{
+	size_t n = strlen(flag);
+	if (argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	if (*i + 1 >= argc)
+		die(2, "%s needs a value", flag);
+	return argv[++*i];
+}
+
+/* 1 if argv[i] is the long flag (with or without "=value"). */
+static int is_flag(const char *arg, const char *flag)
+{
+	size_t n = strlen(flag);
+	return !strncmp(arg, flag, n) && (arg[n] == 0 || arg[n] == '=');
+}
+
+/* Parse the command line into o. */
+static void parse_args(Options *o, int argc, char **argv)
+{
+	o->emit = EMIT_EXE;
+	o->cg.opt_level = 3;
+	o->passes.dropout_mode = MODE_OFF;
+	for (int i = 1; i < argc; i++) {
+		char *a = argv[i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(usage, stdout);
+			exit(0);
+		} else if (!strcmp(a, "--version")) {
+			printf("%s\n", LUNAC_VERSION_STRING);
+			exit(0);
+		} else if (!strcmp(a, "-o")) {
+			if (++i >= argc)
+				die(2, "-o needs a path");
+			o->out = argv[i];
+		} else if (!strncmp(a, "-D", 2)) {
+			if (a[2])
+				add_define(o, a + 2);
+			else if (++i < argc)
+				add_define(o, argv[i]);
+			else
+				die(2, "-D needs KEY=VALUE");
+		} else if (is_flag(a, "--emit")) {
+			o->emit = parse_emit(flag_value(argc, argv, &i, "--emit"));
+		} else if (is_flag(a, "--mode")) {
+			const char *m = flag_value(argc, argv, &i, "--mode");
+			if (strcmp(m, "off") && strcmp(m, "mc"))
+				die(2, "--mode: expected off or mc, got \"%s\"", m);
+			o->passes.dropout_mode = m[0] == 'o' ? MODE_OFF : MODE_MC;
+		} else if (is_flag(a, "--print-after")) {
+			o->passes.print_after = flag_value(argc, argv, &i, "--print-after");
+		} else if (is_flag(a, "--disable-pass")) {
+			o->passes.disable = flag_value(argc, argv, &i, "--disable-pass");
+		} else if (is_flag(a, "--cpu")) {
+			o->cg.cpu = flag_value(argc, argv, &i, "--cpu");
+		} else if (is_flag(a, "--features")) {
+			o->cg.features = flag_value(argc, argv, &i, "--features");
+		} else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) {
+			o->cg.opt_level = a[2] - '0';
+		} else if (a[0] == '-' && a[1]) {
+			die(2, "unknown option \"%s\"", a);
+		} else if (!o->cmd) {
+			o->cmd = a;
+		} else if (!o->model) {
+			o->model = a;
+		} else {
+			die(2, "unexpected argument \"%s\"", a);
+		}
+	}
+	if (!o->cmd)
+		die(2, "no command given");
+}
+
+/* Read a whole file into a malloc'ed string. */
+static char *slurp(const char *path, Err *e)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		ir_errorf(e, "cannot open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	size_t cap = 1 << 16, n = 0;
+	char *s = malloc(cap);
+	size_t k;
+	while (s && (k = fread(s + n, 1, cap - n - 1, f)) > 0) {
+		n += k;
+		if (n + 1 == cap)
+			s = realloc(s, cap *= 2);
+	}
+	fclose(f);
+	if (s)
+		s[n] = 0;
+	return s;
+}
+
+/* 1 if path ends with suffix. */
+static int ends_with(const char *path, const char *suffix)
+{
+	size_t a = strlen(path), b = strlen(suffix);
+	return a >= b && !strcmp(path + a - b, suffix);
+}
+
+/* Load the model: a Lua script through the frontend, or IR text. */
+static Graph *load_model(Options *o, Err *e)
+{
+	if (!o->model) {
+		ir_errorf(e, "%s: no model file given", o->cmd);
+		return NULL;
+	}
+	if (ends_with(o->model, ".ir")) {
+		if (o->ndefs)
+			ir_errorf(e, "-D applies to Lua model scripts, not to IR text");
+		char *text = e->set ? NULL : slurp(o->model, e);
+		Graph *g = text ? ir_parse(text, o->model, e) : NULL;
+		free(text);
+		return g;
+	}
+	char libdir[PATH_MAX + 32];
+	snprintf(libdir, sizeof libdir, "%s/frontend/lib", o->home);
+	FeOptions fo = {.defs = o->defs, .ndefs = o->ndefs, .libdir = libdir};
+	return fe_load(o->model, &fo, e);
+}
+
+/* Run a program (argv[0] looked up in PATH) and wait; 0 if it exited 0. */
+static int run(char *const argv[], Err *e)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return ir_errorf(e, "cannot start %s: %s", argv[0], strerror(errno));
+	if (pid == 0) {
+		execvp(argv[0], argv);
+		fprintf(stderr, "lunac: cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	int st;
+	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+		return ir_errorf(e, "%s failed", argv[0]);
+	return 0;
+}
+
+/* Link obj with the runtime into the executable out (via a temporary). */
+static int link_exe(const Options *o, const char *obj, const char *out, Err *e)
+{
+	char rt[PATH_MAX + 32], tmp[PATH_MAX + 16];
+	snprintf(rt, sizeof rt, "%s/lib/liblunacrt.a", o->home);
+	if (access(rt, R_OK))
+		return ir_errorf(e, "cannot find the runtime library %s (run make)", rt);
+	snprintf(tmp, sizeof tmp, "%s.tmp%d", out, (int)getpid());
+	const char *cc = getenv("CC") ? getenv("CC") : "cc";
+	char *argv[] = {(char *)cc, "-o", tmp, (char *)obj, rt, "-lcjson", "-lm", "-lpthread", NULL};
+	if (run(argv, e)) {
+		unlink(tmp);
+		return ir_errorf(e, "linking %s failed", out);
+	}
+	if (rename(tmp, out)) {
+		unlink(tmp);
+		return ir_errorf(e, "cannot write %s: %s", out, strerror(errno));
+	}
+	return 0;
+}
+
+/* lunac build: pipeline, plan, codegen, and link when emitting an exe. */
+static int cmd_build(Options *o, Graph *g, Err *e)
+{
+	if (!o->out)
+		return ir_errorf(e, "build: -o OUT is required");
+	Plan plan;
+	if (pass_pipeline(g, &o->passes, e) || pass_plan(g, &plan, e))
+		return -1;
+	if (o->emit != EMIT_EXE)
+		return cg_emit(g, &plan, &o->cg, o->emit, o->out, e);
+	char obj[PATH_MAX + 16];
+	snprintf(obj, sizeof obj, "%s.o.tmp%d", o->out, (int)getpid());
+	int rc = cg_emit(g, &plan, &o->cg, EMIT_OBJ, obj, e) || link_exe(o, obj, o->out, e);
+	unlink(obj);
+	return rc ? -1 : 0;
+}
+
+/* lunac stats: parameters, MACs, memory. */
+static int cmd_stats(Options *o, Graph *g, Err *e)
+{
+	Plan plan;
+	int64_t params = ir_param_count(g), buffers = ir_buffer_count(g), macs = ir_macs(g);
+	if (pass_pipeline(g, &o->passes, e) || pass_plan(g, &plan, e))
+		return -1;
+	printf("model            %s\n", g->name);
+	printf("parameters       %lld trainable\n", (long long)params);
+	printf("buffers          %lld (batch-norm running statistics)\n", (long long)buffers);
+	printf("MACs per sample  %lld (%.2f G)\n", (long long)macs, (double)macs / 1e9);
+	printf("arena            %lld bytes fixed + %lld bytes per sample\n", (long long)plan.fixed_bytes,
+	       (long long)plan.batch_bytes);
+	return 0;
+}
+
+/* lunac passes: the pipeline, in order. */
+static void cmd_passes(void)
+{
+	for (int i = 0; i < pass_count; i++)
+		printf("%-10s %s%s\n", pass_list[i].name, pass_list[i].what,
+		       pass_list[i].can_disable ? "" : " (required)");
+}
+
+int main(int argc, char **argv)
+{
+	static Options o;
+	Err e = {0};
+	parse_args(&o, argc, argv);
+	find_home(&o);
+	if (!strcmp(o.cmd, "passes")) {
+		cmd_passes();
+		return 0;
+	}
+	if (strcmp(o.cmd, "build") && strcmp(o.cmd, "ir") && strcmp(o.cmd, "stats"))
+		die(2, "unknown command \"%s\"", o.cmd);
+	Graph *g = load_model(&o, &e);
+	int rc = !g;
+	if (g && !strcmp(o.cmd, "build"))
+		rc = cmd_build(&o, g, &e) != 0;
+	else if (g && !strcmp(o.cmd, "stats"))
+		rc = cmd_stats(&o, g, &e) != 0;
+	else if (g) {
+		o.passes.print_file = stdout;
+		rc = pass_pipeline(g, &o.passes, &e) != 0;
+		if (!rc && !o.passes.print_after)
+			ir_print(g, stdout);
+	}
+	ir_free(g);
+	if (rc)
+		fprintf(stderr, "%s\n", e.msg);
+	return rc;
+}

@@ -1,0 +1,166 @@
+/*
+** ir.h -- the graph IR: tensors with static shapes, one node per value (SSA).
+**
+** A Graph owns an Arena; every node, string and constant of the graph lives
+** in it and is freed at once by ir_free. Node ids are indices into g->nodes
+** and every operand refers to an earlier node (the node list is in
+** topological order). The leading dimension of batched tensors is the
+** symbolic batch size N (IR_N), bound at run time.
+*/
+#ifndef LUNAC_IR_H
+#define LUNAC_IR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IR_MAXDIM 6
+#define IR_MAXIN 16
+#define IR_N (-1)          /* symbolic batch dimension, printed "N" */
+#define IR_ERRLEN 1024
+
+/* Err: the first error wins; library code fills it and returns nonzero. */
+typedef struct Err {
+	int set;
+	char msg[IR_ERRLEN];
+} Err;
+
+/* Fill e with a formatted message unless an earlier error is there; returns -1. */
+int ir_errorf(Err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Arena: a bump allocator; ir_alloc never returns NULL (it aborts on OOM,
+** which is the only abort in the compiler: there is nothing sane to report). */
+typedef struct ArenaBlock ArenaBlock;
+typedef struct Arena {
+	ArenaBlock *head;
+} Arena;
+
+void *ir_alloc(Arena *a, size_t n);           /* zeroed, 16-byte aligned */
+char *ir_strdup(Arena *a, const char *s);
+void ir_arena_free(Arena *a);
+
+typedef enum { K_SOURCE, K_ELEMWISE, K_BROADCAST, K_INJECTIVE, K_REDUCTION, K_CONVLIKE, K_OPAQUE } OpKind;
+
+enum {
+	A_NAME = 1 << 0,     /* name: input / parameter / buffer name */
+	A_INIT = 1 << 1,     /* init: parameter initialiser */
+	A_DATA = 1 << 2,     /* data: constant values */
+	A_STRIDE = 1 << 3,   /* stride[2] */
+	A_PAD = 1 << 4,      /* pad[2] */
+	A_KERNEL = 1 << 5,   /* kernel[2] */
+	A_KEEPDIMS = 1 << 6, /* keepdims */
+	A_MODE = 1 << 7,     /* mode: dropout off/train/mc, batch norm running/batch */
+	A_EPS = 1 << 8,      /* eps */
+	A_MOMENTUM = 1 << 9, /* momentum (PyTorch convention) */
+	A_AXIS = 1 << 10,    /* axis */
+	A_SHAPE = 1 << 11,   /* shape: reshape target, may contain N */
+	A_P = 1 << 12,       /* p: drop probability */
+	A_STREAM = 1 << 13,  /* stream: RNG stream id of a dropout, stable across passes */
+};
+
+typedef enum {
+#define OP(e, s, mn, mx, k, d, a) OP_##e,
+#include "ops.h"
+#undef OP
+	OP_COUNT
+} Op;
+
+typedef struct OpInfo {
+	const char *name;
+	int min_in, max_in;
+	OpKind kind;
+	int differentiable;
+	unsigned attrs;
+} OpInfo;
+
+extern const OpInfo ir_ops[OP_COUNT];
+
+typedef enum { DT_F32, DT_I32 } DType;
+
+typedef enum { MODE_NONE, MODE_OFF, MODE_TRAIN, MODE_MC, MODE_RUNNING, MODE_BATCH } Mode;
+typedef enum { INIT_NONE, INIT_ZEROS, INIT_ONES, INIT_GLOROT } Init;
+
+typedef struct Shape {
+	int rank;
+	int64_t d[IR_MAXDIM];   /* d[i] == IR_N for the batch dimension */
+} Shape;
+
+typedef struct Attrs {
+	const char *name;
+	Init init;
+	int64_t stride[2], pad[2], kernel[2];
+	int keepdims;
+	Mode mode;
+	float eps, momentum, p;
+	int axis;
+	int stream;
+	Shape shape;
+	float *data;        /* CONST: shape's element count values (N not allowed) */
+} Attrs;
+
+typedef struct Node {
+	int id;
+	Op op;
+	int nin;
+	int in[IR_MAXIN];   /* operand node ids, each < id */
+	DType dtype;
+	Shape shape;        /* filled by shape inference */
+	Attrs a;
+	const char *loc;    /* "model.lua:12" of the Lua line that made it, or NULL */
+	int dead;           /* marked by passes, removed by ir_compact */
+} Node;
+
+typedef struct Output {
+	const char *name;
+	int node;
+} Output;
+
+typedef struct Graph {
+	Arena arena;
+	const char *name;
+	Node **nodes;
+	int nnodes, capnodes;
+	Output *outputs;
+	int noutputs, capoutputs;
+	const char *spec_hash;  /* hex digest of the model source and -D values */
+} Graph;
+
+/* Graph construction. */
+Graph *ir_new(const char *name);
+void ir_free(Graph *g);
+Node *ir_add(Graph *g, Op op, int nin, const int *in, const char *loc);
+void ir_add_output(Graph *g, const char *name, int node);
+/* Remove dead nodes, renumber the rest, rewrite operands and outputs. */
+void ir_compact(Graph *g);
+
+/* Op lookup by printed name; returns OP_COUNT when unknown. */
+Op ir_op_lookup(const char *name);
+const char *ir_mode_name(Mode m);
+const char *ir_init_name(Init i);
+const char *ir_dtype_name(DType t);
+
+/* Shapes. */
+int64_t ir_numel(const Shape *s, int64_t n);      /* element count with N bound to n */
+int ir_batched(const Shape *s);                   /* 1 if d[0] == IR_N */
+int ir_shape_eq(const Shape *a, const Shape *b);
+/* Format as "f32[N,3,28,28]"; returns buf. */
+char *ir_fmt_type(char *buf, size_t cap, DType t, const Shape *s);
+
+/* Shape inference for one node (operand shapes already known); on error
+** fills e with "loc: message" and returns -1. */
+int ir_infer_node(Graph *g, Node *nd, Err *e);
+/* Shape inference for the whole graph, in order. */
+int ir_infer(Graph *g, Err *e);
+/* Check every structural invariant; first violation goes in e. */
+int ir_verify(const Graph *g, Err *e);
+
+/* Text form: print, and parse back (the parser runs shape inference). */
+void ir_print(const Graph *g, void *file);       /* FILE * */
+char *ir_print_str(const Graph *g);              /* malloc'ed */
+Graph *ir_parse(const char *text, const char *filename, Err *e);
+
+/* Counts for `lunac stats`: trainable parameters, multiply-accumulates per sample. */
+int64_t ir_param_count(const Graph *g);
+int64_t ir_buffer_count(const Graph *g);
+int64_t ir_macs(const Graph *g);
+
+#endif

@@ -1,0 +1,81 @@
+/*
+** pipeline.c -- the pass pipeline, a recipe: each pass in order, the
+** verifier after each. `--passes`, `--disable-pass` and `--print-after`
+** act on this same list.
+*/
+#include "passes.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const Pass pass_list[] = {
+	{"mode", "specialise dropout and batch-norm modes for the entry point", pass_mode, 0},
+	{"simplify", "remove identity ops (dropout off, p = 0; same-shape reshape)", pass_simplify, 1},
+	{"dce", "remove values no output depends on (sources are kept)", pass_dce, 1},
+};
+const int pass_count = sizeof pass_list / sizeof pass_list[0];
+
+/* 1 if name appears in the comma-separated list. */
+static int listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; p && *p;) {
+		const char *c = strchr(p, ',');
+		size_t k = c ? (size_t)(c - p) : strlen(p);
+		if (k == n && !strncmp(p, name, n))
+			return 1;
+		p = c ? c + 1 : NULL;
+	}
+	return 0;
+}
+
+/* Print the graph after a pass when asked to ("input": before any pass). */
+static void maybe_print(const Graph *g, const PassOpts *o, const char *name)
+{
+	if (!o->print_after || !(listed(o->print_after, "all") || listed(o->print_after, name)))
+		return;
+	FILE *f = o->print_file ? o->print_file : stderr;
+	fprintf(f, "; after %s\n", name);
+	ir_print(g, f);
+}
+
+/* Check that every pass named in a user's list exists. */
+static int check_names(const char *list, const char *flag, Err *e)
+{
+	for (const char *p = list; p && *p;) {
+		const char *c = strchr(p, ',');
+		size_t k = c ? (size_t)(c - p) : strlen(p);
+		int found = 0;
+		for (int i = 0; i < pass_count; i++)
+			found |= strlen(pass_list[i].name) == k && !strncmp(pass_list[i].name, p, k);
+		int extra = flag[2] == 'p' && ((k == 3 && !strncmp(p, "all", 3)) || (k == 5 && !strncmp(p, "input", 5)));
+		if (!found && !extra)
+			return ir_errorf(e, "%s: unknown pass \"%.*s\" (lunac passes lists them)", flag, (int)k, p);
+		p = c ? c + 1 : NULL;
+	}
+	return 0;
+}
+
+/* Run every pass in order, verifying after each. */
+int pass_pipeline(Graph *g, const PassOpts *o, Err *e)
+{
+	if (check_names(o->disable, "--disable-pass", e) || check_names(o->print_after, "--print-after", e))
+		return -1;
+	if (ir_verify(g, e))
+		return -1;
+	maybe_print(g, o, "input");
+	for (int i = 0; i < pass_count; i++) {
+		const Pass *p = &pass_list[i];
+		if (listed(o->disable, p->name)) {
+			if (!p->can_disable)
+				return ir_errorf(e, "--disable-pass: pass \"%s\" is required", p->name);
+			continue;
+		}
+		if (p->run(g, o, e))
+			return -1;
+		if (ir_verify(g, e))
+			return ir_errorf(e, "after pass %s", p->name);
+		maybe_print(g, o, p->name);
+	}
+	return 0;
+}

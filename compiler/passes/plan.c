@@ -1,0 +1,107 @@
+/*
+** plan.c -- memory planning: one arena, offsets fixed at compile time.
+**   requires: a verified graph in execution order (node order).
+**   keeps:    the graph unchanged.
+**   gives:    Plan (passes.h). Inputs, parameters, buffers, constants and
+**             outputs own their bytes for the whole run; every other value
+**             lives from its definition to its last use, and its bytes are
+**             reused first-fit afterwards. Batched values are planned per
+**             sample in the batched region, the rest in the fixed region.
+*/
+#include "passes.h"
+
+#include <stdlib.h>
+
+enum { ALIGN = 64 };
+
+typedef struct Block {
+	int64_t off, size;
+	int owner;             /* node id */
+} Block;
+
+typedef struct Region {
+	Block *live;
+	int n;
+	int64_t top;           /* high-water mark */
+} Region;
+
+/* Round up to the arena alignment. */
+static int64_t align_up(int64_t x)
+{
+	return (x + ALIGN - 1) / ALIGN * ALIGN;
+}
+
+/* Lowest offset where size bytes fit between the live blocks (kept sorted). */
+static int64_t first_fit(Region *r, int64_t size, int owner)
+{
+	int64_t at = 0;
+	int i = 0;
+	for (; i < r->n; i++) {
+		if (r->live[i].off - at >= size)
+			break;
+		at = r->live[i].off + r->live[i].size;
+	}
+	for (int j = r->n; j > i; j--)
+		r->live[j] = r->live[j - 1];
+	r->live[i] = (Block){at, size, owner};
+	r->n++;
+	if (at + size > r->top)
+		r->top = at + size;
+	return at;
+}
+
+/* Release the block owned by node id, if live. */
+static void release(Region *r, int owner)
+{
+	for (int i = 0; i < r->n; i++)
+		if (r->live[i].owner == owner) {
+			for (int j = i; j + 1 < r->n; j++)
+				r->live[j] = r->live[j + 1];
+			r->n--;
+			return;
+		}
+}
+
+/* 1 if the value must keep its bytes for the whole run. */
+static int persistent(const Graph *g, const Node *nd, const char *is_output)
+{
+	return ir_ops[nd->op].kind == K_SOURCE || is_output[nd->id];
+}
+
+/* Plan every value's offset. */
+int pass_plan(const Graph *g, Plan *p, Err *e)
+{
+	int n = g->nnodes;
+	int *last = calloc((size_t)n + 1, sizeof *last);
+	char *is_output = calloc((size_t)n + 1, 1);
+	Region reg[2] = {{calloc((size_t)n + 1, sizeof(Block)), 0, 0}, {calloc((size_t)n + 1, sizeof(Block)), 0, 0}};
+	if (!last || !is_output || !reg[0].live || !reg[1].live) {
+		free(last), free(is_output), free(reg[0].live), free(reg[1].live);
+		return ir_errorf(e, "plan: out of memory");
+	}
+	p->off = ir_alloc((Arena *)&g->arena, sizeof(int64_t) * (size_t)(n + 1));
+	for (int i = 0; i < g->noutputs; i++)
+		is_output[g->outputs[i].node] = 1;
+	for (int i = 0; i < n; i++)
+		for (int k = 0; k < g->nodes[i]->nin; k++)
+			last[g->nodes[i]->in[k]] = i;
+	for (int i = 0; i < n; i++) {
+		const Node *nd = g->nodes[i];
+		Region *r = &reg[ir_batched(&nd->shape)];
+		int64_t bytes = align_up(ir_numel(&nd->shape, 1) * 4);
+		p->off[i] = first_fit(r, bytes, persistent(g, nd, is_output) ? -1 : i);
+		for (int k = 0; k < nd->nin; k++) {
+			const Node *in = g->nodes[nd->in[k]];
+			if (last[in->id] == i && !persistent(g, in, is_output))
+				release(&reg[ir_batched(&in->shape)], in->id);
+		}
+		/* a value nobody reads dies at once (but after its own kernel ran) */
+		if (!persistent(g, nd, is_output) && !last[i])
+			release(r, i);
+	}
+	p->fixed_bytes = align_up(reg[0].top);
+	p->batch_bytes = align_up(reg[1].top);
+	p->peak_bytes_b1 = p->fixed_bytes + p->batch_bytes;
+	free(last), free(is_output), free(reg[0].live), free(reg[1].live);
+	return 0;
+}

@@ -1,0 +1,26 @@
+/*
+** frontend.h -- run a Lua model script in a sandboxed Lua 5.4 state and
+** record the graph it builds. Nothing outside frontend/ sees a lua_State.
+*/
+#ifndef LUNAC_FRONTEND_H
+#define LUNAC_FRONTEND_H
+
+#include "../compiler/ir/ir.h"
+
+typedef struct Define {
+	const char *key, *value;
+} Define;
+
+typedef struct FeOptions {
+	const Define *defs;      /* -D key=value, in command-line order */
+	int ndefs;
+	const char *libdir;      /* the project's Lua library (frontend/lib) */
+	long long max_instructions; /* 0: default budget */
+	size_t max_memory;          /* bytes, 0: default cap */
+} FeOptions;
+
+/* Run the script at path; on success return its graph with shapes
+** inferred. On failure return NULL with e holding "file:line: message". */
+Graph *fe_load(const char *path, const FeOptions *o, Err *e);
+
+#endif
