@@ -12,6 +12,8 @@ RT_LIBS    = -lcjson -lm -lpthread
 SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer
 
 B = build
+BIN = bin
+LIB = lib
 
 # Debian packages this project needs; `make deps` installs the missing ones.
 DEPS_PKGS = llvm-19-dev liblua5.4-dev lua5.4 libcjson-dev libopenblas-dev zlib1g-dev \
@@ -37,8 +39,8 @@ TEST_BIN    = $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRC))
 LIBLUNAC = $(B)/liblunac.a
 LIBRTCORE = $(B)/librtcore.a
 
-.PHONY: all deps check check-asan demo clean help
-all: bin/lunac lib/liblunacrt.a
+.PHONY: all deps check check-asan demo clean help golden
+all: $(BIN)/lunac $(LIB)/liblunacrt.a
 
 help:
 	@echo "make deps        install missing Debian packages (apt-get)"
@@ -46,6 +48,7 @@ help:
 	@echo "make check       build and run every test (N passed, N failed)"
 	@echo "make check-asan  the runtime's file-format tests under AddressSanitizer"
 	@echo "make demo        compile a model, initialise, predict (end to end)"
+	@echo "make golden      accept new printed IR in tests/golden (read the diff!)"
 	@echo "make clean       remove build outputs"
 
 deps:
@@ -79,17 +82,17 @@ $(LIBRTCORE): $(RT_CORE_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-lib/liblunacrt.a: $(RT_CORE_OBJ) $(RT_MAIN_OBJ)
-	@mkdir -p lib
+$(LIB)/liblunacrt.a: $(RT_CORE_OBJ) $(RT_MAIN_OBJ)
+	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-bin/lunac: $(DRIVER_OBJ) $(LIBLUNAC) $(LIBRTCORE)
-	@mkdir -p bin
-	$(CC) -o $@ $^ $(LUA_LIBS) $(LLVM_LIBS) $(RT_LIBS)
+$(BIN)/lunac: $(DRIVER_OBJ) $(LIBLUNAC) $(LIBRTCORE)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LUA_LIBS) $(LLVM_LIBS) $(RT_LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(LIBLUNAC) $(LIBRTCORE)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LUA_CFLAGS) -Icompiler -Iruntime -o $@ $< $(LIBLUNAC) $(LIBRTCORE) $(LUA_LIBS) $(LLVM_LIBS) $(RT_LIBS) -ldl
+	$(CC) $(CFLAGS) $(LDFLAGS) $(LUA_CFLAGS) -Icompiler -Iruntime -Itests/unit -o $@ $< $(LIBLUNAC) $(LIBRTCORE) $(LUA_LIBS) $(LLVM_LIBS) $(RT_LIBS) -ldl
 
 check: deps
 	@$(MAKE) --no-print-directory all $(TEST_BIN)
@@ -97,14 +100,19 @@ check: deps
 
 # The runtime's parsers (safetensors, npy, descriptor) under ASan and UBSan.
 check-asan: deps
-	@$(MAKE) --no-print-directory B=build-asan CFLAGS="-O1 -g $(SAN)" all $(patsubst $(B)/%,build-asan/%,$(TEST_BIN))
+	@$(MAKE) --no-print-directory B=build-asan BIN=build-asan/bin LIB=build-asan/lib CFLAGS="-O1 -g $(SAN)" \
+	  LDFLAGS="$(SAN)" $(patsubst $(B)/%,build-asan/%,$(TEST_BIN))
 	@LUNAC_TEST_BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 sh tests/run.sh --asan
 
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh examples/demo.sh
 
+golden: all
+	@UPDATE=1 sh tests/cli/golden.sh
+
 clean:
-	rm -rf build build-asan bin lib generated/*[!.gitkeep]
+	rm -rf build build-asan bin lib
+	find generated -mindepth 1 ! -name .gitkeep -exec rm -rf {} +
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
