@@ -3,12 +3,13 @@
 CC        ?= cc
 LLVM_CONFIG ?= llvm-config-19
 CFLAGS    ?= -O2 -g
-CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -MMD -MP
+# Flags every build needs, even when CFLAGS is given on the command line.
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -MMD -MP
 LUA_CFLAGS = $(shell pkg-config --cflags lua5.4 2>/dev/null)
 LUA_LIBS   = $(shell pkg-config --libs lua5.4 2>/dev/null)
 LLVM_CFLAGS = $(shell $(LLVM_CONFIG) --cflags 2>/dev/null)
 LLVM_LIBS   = $(shell $(LLVM_CONFIG) --ldflags --libs 2>/dev/null)
-RT_LIBS    = -lcjson -lm -lpthread
+RT_LIBS    = -lcjson -lz -lm -lpthread
 SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer
 
 B = build
