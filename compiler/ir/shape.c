@@ -2,15 +2,14 @@
 ** shape.c -- shape inference: one rule per op, from operand shapes and
 ** attributes to the node's result type. Errors read "file:line: op: why".
 */
-#include "ir.h"
+#include "shape_impl.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 /* Report a shape error for nd, prefixed with its Lua location and op name. */
-static int fail(Err *e, const Node *nd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(Err *e, const Node *nd, const char *fmt, ...)
+int sh_fail(Err *e, const Node *nd, const char *fmt, ...)
 {
 	char why[512];
 	va_list ap;
@@ -23,13 +22,13 @@ static int fail(Err *e, const Node *nd, const char *fmt, ...)
 }
 
 /* Operand k's shape. */
-static const Shape *arg(const Graph *g, const Node *nd, int k)
+const Shape *sh_arg(const Graph *g, const Node *nd, int k)
 {
 	return &g->nodes[nd->in[k]]->shape;
 }
 
-/* Format a shape for messages. */
-static const char *fmt(char *buf, const Shape *s)
+/* Format a shape for messages ("[N,3,28,28]") into buf (128 bytes). */
+const char *sh_fmt(char *buf, const Shape *s)
 {
 	char t[128];
 	ir_fmt_type(t, sizeof t, DT_F32, s);
@@ -40,10 +39,10 @@ static const char *fmt(char *buf, const Shape *s)
 /* Require operand k to have rank r. */
 static int want_rank(Err *e, const Graph *g, const Node *nd, int k, int r, const char *what)
 {
-	const Shape *s = arg(g, nd, k);
+	const Shape *s = sh_arg(g, nd, k);
 	char b[128];
 	if (s->rank != r)
-		return fail(e, nd, "%s must have rank %d, got %s", what, r, fmt(b, s));
+		return sh_fail(e, nd, "%s must have rank %d, got %s", what, r, sh_fmt(b, s));
 	return 0;
 }
 
@@ -55,23 +54,35 @@ static int64_t window_out(int64_t in, int64_t k, int64_t s, int64_t p)
 	return (in + 2 * p - k) / s + 1;
 }
 
+/* The [N,O,OH,OW] result of sliding a KHxKW window over x; -1 if it does not fit. */
+int sh_conv_out(const Shape *x, int64_t o, int64_t kh, int64_t kw, const int64_t stride[2], const int64_t pad[2],
+                Shape *out)
+{
+	int64_t oh = window_out(x->d[2], kh, stride[0], pad[0]);
+	int64_t ow = window_out(x->d[3], kw, stride[1], pad[1]);
+	if (x->rank != 4 || oh < 1 || ow < 1)
+		return -1;
+	*out = (Shape){4, {x->d[0], o, oh, ow}};
+	return 0;
+}
+
 /* conv2d: x[N,C,H,W], w[O,C,KH,KW], optional b[O]. */
 static int infer_conv(const Graph *g, Node *nd, Err *e)
 {
 	char b1[128], b2[128];
 	if (want_rank(e, g, nd, 0, 4, "input") || want_rank(e, g, nd, 1, 4, "weight"))
 		return -1;
-	const Shape *x = arg(g, nd, 0), *w = arg(g, nd, 1);
+	const Shape *x = sh_arg(g, nd, 0), *w = sh_arg(g, nd, 1);
 	if (x->d[1] != w->d[1])
-		return fail(e, nd, "input %s has %lld channels but weight %s expects %lld", fmt(b1, x),
-		            (long long)x->d[1], fmt(b2, w), (long long)w->d[1]);
-	if (nd->nin == 3 && (arg(g, nd, 2)->rank != 1 || arg(g, nd, 2)->d[0] != w->d[0]))
-		return fail(e, nd, "bias %s must be [%lld]", fmt(b1, arg(g, nd, 2)), (long long)w->d[0]);
+		return sh_fail(e, nd, "input %s has %lld channels but weight %s expects %lld", sh_fmt(b1, x),
+		            (long long)x->d[1], sh_fmt(b2, w), (long long)w->d[1]);
+	if (nd->nin == 3 && (sh_arg(g, nd, 2)->rank != 1 || sh_arg(g, nd, 2)->d[0] != w->d[0]))
+		return sh_fail(e, nd, "bias %s must be [%lld]", sh_fmt(b1, sh_arg(g, nd, 2)), (long long)w->d[0]);
 	int64_t oh = window_out(x->d[2], w->d[2], nd->a.stride[0], nd->a.pad[0]);
 	int64_t ow = window_out(x->d[3], w->d[3], nd->a.stride[1], nd->a.pad[1]);
 	if (oh < 1 || ow < 1)
-		return fail(e, nd, "kernel %lldx%lld does not fit input %s with stride %lld and padding %lld",
-		            (long long)w->d[2], (long long)w->d[3], fmt(b1, x), (long long)nd->a.stride[0],
+		return sh_fail(e, nd, "kernel %lldx%lld does not fit input %s with stride %lld and padding %lld",
+		            (long long)w->d[2], (long long)w->d[3], sh_fmt(b1, x), (long long)nd->a.stride[0],
 		            (long long)nd->a.pad[0]);
 	nd->shape = (Shape){4, {x->d[0], w->d[0], oh, ow}};
 	return 0;
@@ -83,12 +94,12 @@ static int infer_dense(const Graph *g, Node *nd, Err *e)
 	char b1[128], b2[128];
 	if (want_rank(e, g, nd, 0, 2, "input (flatten it first)") || want_rank(e, g, nd, 1, 2, "weight"))
 		return -1;
-	const Shape *x = arg(g, nd, 0), *w = arg(g, nd, 1);
+	const Shape *x = sh_arg(g, nd, 0), *w = sh_arg(g, nd, 1);
 	if (x->d[1] != w->d[1])
-		return fail(e, nd, "input %s has %lld features but weight %s expects %lld", fmt(b1, x),
-		            (long long)x->d[1], fmt(b2, w), (long long)w->d[1]);
-	if (nd->nin == 3 && (arg(g, nd, 2)->rank != 1 || arg(g, nd, 2)->d[0] != w->d[0]))
-		return fail(e, nd, "bias %s must be [%lld]", fmt(b1, arg(g, nd, 2)), (long long)w->d[0]);
+		return sh_fail(e, nd, "input %s has %lld features but weight %s expects %lld", sh_fmt(b1, x),
+		            (long long)x->d[1], sh_fmt(b2, w), (long long)w->d[1]);
+	if (nd->nin == 3 && (sh_arg(g, nd, 2)->rank != 1 || sh_arg(g, nd, 2)->d[0] != w->d[0]))
+		return sh_fail(e, nd, "bias %s must be [%lld]", sh_fmt(b1, sh_arg(g, nd, 2)), (long long)w->d[0]);
 	nd->shape = (Shape){2, {x->d[0], w->d[0]}};
 	return 0;
 }
@@ -99,15 +110,15 @@ static int infer_matmul(const Graph *g, Node *nd, Err *e)
 	char b1[128], b2[128];
 	if (want_rank(e, g, nd, 0, 2, "left operand") || want_rank(e, g, nd, 1, 2, "right operand"))
 		return -1;
-	const Shape *a = arg(g, nd, 0), *b = arg(g, nd, 1);
+	const Shape *a = sh_arg(g, nd, 0), *b = sh_arg(g, nd, 1);
 	if (a->d[1] != b->d[0] || b->d[0] == IR_N)
-		return fail(e, nd, "cannot multiply %s by %s", fmt(b1, a), fmt(b2, b));
+		return sh_fail(e, nd, "cannot multiply %s by %s", sh_fmt(b1, a), sh_fmt(b2, b));
 	nd->shape = (Shape){2, {a->d[0], b->d[1]}};
 	return 0;
 }
 
 /* Broadcast two shapes numpy-style into out; 0 or -1. N only meets N or 1. */
-static int broadcast(const Shape *a, const Shape *b, Shape *out)
+int sh_broadcast(const Shape *a, const Shape *b, Shape *out)
 {
 	int r = a->rank > b->rank ? a->rank : b->rank;
 	out->rank = r;
@@ -128,9 +139,9 @@ static int broadcast(const Shape *a, const Shape *b, Shape *out)
 static int infer_broadcast(const Graph *g, Node *nd, Err *e)
 {
 	char b1[128], b2[128];
-	const Shape *a = arg(g, nd, 0), *b = arg(g, nd, 1);
-	if (broadcast(a, b, &nd->shape))
-		return fail(e, nd, "shapes %s and %s do not broadcast", fmt(b1, a), fmt(b2, b));
+	const Shape *a = sh_arg(g, nd, 0), *b = sh_arg(g, nd, 1);
+	if (sh_broadcast(a, b, &nd->shape))
+		return sh_fail(e, nd, "shapes %s and %s do not broadcast", sh_fmt(b1, a), sh_fmt(b2, b));
 	return 0;
 }
 
@@ -139,7 +150,7 @@ static int infer_global(const Graph *g, Node *nd, Err *e)
 {
 	if (want_rank(e, g, nd, 0, 4, "input"))
 		return -1;
-	const Shape *x = arg(g, nd, 0);
+	const Shape *x = sh_arg(g, nd, 0);
 	nd->shape = nd->a.keepdims ? (Shape){4, {x->d[0], x->d[1], 1, 1}} : (Shape){2, {x->d[0], x->d[1]}};
 	return 0;
 }
@@ -150,16 +161,16 @@ static int infer_pool(const Graph *g, Node *nd, Err *e)
 	char b1[128];
 	if (want_rank(e, g, nd, 0, 4, "input"))
 		return -1;
-	const Shape *x = arg(g, nd, 0);
+	const Shape *x = sh_arg(g, nd, 0);
 	const Attrs *a = &nd->a;
 	if (a->pad[0] * 2 > a->kernel[0] || a->pad[1] * 2 > a->kernel[1])
-		return fail(e, nd, "padding %lld is more than half the kernel %lld", (long long)a->pad[0],
+		return sh_fail(e, nd, "padding %lld is more than half the kernel %lld", (long long)a->pad[0],
 		            (long long)a->kernel[0]);
 	int64_t oh = window_out(x->d[2], a->kernel[0], a->stride[0], a->pad[0]);
 	int64_t ow = window_out(x->d[3], a->kernel[1], a->stride[1], a->pad[1]);
 	if (oh < 1 || ow < 1)
-		return fail(e, nd, "window %lldx%lld stride %lld does not fit input %s", (long long)a->kernel[0],
-		            (long long)a->kernel[1], (long long)a->stride[0], fmt(b1, x));
+		return sh_fail(e, nd, "window %lldx%lld stride %lld does not fit input %s", (long long)a->kernel[0],
+		            (long long)a->kernel[1], (long long)a->stride[0], sh_fmt(b1, x));
 	nd->shape = (Shape){4, {x->d[0], x->d[1], oh, ow}};
 	return 0;
 }
@@ -168,17 +179,17 @@ static int infer_pool(const Graph *g, Node *nd, Err *e)
 static int infer_bn(const Graph *g, Node *nd, Err *e)
 {
 	char b1[128];
-	const Shape *x = arg(g, nd, 0);
+	const Shape *x = sh_arg(g, nd, 0);
 	static const char *const what[] = {"", "scale", "shift", "running mean", "running variance"};
 	if (x->rank != 2 && x->rank != 4)
-		return fail(e, nd, "input must be [N,C] or [N,C,H,W], got %s", fmt(b1, x));
+		return sh_fail(e, nd, "input must be [N,C] or [N,C,H,W], got %s", sh_fmt(b1, x));
 	for (int k = 1; k < 5; k++) {
-		const Shape *s = arg(g, nd, k);
+		const Shape *s = sh_arg(g, nd, k);
 		if (s->rank != 1 || s->d[0] != x->d[1])
-			return fail(e, nd, "%s %s must be [%lld]", what[k], fmt(b1, s), (long long)x->d[1]);
+			return sh_fail(e, nd, "%s %s must be [%lld]", what[k], sh_fmt(b1, s), (long long)x->d[1]);
 	}
 	if (nd->a.mode != MODE_RUNNING && nd->a.mode != MODE_BATCH)
-		return fail(e, nd, "mode must be running or batch, got %s", ir_mode_name(nd->a.mode));
+		return sh_fail(e, nd, "mode must be running or batch, got %s", ir_mode_name(nd->a.mode));
 	nd->shape = *x;
 	return 0;
 }
@@ -187,22 +198,22 @@ static int infer_bn(const Graph *g, Node *nd, Err *e)
 static int infer_concat(const Graph *g, Node *nd, Err *e)
 {
 	char b1[128], b2[128];
-	const Shape *x = arg(g, nd, 0);
+	const Shape *x = sh_arg(g, nd, 0);
 	int ax = nd->a.axis;
 	if (ax < 0 || ax >= x->rank)
-		return fail(e, nd, "axis %d out of range for %s", ax, fmt(b1, x));
+		return sh_fail(e, nd, "axis %d out of range for %s", ax, sh_fmt(b1, x));
 	Shape out = *x;
 	for (int k = 1; k < nd->nin; k++) {
-		const Shape *s = arg(g, nd, k);
+		const Shape *s = sh_arg(g, nd, k);
 		int ok = s->rank == x->rank && s->d[ax] != IR_N;
 		for (int i = 0; ok && i < x->rank; i++)
 			ok = i == ax || s->d[i] == x->d[i];
 		if (!ok)
-			return fail(e, nd, "cannot join %s and %s along axis %d", fmt(b1, x), fmt(b2, s), ax);
+			return sh_fail(e, nd, "cannot join %s and %s along axis %d", sh_fmt(b1, x), sh_fmt(b2, s), ax);
 		out.d[ax] += s->d[ax];
 	}
 	if (x->d[ax] == IR_N && nd->nin > 1)
-		return fail(e, nd, "cannot join along the batch axis");
+		return sh_fail(e, nd, "cannot join along the batch axis");
 	nd->shape = out;
 	return 0;
 }
@@ -211,12 +222,12 @@ static int infer_concat(const Graph *g, Node *nd, Err *e)
 static int infer_reshape(const Graph *g, Node *nd, Err *e)
 {
 	char b1[128], b2[128];
-	const Shape *x = arg(g, nd, 0), *t = &nd->a.shape;
+	const Shape *x = sh_arg(g, nd, 0), *t = &nd->a.shape;
 	for (int i = 1; i < t->rank; i++)
 		if (t->d[i] < 1)
-			return fail(e, nd, "target %s: dimension %d must be positive", fmt(b1, t), i);
+			return sh_fail(e, nd, "target %s: dimension %d must be positive", sh_fmt(b1, t), i);
 	if (ir_batched(x) != ir_batched(t) || ir_numel(x, 1) != ir_numel(t, 1))
-		return fail(e, nd, "cannot reshape %s to %s", fmt(b1, x), fmt(b2, t));
+		return sh_fail(e, nd, "cannot reshape %s to %s", sh_fmt(b1, x), sh_fmt(b2, t));
 	nd->shape = *t;
 	return 0;
 }
@@ -228,11 +239,11 @@ static int infer_source(const Graph *g, Node *nd, Err *e)
 	const Shape *s = &nd->shape;
 	for (int i = 0; i < s->rank; i++)
 		if (s->d[i] < 1 && !(i == 0 && s->d[i] == IR_N && nd->op == OP_INPUT))
-			return fail(e, nd, "bad shape %s", fmt(b1, s));
+			return sh_fail(e, nd, "bad shape %s", sh_fmt(b1, s));
 	if (nd->op == OP_CONST && !nd->a.data)
-		return fail(e, nd, "constant without values");
+		return sh_fail(e, nd, "constant without values");
 	if ((nd->op == OP_PARAM || nd->op == OP_BUFFER || nd->op == OP_INPUT) && !nd->a.name)
-		return fail(e, nd, "needs a name");
+		return sh_fail(e, nd, "needs a name");
 	return 0;
 }
 
@@ -241,12 +252,12 @@ int ir_infer_node(Graph *g, Node *nd, Err *e)
 {
 	const OpInfo *oi = &ir_ops[nd->op];
 	if (nd->nin < oi->min_in || nd->nin > oi->max_in)
-		return fail(e, nd, "takes %d to %d operands, got %d", oi->min_in, oi->max_in, nd->nin);
+		return sh_fail(e, nd, "takes %d to %d operands, got %d", oi->min_in, oi->max_in, nd->nin);
 	for (int k = 0; k < nd->nin; k++) {
 		if (nd->in[k] < 0 || nd->in[k] >= nd->id)
-			return fail(e, nd, "operand %d refers to %%%d, not an earlier node", k, nd->in[k]);
+			return sh_fail(e, nd, "operand %d refers to %%%d, not an earlier node", k, nd->in[k]);
 		if (g->nodes[nd->in[k]]->dtype != DT_F32)
-			return fail(e, nd, "operand %d is not f32", k);
+			return sh_fail(e, nd, "operand %d is not f32", k);
 	}
 	if (oi->kind == K_SOURCE)
 		return infer_source(g, nd, e);
@@ -263,12 +274,12 @@ int ir_infer_node(Graph *g, Node *nd, Err *e)
 	case OP_RESHAPE: return infer_reshape(g, nd, e);
 	case OP_DROPOUT:
 		if (!(nd->a.p >= 0 && nd->a.p < 1))
-			return fail(e, nd, "p must be in [0, 1), got %g", nd->a.p);
+			return sh_fail(e, nd, "p must be in [0, 1), got %g", nd->a.p);
 		if (nd->a.mode != MODE_OFF && nd->a.mode != MODE_TRAIN && nd->a.mode != MODE_MC)
-			return fail(e, nd, "mode must be off, train or mc, got %s", ir_mode_name(nd->a.mode));
+			return sh_fail(e, nd, "mode must be off, train or mc, got %s", ir_mode_name(nd->a.mode));
 		/* fall through */
 	default: /* elementwise, softmax: same shape as the operand */
-		nd->shape = *arg(g, nd, 0);
+		nd->shape = *sh_arg(g, nd, 0);
 		return 0;
 	}
 }
