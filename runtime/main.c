@@ -1,0 +1,405 @@
+/*
+** main.c -- the command line of every generated executable:
+**
+**   MODEL info
+**   MODEL init [--seed N] -o W.safetensors
+**   MODEL predict --weights W.safetensors --input NAME=X.npy ... [-o OUT.npy] [--batch B]
+**   MODEL help [COMMAND] | --help | --version
+**
+** Exit status: 0 success, 1 a runtime error (a bad file, out of memory),
+** 2 a usage error (unknown command or flag, missing or malformed value).
+** This is the only file that prints to stderr or exits, and the only one
+** that names the generated symbols.
+*/
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rt.h"
+
+extern const char lunac_model_json[];
+void lunac_predict(char *arena, int64_t n, const RtCtx *ctx);
+
+#define MAXARGS 256
+
+static const char *prog = "model";
+static RtModel model;
+
+/* A flag a command takes; arg: the name of its value (NULL: it takes none);
+** many: it may repeat. */
+typedef struct Flag {
+	const char *name;
+	char shortc;
+	const char *arg;
+	int many;
+	const char *help;
+} Flag;
+
+/* One command: its flags and what it does. */
+typedef struct Cmd {
+	const char *name, *args, *summary;
+	const Flag *flags;
+	int (*run)(const struct Cmd *c, const char **vals[], int nvals[]);
+} Cmd;
+
+/* ---- messages ---------------------------------------------------------- */
+
+/* A usage error: one line, a hint, exit status 2. */
+static int usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nRun '%s help%s%s' for usage.\n", prog, cmd ? " " : "", cmd ? cmd : "");
+	return 2;
+}
+
+/* A runtime error from the library: exit status 1. */
+static int runtime_error(const RtErr *e)
+{
+	fprintf(stderr, "%s: error: %s\n", prog, e->msg);
+	return 1;
+}
+
+/* Print a warning if w holds one. */
+static void warn(const RtErr *w)
+{
+	if (w->set)
+		fprintf(stderr, "%s: warning: %s\n", prog, w->msg);
+}
+
+/* ---- value parsing ----------------------------------------------------- */
+
+/* A decimal integer in [lo, hi] from s; -1 when s is anything else. */
+static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *v)
+{
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(s, &end, 10);
+	if (errno || *end || x < lo || x > hi)
+		return -1;
+	*v = x;
+	return 0;
+}
+
+/* The index of the model tensor called name in ts, or -1. */
+static int find(const RtTensor *ts, int n, const char *name, size_t len)
+{
+	for (int i = 0; i < n; i++)
+		if (strlen(ts[i].name) == len && !strncmp(ts[i].name, name, len))
+			return i;
+	return -1;
+}
+
+/* "a", "b" and "c" for a message. */
+static const char *names(const RtTensor *ts, int n)
+{
+	static char buf[1024];
+	size_t k = 0;
+	buf[0] = 0;
+	for (int i = 0; i < n && k < sizeof buf; i++)
+		k += snprintf(buf + k, sizeof buf - k, "%s\"%s\"", i == 0 ? "" : i + 1 < n ? ", " : " and ",
+		              ts[i].name);
+	return buf;
+}
+
+/* Bind each "NAME=FILE" of vals to a tensor of ts (paths[i] for ts[i]); a
+** bare FILE goes to ts[0] when bare_ok. what: "input" or "output". */
+static int bind(const char *cmd, const char *flag, const char *what, const char **vals, int nvals,
+                const RtTensor *ts, int n, int bare_ok, const char **paths)
+{
+	for (int k = 0; k < nvals; k++) {
+		const char *v = vals[k], *eq = strchr(v, '='), *path = v;
+		int i = 0;
+		if (eq && !memchr(v, '/', eq - v)) {
+			if ((i = find(ts, n, v, eq - v)) < 0)
+				return usage_error(cmd, "%s %s: the model has no %s \"%.*s\" (its %ss: %s)", flag, v,
+				                   what, (int)(eq - v), v, what, names(ts, n));
+			path = eq + 1;
+		} else if (!bare_ok) {
+			return usage_error(cmd, "%s %s: write NAME=FILE (the model's %ss: %s)", flag, v, what,
+			                   names(ts, n));
+		}
+		if (!*path)
+			return usage_error(cmd, "%s %s: the file name is empty", flag, v);
+		if (paths[i])
+			return usage_error(cmd, "%s \"%s\" is given twice", what, ts[i].name);
+		paths[i] = path;
+	}
+	return 0;
+}
+
+/* ---- the commands ------------------------------------------------------ */
+
+/* Flag slots: indices into each command's flag table below (help is 0 in all). */
+enum { F_HELP };
+enum { INIT_SEED = 1, INIT_OUT };
+enum { P_WEIGHTS = 1, P_INPUT, P_OUTPUT, P_BATCH, P_THREADS, P_QUIET };
+
+/* `info` */
+static int cmd_info(const Cmd *c, const char **vals[], int nvals[])
+{
+	RtErr e = {0};
+	return rt_info(&model, stdout, &e) ? runtime_error(&e) : 0;
+}
+
+/* `init [--seed N] -o W.safetensors` */
+static int cmd_init(const Cmd *c, const char **vals[], int nvals[])
+{
+	uint64_t seed = 0;
+	if (nvals[INIT_SEED] && parse_u64(vals[INIT_SEED][0], 0, UINT64_MAX, &seed))
+		return usage_error(c->name, "--seed %s: not a non-negative integer", vals[INIT_SEED][0]);
+	if (!nvals[INIT_OUT])
+		return usage_error(c->name, "init needs -o FILE.safetensors");
+	RtErr e = {0};
+	if (rt_init_file(&model, seed, vals[INIT_OUT][0], &e))
+		return runtime_error(&e);
+	fprintf(stderr, "%s: wrote %s (%d tensors, seed %llu)\n", prog, vals[INIT_OUT][0], model.nparams,
+	        (unsigned long long)seed);
+	return 0;
+}
+
+/* `predict --weights W --input NAME=X.npy ... [-o [NAME=]OUT.npy] [--batch B] [--threads T] [-q]` */
+static int predict(const Cmd *c, const char **vals[], int nvals[], const char **in, const char **out)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	uint64_t batch = 0, threads = ncpu > 0 ? (uint64_t)ncpu : 1;
+	if (!nvals[P_WEIGHTS])
+		return usage_error(c->name, "predict needs --weights FILE.safetensors");
+	if (nvals[P_BATCH] && parse_u64(vals[P_BATCH][0], 1, INT64_MAX, &batch))
+		return usage_error(c->name, "--batch %s: not a positive integer", vals[P_BATCH][0]);
+	if (nvals[P_THREADS] && parse_u64(vals[P_THREADS][0], 1, 4096, &threads))
+		return usage_error(c->name, "--threads %s: not an integer from 1 to 4096", vals[P_THREADS][0]);
+	int rc = bind(c->name, "--input", "input", vals[P_INPUT], nvals[P_INPUT], model.inputs, model.ninputs,
+	              model.ninputs == 1, in);
+	if (!rc)
+		rc = bind(c->name, "-o", "output", vals[P_OUTPUT], nvals[P_OUTPUT], model.outputs, model.noutputs, 1, out);
+	for (int i = 0; !rc && i < model.ninputs; i++)
+		if (!in[i])
+			rc = usage_error(c->name, "input \"%s\" is missing (--input %s=FILE.npy)",
+			                 model.inputs[i].name, model.inputs[i].name);
+	if (rc)
+		return rc;
+	RtPredictOpts o = {vals[P_WEIGHTS][0], in, out, (int64_t)batch, (int)threads,
+	                   nvals[P_QUIET] ? NULL : stdout};
+	RtErr e = {0}, w = {0};
+	rc = rt_predict(&model, lunac_predict, &o, &e, &w);
+	warn(&w);
+	return rc ? runtime_error(&e) : 0;
+}
+
+/* `predict`: the input and output path tables around predict(). */
+static int cmd_predict(const Cmd *c, const char **vals[], int nvals[])
+{
+	const char **in = calloc(model.ninputs + 1, sizeof *in);
+	const char **out = calloc(model.noutputs + 1, sizeof *out);
+	int rc = in && out ? predict(c, vals, nvals, in, out)
+	                   : (fprintf(stderr, "%s: out of memory\n", prog), 1);
+	free(in);
+	free(out);
+	return rc;
+}
+
+static const Flag info_flags[] = {
+	{"help", 'h', NULL, 0, "this help"},
+	{0},
+};
+static const Flag init_flags[] = {
+	{"help", 'h', NULL, 0, "this help"},
+	{"seed", 0, "N", 0, "the random seed, a non-negative integer (default 0)"},
+	{"output", 'o', "FILE", 0, "the weights file to write (.safetensors)"},
+	{0},
+};
+static const Flag predict_flags[] = {
+	{"help", 'h', NULL, 0, "this help"},
+	{"weights", 'w', "FILE", 0, "trained weights (.safetensors)"},
+	{"input", 'i', "NAME=FILE", 1, "a .npy file for each model input (just FILE if there is one)"},
+	{"output", 'o', "[NAME=]FILE", 1, "also save an output as .npy (just FILE: the first output)"},
+	{"batch", 'b', "B", 0, "run at most B samples at a time (default: all at once)"},
+	{"threads", 't', "T", 0, "threads the model may use (default: every CPU)"},
+	{"quiet", 'q', NULL, 0, "print nothing on stdout (with -o)"},
+	{0},
+};
+
+static const Cmd cmds[] = {
+	{"info", "", "describe the model (inputs, outputs, parameters) as JSON", info_flags, cmd_info},
+	{"init", "[--seed N] -o W.safetensors", "write freshly initialised weights", init_flags, cmd_init},
+	{"predict", "--weights W.safetensors --input NAME=X.npy ... [-o OUT.npy] [--batch B]",
+	 "run the model on .npy inputs and print its outputs as JSON", predict_flags, cmd_predict},
+};
+#define NCMDS ((int)(sizeof cmds / sizeof cmds[0]))
+
+/* ---- help -------------------------------------------------------------- */
+
+/* The overview: every command. */
+static void overview(FILE *f)
+{
+	fprintf(f, "usage: %s COMMAND [OPTIONS]\n\n", prog);
+	fprintf(f, "Model \"%s\", compiled by %s.\n\ncommands:\n", model.name, model.compiler);
+	for (int i = 0; i < NCMDS; i++)
+		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].summary);
+	fprintf(f, "  %-8s %s\n\n", "help", "help COMMAND: a command's options");
+	fprintf(f, "  --help, --version\n\nExit status: 0 success, 1 error, 2 bad command line.\n");
+}
+
+/* A model tensor list for help: "  image  f32[N,1,28,28]". */
+static void tensors(FILE *f, const char *title, const RtTensor *ts, int n)
+{
+	fprintf(f, "\n%s:\n", title);
+	for (int i = 0; i < n; i++) {
+		char s[256];
+		fprintf(f, "  %-12s %s%s\n", ts[i].name, rt_dtype_name(ts[i].dtype),
+		        rt_shape_str(s, sizeof s, ts[i].ndim, ts[i].shape));
+	}
+}
+
+/* One command's usage and flags. */
+static void cmd_help(FILE *f, const Cmd *c)
+{
+	fprintf(f, "usage: %s %s %s\n\n%s.\n\noptions:\n", prog, c->name, c->args, c->summary);
+	for (const Flag *fl = c->flags; fl->name; fl++) {
+		char left[64];
+		snprintf(left, sizeof left, "%c%c%s--%s %s", fl->shortc ? '-' : ' ',
+		         fl->shortc ? fl->shortc : ' ', fl->shortc ? ", " : "  ", fl->name,
+		         fl->arg ? fl->arg : "");
+		fprintf(f, "  %-26s %s\n", left, fl->help);
+	}
+	if (c->run == cmd_predict) {
+		tensors(f, "inputs (N: the number of samples; a file may also hold one sample without N)",
+		        model.inputs, model.ninputs);
+		tensors(f, "outputs", model.outputs, model.noutputs);
+	}
+}
+
+/* ---- flag parsing ------------------------------------------------------ */
+
+/* The flag of c that arg names (--name, --name=..., -x), or -1. */
+static int which_flag(const Cmd *c, const char *arg, const char **inline_val)
+{
+	*inline_val = NULL;
+	for (int i = 0; c->flags[i].name; i++) {
+		const Flag *fl = &c->flags[i];
+		size_t n = strlen(fl->name);
+		if (arg[0] == '-' && arg[1] == '-' && !strncmp(arg + 2, fl->name, n) &&
+		    (arg[2 + n] == 0 || (arg[2 + n] == '=' && fl->arg))) {
+			if (arg[2 + n] == '=')
+				*inline_val = arg + 3 + n;
+			return i;
+		}
+		if (fl->shortc && arg[0] == '-' && arg[1] == fl->shortc && arg[2] == 0)
+			return i;
+	}
+	return -1;
+}
+
+/* Collect argv's flags into vals[flag] / nvals[flag]; 2 on a usage error. */
+static int parse_flags(const Cmd *c, int argc, char **argv, const char **vals[], int nvals[])
+{
+	for (int k = 0; k < argc; k++) {
+		const char *v;
+		int i = which_flag(c, argv[k], &v);
+		if (i < 0)
+			return usage_error(c->name, argv[k][0] == '-' ? "unknown flag \"%s\" for %s"
+			                   : "unexpected argument \"%s\" for %s", argv[k], c->name);
+		const Flag *fl = &c->flags[i];
+		if (fl->arg && !v) {
+			if (k + 1 >= argc)
+				return usage_error(c->name, "%s needs a value", argv[k]);
+			v = argv[++k];
+		}
+		if (nvals[i] && !fl->many)
+			return usage_error(c->name, "--%s is given twice", fl->name);
+		vals[i][nvals[i]++] = v ? v : "";
+	}
+	return 0;
+}
+
+/* Parse the flags of command c and run it. */
+static int run_cmd(const Cmd *c, int argc, char **argv)
+{
+	const char **vals[16] = {0};
+	int nvals[16] = {0}, nflags = 0, rc = 0;
+	while (c->flags[nflags].name)
+		nflags++;
+	for (int i = 0; i < nflags && !rc; i++)
+		if (!(vals[i] = calloc(argc + 1, sizeof *vals[i])))
+			rc = (fprintf(stderr, "%s: out of memory\n", prog), 1);
+	if (!rc)
+		rc = parse_flags(c, argc, argv, vals, nvals);
+	if (!rc && nvals[F_HELP])
+		cmd_help(stdout, c);
+	else if (!rc)
+		rc = c->run(c, vals, nvals);
+	for (int i = 0; i < nflags; i++)
+		free(vals[i]);
+	return rc;
+}
+
+/* The command called name, or NULL. */
+static const Cmd *lookup(const char *name)
+{
+	for (int i = 0; i < NCMDS; i++)
+		if (!strcmp(cmds[i].name, name))
+			return &cmds[i];
+	return NULL;
+}
+
+/* `help [COMMAND]` */
+static int help(int argc, char **argv)
+{
+	if (argc == 0) {
+		overview(stdout);
+		return 0;
+	}
+	const Cmd *c = lookup(argv[0]);
+	if (argc > 1 || !c)
+		return usage_error(NULL, argc > 1 ? "help takes one command" : "unknown command \"%s\"", argv[0]);
+	cmd_help(stdout, c);
+	return 0;
+}
+
+/* Dispatch on argv[1]. */
+static int dispatch(int argc, char **argv)
+{
+	if (argc < 2) {
+		overview(stderr);
+		return 2;
+	}
+	const char *a = argv[1];
+	if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+		return help(0, NULL);
+	if (!strcmp(a, "--version")) {
+		printf("%s (model \"%s\", %s, spec %s)\n", prog, model.name, model.compiler, model.spec_hash);
+		return 0;
+	}
+	if (!strcmp(a, "help"))
+		return help(argc - 2, argv + 2);
+	const Cmd *c = lookup(a);
+	if (!c)
+		return usage_error(NULL, a[0] == '-' ? "unknown flag \"%s\"" : "unknown command \"%s\"", a);
+	return run_cmd(c, argc - 2, argv + 2);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 0 && argv[0][0]) {
+		const char *slash = strrchr(argv[0], '/');
+		prog = slash ? slash + 1 : argv[0];
+	}
+	/* A closed stdout (`| head`) becomes a write error, so staged output
+	** files are removed instead of left behind by a SIGPIPE death. */
+	signal(SIGPIPE, SIG_IGN);
+	RtErr e = {0};
+	if (rt_model_parse(&model, lunac_model_json, &e))
+		return runtime_error(&e);
+	int rc = dispatch(argc, argv);
+	rt_model_free(&model);
+	return rc;
+}

@@ -1,0 +1,222 @@
+/*
+** predict.c -- `predict`: weights and .npy inputs in, model outputs out.
+**
+** Each input file holds one sample (the input's shape without N, e.g.
+** [1,28,28]) or a batch ([B,1,28,28]); all inputs must agree on B. The
+** arena is allocated once, for min(B, batch) samples, 64-byte aligned and
+** zeroed; the weights are loaded into it once; the generated entry point
+** then runs on successive chunks. Outputs always carry the batch dimension.
+** Output files are staged first and renamed into place only after
+** everything else, stdout included, has succeeded.
+*/
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt.h"
+
+typedef struct Run {
+	const RtModel *m;
+	const RtPredictOpts *o;
+	RtArray *in, *out;
+	int64_t n;          /* samples */
+	int64_t chunk;      /* samples per call */
+	char *arena;
+} Run;
+
+/* How many samples file a holds for input t, into *k (-1: t is not batched). */
+static int samples_of(const RtTensor *t, const RtArray *a, const char *path, int64_t *k, RtErr *e)
+{
+	int lead = a->ndim - t->ndim + 1;   /* 0: one sample without N, 1: a batch */
+	int ok = t->batched ? (lead == 0 || lead == 1) : a->ndim == t->ndim;
+	for (int i = t->batched ? 1 : 0; ok && i < t->ndim; i++)
+		ok = a->shape[i - 1 + (t->batched ? lead : 1)] == t->shape[i];
+	if (!ok) {
+		char have[256], want[256];
+		return rt_errorf(e, "%s: shape %s does not match input \"%s\" %s", path,
+		                 rt_shape_str(have, sizeof have, a->ndim, a->shape), t->name,
+		                 rt_shape_str(want, sizeof want, t->ndim, t->shape));
+	}
+	*k = !t->batched ? -1 : lead == 1 ? a->shape[0] : 1;
+	if (*k == 0)
+		return rt_errorf(e, "%s: the batch holds no samples", path);
+	return 0;
+}
+
+/* Read every input file and settle the sample count r->n. */
+static int read_inputs(Run *r, RtErr *e)
+{
+	const RtModel *m = r->m;
+	int first = -1;
+	r->n = -1;
+	for (int i = 0; i < m->ninputs; i++) {
+		if (rt_npy_read(r->o->inputs[i], m->inputs[i].dtype, &r->in[i], e))
+			return -1;
+		int64_t k;
+		if (samples_of(&m->inputs[i], &r->in[i], r->o->inputs[i], &k, e))
+			return -1;
+		if (k >= 0 && r->n >= 0 && k != r->n)
+			return rt_errorf(e, "%s holds %lld samples but %s holds %lld", r->o->inputs[i],
+			                 (long long)k, r->o->inputs[first], (long long)r->n);
+		if (k >= 0 && r->n < 0) {
+			r->n = k;
+			first = i;
+		}
+	}
+	if (r->n < 0)
+		r->n = 1;
+	return 0;
+}
+
+/* Allocate the output arrays for r->n samples. */
+static int alloc_outputs(Run *r, RtErr *e)
+{
+	for (int i = 0; i < r->m->noutputs; i++) {
+		const RtTensor *t = &r->m->outputs[i];
+		RtArray *a = &r->out[i];
+		a->dtype = t->dtype;
+		a->ndim = t->ndim;
+		for (int d = 0; d < t->ndim; d++)
+			a->shape[d] = t->shape[d] < 0 ? r->n : t->shape[d];
+		int64_t bytes;
+		if (__builtin_mul_overflow(rt_numel(t, r->n), (int64_t)rt_dtype_size(t->dtype), &bytes) ||
+		    !(a->data = malloc(bytes ? (size_t)bytes : 1)))
+			return rt_errorf(e, "out of memory for output \"%s\" of %lld samples", t->name,
+			                 (long long)r->n);
+	}
+	return 0;
+}
+
+/* Copy samples [s, s+c) of t between a file array and the arena (to_arena: direction). */
+static void move(const Run *r, const RtTensor *t, RtArray *a, int64_t s, int64_t c, int to_arena)
+{
+	size_t per = (size_t)rt_sample_numel(t) * rt_dtype_size(t->dtype);
+	char *mem = rt_tensor_addr(r->m, t, r->arena, c), *file = a->data;
+	size_t bytes = t->batched ? per * (size_t)c : per;
+	if (t->batched)
+		file += per * (size_t)s;
+	if (to_arena)
+		memcpy(mem, file, bytes);
+	else
+		memcpy(file, mem, bytes);
+}
+
+/* Run fn over all samples, chunk by chunk. */
+static void run_chunks(Run *r, RtPredictFn fn)
+{
+	RtCtx ctx = {.seed = 0, .step = 0, .nthreads = r->o->nthreads > 0 ? r->o->nthreads : 1};
+	for (int64_t s = 0; s < r->n; s += r->chunk) {
+		int64_t c = r->n - s < r->chunk ? r->n - s : r->chunk;
+		for (int i = 0; i < r->m->ninputs; i++)
+			move(r, &r->m->inputs[i], &r->in[i], s, c, 1);
+		fn(r->arena, c, &ctx);
+		for (int i = 0; i < r->m->noutputs; i++)
+			move(r, &r->m->outputs[i], &r->out[i], s, c, 0);
+	}
+}
+
+/* Print the nested list for ndim dimensions of a, from element *at. */
+static void nested(FILE *f, const RtArray *a, int d, int64_t *at)
+{
+	if (d == a->ndim) {
+		if (a->dtype == RT_I32)
+			fprintf(f, "%d", ((int32_t *)a->data)[(*at)++]);
+		else
+			rt_json_float(f, ((float *)a->data)[(*at)++]);
+		return;
+	}
+	fputc('[', f);
+	for (int64_t i = 0; i < a->shape[d]; i++) {
+		if (i)
+			fputs(d == 0 ? ",\n        " : ", ", f);
+		nested(f, a, d + 1, at);
+	}
+	fputc(']', f);
+}
+
+/* For a classifier output [N,K], K >= 2: the index of each sample's largest value. */
+static void argmax(FILE *f, const RtTensor *t, const RtArray *a)
+{
+	if (!t->batched || t->ndim != 2 || a->shape[1] < 2 || a->dtype != RT_F32)
+		return;
+	fputs(",\n      \"argmax\": [", f);
+	const float *v = a->data;
+	for (int64_t i = 0; i < a->shape[0]; i++, v += a->shape[1]) {
+		int64_t best = 0;
+		for (int64_t j = 1; j < a->shape[1]; j++)
+			if (v[j] > v[best] || (isnan(v[best]) && !isnan(v[j])))
+				best = j;
+		fprintf(f, "%s%lld", i ? ", " : "", (long long)best);
+	}
+	fputc(']', f);
+}
+
+/* {"model", "samples", "outputs": {name: {dtype, shape, argmax?, data}}} */
+static int print_json(const Run *r, FILE *f, RtErr *e)
+{
+	fputs("{\n  \"model\": ", f);
+	rt_json_str(f, r->m->name);
+	fprintf(f, ",\n  \"samples\": %lld,\n  \"outputs\": {\n", (long long)r->n);
+	for (int i = 0; i < r->m->noutputs; i++) {
+		const RtTensor *t = &r->m->outputs[i];
+		fputs("    ", f);
+		rt_json_str(f, t->name);
+		fprintf(f, ": {\n      \"dtype\": \"%s\",\n      \"shape\": ", rt_dtype_name(t->dtype));
+		rt_json_shape(f, t, r->n);
+		argmax(f, t, &r->out[i]);
+		fputs(",\n      \"data\": ", f);
+		int64_t at = 0;
+		nested(f, &r->out[i], 0, &at);
+		fprintf(f, "\n    }%s\n", i + 1 < r->m->noutputs ? "," : "");
+	}
+	fputs("  }\n}\n", f);
+	if (fflush(f) != 0 || ferror(f))
+		return rt_errorf(e, "cannot write to standard output");
+	return 0;
+}
+
+/* Stage the requested output files, print, then commit them all. */
+static int finish(Run *r, RtErr *e)
+{
+	int no = r->m->noutputs, rc = 0;
+	RtOut *files = calloc(no, sizeof *files);
+	if (!files)
+		return rt_errorf(e, "out of memory");
+	for (int i = 0; i < no && !rc; i++)
+		if (r->o->outputs && r->o->outputs[i])
+			rc = rt_npy_stage(&files[i], r->o->outputs[i], &r->out[i], e);
+	if (!rc && r->o->json)
+		rc = print_json(r, r->o->json, e);
+	for (int i = 0; i < no && !rc; i++)
+		if (files[i].tmp)
+			rc = rt_out_commit(&files[i], e);
+	for (int i = 0; i < no; i++)
+		rt_out_abort(&files[i]);
+	free(files);
+	return rc;
+}
+
+int rt_predict(const RtModel *m, RtPredictFn fn, const RtPredictOpts *o, RtErr *e, RtErr *warn)
+{
+	Run r = {.m = m, .o = o};
+	r.in = calloc(m->ninputs + 1, sizeof *r.in);
+	r.out = calloc(m->noutputs + 1, sizeof *r.out);
+	int rc = !r.in || !r.out ? rt_errorf(e, "out of memory") : read_inputs(&r, e);
+	if (!rc) {
+		r.chunk = o->batch > 0 && o->batch < r.n ? o->batch : r.n;
+		rc = !(r.arena = rt_arena_new(m, r.chunk, e)) ||
+		     rt_weights_load(m, r.arena, o->weights, e, warn) || alloc_outputs(&r, e) ? -1 : 0;
+	}
+	if (!rc) {
+		run_chunks(&r, fn);
+		rc = finish(&r, e);
+	}
+	for (int i = 0; r.in && i < m->ninputs; i++)
+		rt_array_free(&r.in[i]);
+	for (int i = 0; r.out && i < m->noutputs; i++)
+		rt_array_free(&r.out[i]);
+	free(r.in);
+	free(r.out);
+	free(r.arena);
+	return rc;
+}

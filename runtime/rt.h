@@ -1,0 +1,243 @@
+/*
+** rt.h -- the runtime library that every generated executable links:
+** the model descriptor, weight files (safetensors), arrays (.npy),
+** parameter initialisation, atomic file output and the commands behind the
+** executable's command line. lunac_rt.h is the ABI with generated code;
+** this header is the runtime's own API (main.c and the tests use it).
+**
+** Errors: library functions return 0 on success or -1 with an RtErr filled
+** (the first error wins). Nothing here prints or exits; main.c does.
+** Nothing here refers to lunac_model_json or lunac_predict either: main.c
+** passes them in, so tests can supply their own.
+*/
+#ifndef LUNAC_RT_INTERNAL_H
+#define LUNAC_RT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "lunac_rt.h"
+
+#define RT_MAXDIM 16
+#define RT_ERRLEN 1024
+
+/* ---- errors (err.c) ---------------------------------------------------- */
+
+typedef struct RtErr {
+	int set;
+	char msg[RT_ERRLEN];
+} RtErr;
+
+/* Fill e with a formatted message unless an earlier one is there; returns -1. */
+int rt_errorf(RtErr *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Format a shape as "[8,1,3,3]" into buf (-1 prints as N); returns buf. */
+char *rt_shape_str(char *buf, size_t len, int ndim, const int64_t *shape);
+
+/* ---- the model descriptor (model.c) ------------------------------------ */
+
+typedef enum { RT_F32, RT_I32 } RtDtype;
+typedef enum { RT_INIT_NONE, RT_INIT_GLOROT, RT_INIT_ZEROS, RT_INIT_ONES } RtInit;
+
+/* One input, output, parameter or buffer of the model. */
+typedef struct RtTensor {
+	char *name;
+	RtDtype dtype;
+	int ndim;
+	int64_t shape[RT_MAXDIM];   /* -1: the batch size n (first dimension only) */
+	int64_t offset;             /* bytes; see lunac_rt.h for the arena layout */
+	int batched;
+	int is_buffer;              /* params[]: 0 trainable parameter, 1 buffer */
+	RtInit init;                /* params[] only */
+	int64_t fan_in, fan_out;    /* params[] only; glorot needs fan_in + fan_out > 0 */
+} RtTensor;
+
+typedef struct RtModel {
+	char *format, *name, *compiler, *spec_hash;
+	int64_t fixed_bytes;        /* non-batched region */
+	int64_t batch_bytes;        /* batched region, per sample */
+	RtTensor *inputs, *outputs, *params;
+	int ninputs, noutputs, nparams;
+	char **entries;
+	int nentries;
+} RtModel;
+
+/* Parse and validate the descriptor JSON into m (zeroed first). A bad
+** descriptor is the compiler's fault: the message says "internal error". */
+int rt_model_parse(RtModel *m, const char *json, RtErr *e);
+void rt_model_free(RtModel *m);
+
+/* Arena bytes for n samples; -1 on overflow. */
+int64_t rt_arena_bytes(const RtModel *m, int64_t n);
+/* Elements of t for n samples (the -1 dimension becomes n). */
+int64_t rt_numel(const RtTensor *t, int64_t n);
+/* Elements of one sample of a batched t (its shape without the leading -1). */
+int64_t rt_sample_numel(const RtTensor *t);
+/* Where t lives in an arena laid out for n samples. */
+char *rt_tensor_addr(const RtModel *m, const RtTensor *t, char *arena, int64_t n);
+/* Element size of a dtype, and its name in the descriptor ("f32"). */
+size_t rt_dtype_size(RtDtype d);
+const char *rt_dtype_name(RtDtype d);
+/* The arena for n samples: 64-byte aligned, zeroed; NULL with e filled. */
+char *rt_arena_new(const RtModel *m, int64_t n, RtErr *e);
+/* Trainable parameter elements (kind "param"), and all param+buffer bytes. */
+int64_t rt_param_count(const RtModel *m);
+int64_t rt_weight_bytes(const RtModel *m);
+
+/* ---- atomic output files (fileio.c) ------------------------------------ */
+
+/* A file being written: data goes to a temporary in the same directory;
+** rt_out_commit fsyncs and renames it over path, rt_out_abort removes it. */
+typedef struct RtOut {
+	char *path, *tmp;
+	FILE *f;
+} RtOut;
+
+int rt_out_open(RtOut *o, const char *path, RtErr *e);
+int rt_out_write(RtOut *o, const void *p, size_t n, RtErr *e);
+/* Flush and fsync; the temporary stays until commit or abort. */
+int rt_out_finish(RtOut *o, RtErr *e);
+/* Rename the finished temporary over path (then fsync the directory); on
+** failure the temporary is removed. */
+int rt_out_commit(RtOut *o, RtErr *e);
+/* Close and remove the temporary; safe on a zeroed or committed RtOut. */
+void rt_out_abort(RtOut *o);
+
+/* Read exactly n bytes at offset off of fd; -1 with e naming path if short. */
+int rt_pread_full(int fd, void *buf, size_t n, uint64_t off, const char *path, RtErr *e);
+
+/* ---- safetensors (safetensors.c) --------------------------------------- */
+
+typedef enum {
+	ST_BOOL, ST_U8, ST_I8, ST_F8_E5M2, ST_F8_E4M3, ST_I16, ST_U16, ST_F16, ST_BF16,
+	ST_I32, ST_U32, ST_F32, ST_F64, ST_I64, ST_U64, ST_NDTYPE
+} StDtype;
+
+typedef struct StTensor {
+	char *name;
+	StDtype dtype;
+	int ndim;
+	int64_t shape[RT_MAXDIM];
+	uint64_t begin, end;        /* byte offsets into the data region */
+} StTensor;
+
+/* An open safetensors file: the header parsed and checked, data read on demand. */
+typedef struct StFile {
+	char *path;
+	int fd;
+	uint64_t data_start;        /* 8 + header length */
+	uint64_t data_len;
+	StTensor *t;                /* in header order */
+	int nt;
+	int *by_name;               /* indices of t sorted by name */
+	char **meta;                /* key, value, key, value, ... */
+	int nmeta;
+} StFile;
+
+/* Open path and check its header (every rule of the format; see the file). */
+int st_open(StFile *f, const char *path, RtErr *e);
+/* Copy tensor i's bytes into dst (t[i].end - t[i].begin bytes). */
+int st_read(const StFile *f, int i, void *dst, RtErr *e);
+/* The tensor called name, or -1. */
+int st_find(const StFile *f, const char *name);
+/* The metadata value for key, or NULL. */
+const char *st_meta(const StFile *f, const char *key);
+void st_close(StFile *f);
+
+const char *st_dtype_name(StDtype d);
+size_t st_dtype_size(StDtype d);
+
+/* A tensor to write. */
+typedef struct StOut {
+	const char *name;
+	StDtype dtype;
+	int ndim;
+	const int64_t *shape;
+	const void *data;
+} StOut;
+
+/* Write tensors (in this order) and metadata pairs meta[0..2*nmeta) to path,
+** atomically. The header is padded with spaces to a multiple of 8 bytes. */
+int st_write(const char *path, const char *const *meta, int nmeta,
+             const StOut *t, int nt, RtErr *e);
+
+/* ---- weights: a model's params and buffers in safetensors (weights.c) --- */
+
+/* Write every param and buffer of m, from arena, with metadata format=lunac,
+** model, spec_hash and compiler. */
+int rt_weights_save(const RtModel *m, const char *arena, const char *path, RtErr *e);
+/* Load path into arena: every param and buffer must be there, F32, with the
+** model's exact shape, and nothing else. A spec_hash different from the
+** model's is not an error; it is reported in warn (may be NULL). */
+int rt_weights_load(const RtModel *m, char *arena, const char *path, RtErr *e, RtErr *warn);
+
+/* ---- .npy arrays (npy.c) ----------------------------------------------- */
+
+typedef struct RtArray {
+	RtDtype dtype;
+	int ndim;
+	int64_t shape[RT_MAXDIM];
+	void *data;                 /* malloc'ed, numel * rt_dtype_size(dtype) */
+} RtArray;
+
+/* Read path as an array of dtype `want`, converting from the file's dtype:
+** to f32 from f4, f8, f2, and 1/2/4/8-byte ints, uints and bools; to i32
+** from ints, uints and bools (values must fit). C order only. */
+int rt_npy_read(const char *path, RtDtype want, RtArray *a, RtErr *e);
+/* Write a (format 1.0, '<f4' or '<i4', C order) to path, atomically. */
+int rt_npy_write(const char *path, const RtArray *a, RtErr *e);
+/* Stage a into o (open, write, finish) without committing. */
+int rt_npy_stage(RtOut *o, const char *path, const RtArray *a, RtErr *e);
+/* Read only the header of path: its dtype descr ("<f4", "|u1"), fortran
+** order and shape, checked as rt_npy_read checks them. */
+int rt_npy_header(const char *path, char descr[16], int *fortran, int *ndim,
+                  int64_t shape[RT_MAXDIM], RtErr *e);
+/* Parse the header dict (the bytes after the magic/version/length prefix):
+** fills descr (<= 15 chars), fortran order and shape. data_npy.c uses it. */
+int rt_npy_parse_header(const char *h, size_t len, char descr[16], int *fortran,
+                        int *ndim, int64_t shape[RT_MAXDIM], const char *path, RtErr *e);
+void rt_array_free(RtArray *a);
+
+/* ---- parameter initialisation (init.c) --------------------------------- */
+
+/* The RNG step that initialisation uses; no training step reaches it. */
+#define RT_INIT_STEP 0x8000000000000000ull
+/* Fill tensor p (a param or buffer, numel floats at dst) by its init rule. */
+void rt_init_tensor(const RtTensor *p, uint64_t seed, float *dst);
+/* Initialise every param and buffer of m in arena. */
+void rt_init_params(const RtModel *m, char *arena, uint64_t seed);
+
+/* ---- JSON output (jsonout.c) ------------------------------------------- */
+
+/* Print a float as the shortest decimal that reads back to the same float;
+** JSON has no NaN or infinity: those print as null. */
+void rt_json_float(FILE *out, float v);
+/* Print s as a JSON string (quoted, escaped). */
+void rt_json_str(FILE *out, const char *s);
+/* Print a descriptor shape as a JSON array; -1 stays -1 or becomes n if n >= 0. */
+void rt_json_shape(FILE *out, const RtTensor *t, int64_t n);
+
+/* ---- the commands (info.c, predict.c) ---------------------------------- */
+
+/* The model as JSON (for `info`). */
+int rt_info(const RtModel *m, FILE *out, RtErr *e);
+
+/* `init`: initialise params and buffers with seed, write them to path. */
+int rt_init_file(const RtModel *m, uint64_t seed, const char *path, RtErr *e);
+
+typedef void (*RtPredictFn)(char *arena, int64_t n, const RtCtx *ctx);
+
+typedef struct RtPredictOpts {
+	const char *weights;        /* safetensors path */
+	const char **inputs;        /* one .npy path per model input, in model order */
+	const char **outputs;       /* one path per model output, or NULL entries */
+	int64_t batch;              /* at most this many samples per call; 0: all */
+	int nthreads;
+	FILE *json;                 /* NULL: print nothing */
+} RtPredictOpts;
+
+/* `predict`: load weights and inputs, run fn in chunks, print and save outputs. */
+int rt_predict(const RtModel *m, RtPredictFn fn, const RtPredictOpts *o, RtErr *e, RtErr *warn);
+
+#endif
