@@ -257,7 +257,8 @@ static int link_exe(const Options *o, const char *obj, const char *out, Err *e)
 		return ir_errorf(e, "cannot find the runtime library %s (run make)", rt);
 	snprintf(tmp, sizeof tmp, "%s.tmp%d", out, (int)getpid());
 	const char *cc = getenv("CC") ? getenv("CC") : "cc";
-	char *argv[] = {(char *)cc, "-o", tmp, (char *)obj, rt, "-lcjson", "-lm", "-lpthread", NULL};
+	char *argv[] = {(char *)cc, "-o", tmp, (char *)obj, rt,
+	                "-lcjson", "-lz", "-lm", "-lpthread", NULL};
 	if (run(argv, e)) {
 		unlink(tmp);
 		return ir_errorf(e, "linking %s failed", out);

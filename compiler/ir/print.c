@@ -35,6 +35,17 @@ static void put(Buf *b, const char *fmt, ...)
 	}
 }
 
+/* Format a float in the shortest form that reads back to the same float. */
+static const char *fstr(char *buf, float v)
+{
+	for (int prec = 6; prec <= 9; prec++) {
+		snprintf(buf, 32, "%.*g", prec, (double)v);
+		if (strtof(buf, NULL) == v)
+			break;
+	}
+	return buf;
+}
+
 /* Append a pair attribute as "key=A" or "key=A,B". */
 static void put_pair(Buf *b, const char *key, const int64_t v[2])
 {
@@ -49,14 +60,14 @@ static void put_attrs(Buf *b, const Node *nd)
 {
 	unsigned m = ir_ops[nd->op].attrs;
 	const Attrs *a = &nd->a;
-	char t[160];
+	char t[160], f[32];
 	if (m & A_NAME) put(b, " \"%s\"", a->name ? a->name : "");
 	if (m & A_INIT) put(b, " init=%s", ir_init_name(a->init));
 	if (m & A_DATA) {
 		int64_t k = ir_numel(&nd->shape, 1);
 		put(b, " [");
 		for (int64_t i = 0; i < k; i++)
-			put(b, "%s%.9g", i ? ", " : "", a->data ? a->data[i] : 0.0);
+			put(b, "%s%s", i ? ", " : "", fstr(f, a->data ? a->data[i] : 0.0f));
 		put(b, "]");
 	}
 	if (m & A_KERNEL) put_pair(b, "kernel", a->kernel);
@@ -64,11 +75,11 @@ static void put_attrs(Buf *b, const Node *nd)
 	if (m & A_PAD) put_pair(b, "pad", a->pad);
 	if (m & A_KEEPDIMS) put(b, " keepdims=%d", a->keepdims);
 	if (m & A_MODE) put(b, " mode=%s", ir_mode_name(a->mode));
-	if (m & A_EPS) put(b, " eps=%.9g", a->eps);
-	if (m & A_MOMENTUM) put(b, " momentum=%.9g", a->momentum);
+	if (m & A_EPS) put(b, " eps=%s", fstr(f, a->eps));
+	if (m & A_MOMENTUM) put(b, " momentum=%s", fstr(f, a->momentum));
 	if (m & A_AXIS) put(b, " axis=%d", a->axis);
 	if (m & A_SHAPE) put(b, " shape=%s", ir_fmt_type(t, sizeof t, DT_F32, &a->shape) + 3);
-	if (m & A_P) put(b, " p=%.9g", a->p);
+	if (m & A_P) put(b, " p=%s", fstr(f, a->p));
 	if (m & A_STREAM) put(b, " stream=%d", a->stream);
 }
 

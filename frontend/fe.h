@@ -1,0 +1,101 @@
+/*
+** fe.h -- internals shared by the frontend's files (not for compiler/).
+**
+** One Fe per fe_load: it is the Lua allocator's userdata, so every C
+** function reaches it with fe_get(L); there is no global mutable state.
+** Tables the frontend keeps inside the Lua state live in the registry
+** under the REG_* keys below.
+*/
+#ifndef LUNAC_FE_H
+#define LUNAC_FE_H
+
+#include <stdint.h>
+#include <lua.h>
+#include <lauxlib.h>
+
+#include "frontend.h"
+
+#define FE_PATHMAX 1024
+#define FE_SCOPEMAX 1024
+#define FE_MAXNODES (1 << 20)
+#define FE_DEFAULT_INSTR 200000000LL           /* Lua VM instructions */
+#define FE_DEFAULT_MEM ((size_t)512 << 20)     /* bytes */
+/* Requests this big cannot be the Lua stack's (at most LUAI_MAXSTACK slots),
+** so the allocator may read the call stack when it refuses one. */
+#define FE_BIGALLOC ((size_t)(LUAI_MAXSTACK + 1000) * 32)
+#define FE_LIBLABEL "frontend/lib"             /* how library chunks are named */
+#define FE_TENSOR "lunac.tensor"               /* the tensor metatable */
+
+/* Registry keys of the per-load tables. */
+#define REG_NAMES "lunac.names"       /* param/buffer full name -> loc */
+#define REG_INPUTS "lunac.inputs"     /* input name -> true */
+#define REG_OUTPUTS "lunac.outputs"   /* output name -> true */
+#define REG_DECLARED "lunac.declared" /* config key -> true */
+#define REG_LOADED "lunac.loaded"     /* module name -> value */
+
+typedef struct Fe {
+	lua_State *L;
+	Graph *g;
+	const char *path;            /* the script, as given */
+	char dir[FE_PATHMAX];        /* its folder, "" when the path has none */
+	const char *libdir;          /* where library modules are read from */
+	const Define *defs;
+	int ndefs;
+	long long max_instr, instr;  /* budget and instructions run so far */
+	size_t mem, max_mem;         /* bytes the Lua state holds, and its cap */
+	int mem_fatal;               /* a memory error reached a pcall */
+	int budget_fatal;            /* the instruction budget ran out */
+	int in_handler;              /* the message handler is running */
+	char last_pos[FE_PATHMAX];   /* user "file:line" seen by the last count hook */
+	char oom_pos[FE_PATHMAX];    /* user "file:line" of the last big refused request */
+	char scope[FE_SCOPEMAX];     /* current scope path, "a.b.c" */
+	size_t scopelen;
+	int nstreams;                /* dropout streams handed out */
+	char config_loc[FE_PATHMAX]; /* where the first config{} was called */
+	uint64_t hash;               /* FNV-1a 64 of the spec so far */
+} Fe;
+
+/* sandbox.c */
+Fe *fe_get(lua_State *L);
+void fe_hash(Fe *fe, const void *p, size_t n);
+
+/* diag.c: locations and errors */
+int fe_where(lua_State *L, int level, char *buf, size_t cap);
+int fe_user_pos(lua_State *L, int level, char *buf, size_t cap);
+int fe_user_frame(lua_State *L, char *buf, size_t cap);
+int fe_error(lua_State *L, const char *fmt, ...);
+int fe_msghandler(lua_State *L);
+int fe_is_libsrc(const char *shortsrc, size_t n);
+
+/* require.c */
+int fe_require(lua_State *L);
+int fe_read_file(lua_State *L, const char *path, size_t *len);
+
+/* tensor.c: the tensor userdata and argument helpers */
+void fe_open_tensor(lua_State *L);
+void fe_push_tensor(lua_State *L, int id);
+int fe_to_tensor(lua_State *L, int idx);
+int fe_check_tensor(lua_State *L, int idx, const char *fn);
+int fe_operand(lua_State *L, int idx, const char *fn);
+void fe_check_nargs(lua_State *L, const char *fn, int min, int max);
+Node *fe_node(lua_State *L, Op op, int nin, const int *in);
+int fe_finish(lua_State *L, Node *nd, const char *fn);
+int fe_const(lua_State *L, const float *v, const Shape *s);
+int fe_binop(lua_State *L, Op op, const char *fn);
+
+/* opts.c: option tables and shapes */
+void fe_check_opts(lua_State *L, int idx, const char *fn, const char *const *allowed);
+int64_t fe_opt_int(lua_State *L, int idx, const char *fn, const char *key, int64_t def);
+void fe_opt_pair(lua_State *L, int idx, const char *fn, const char *key, int64_t def, int64_t out[2]);
+double fe_opt_num(lua_State *L, int idx, const char *fn, const char *key, double def);
+int fe_opt_bool(lua_State *L, int idx, const char *fn, const char *key, int def);
+const char *fe_opt_str(lua_State *L, int idx, const char *fn, const char *key, const char *def);
+void fe_check_shape(lua_State *L, int idx, const char *fn, int allow_n, Shape *s);
+void fe_push_shape(lua_State *L, const Shape *s);
+
+/* dsl.c and ops.c: the builtins */
+void fe_open_dsl(lua_State *L);
+void fe_open_ops(lua_State *L);
+int fe_check_defs(lua_State *L);
+
+#endif

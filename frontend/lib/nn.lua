@@ -1,0 +1,105 @@
+-- nn.lua -- layers with named parameters, for model scripts: local nn = require "nn"
+--
+-- Parameter names follow PyTorch (name.weight, name.bias, name.running_mean,
+-- name.running_var) and layouts are PyTorch's (conv weights OIHW, dense
+-- weights [out, in]), so weight files interoperate. Each layer opens a
+-- scope called `name`: nn.conv2d("conv1", ...) inside scope "stem" makes
+-- "stem.conv1.weight".
+local nn = {}
+
+-- Raise "fn: what" unless x is a tensor.
+local function want_tensor(fn, x, what)
+  if not istensor(x) then
+    error(string.format("%s: expected a tensor as %s, got %s", fn, what, type(x)), 3)
+  end
+end
+
+-- Raise unless opts (a table or nil) holds only the allowed keys.
+local function want_opts(fn, opts, allowed)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    error(string.format("%s: expected an options table, got %s", fn, type(opts)), 3)
+  end
+  for k in pairs(opts) do
+    if not allowed[k] then
+      error(string.format("%s: unknown option '%s'", fn, tostring(k)), 3)
+    end
+  end
+  return opts
+end
+
+-- The pair (h, w) of k, a number or a table {h, w}.
+local function pair(k)
+  if type(k) == "table" then return k[1], k[2] end
+  return k, k
+end
+
+-- nn.conv2d(name, x, out_ch, k [, {stride=1, pad=0 | "same", bias=true}]) -> tensor
+-- Makes name.weight [out_ch, C, kh, kw] (glorot) and name.bias [out_ch] (zeros).
+-- pad="same" pads (k-1)/2 on each side (odd kernels keep H and W at stride 1).
+function nn.conv2d(name, x, out_ch, k, opts)
+  want_tensor("nn.conv2d", x, "argument 2")
+  opts = want_opts("nn.conv2d", opts, {stride = true, pad = true, bias = true})
+  local kh, kw = pair(k)
+  local pad = opts.pad or 0
+  if pad == "same" then pad = {(kh - 1) // 2, (kw - 1) // 2} end
+  return scope(name, function()
+    local w = param("weight", {out_ch, x.shape[2], kh, kw}, "glorot")
+    local b = nil
+    if opts.bias ~= false then b = param("bias", {out_ch}, "zeros") end
+    return conv2d(x, w, b, {stride = opts.stride or 1, pad = pad})
+  end)
+end
+
+-- nn.dense(name, x, out [, {bias=true}]) -> tensor [N, out]
+-- Makes name.weight [out, K] (glorot) and name.bias [out] (zeros); x is [N, K].
+function nn.dense(name, x, out, opts)
+  want_tensor("nn.dense", x, "argument 2")
+  opts = want_opts("nn.dense", opts, {bias = true})
+  local shape = x.shape
+  return scope(name, function()
+    local w = param("weight", {out, shape[#shape]}, "glorot")
+    local b = nil
+    if opts.bias ~= false then b = param("bias", {out}, "zeros") end
+    return dense(x, w, b)
+  end)
+end
+
+-- nn.batchnorm(name, x [, {eps=1e-3, momentum=0.01, mode="running"}]) -> tensor
+-- Makes name.weight (ones), name.bias (zeros) and the buffers
+-- name.running_mean (zeros) and name.running_var (ones), each [C].
+-- momentum is PyTorch's (Keras 0.99 is 0.01 here).
+function nn.batchnorm(name, x, opts)
+  want_tensor("nn.batchnorm", x, "argument 2")
+  opts = want_opts("nn.batchnorm", opts, {eps = true, momentum = true, mode = true})
+  local c = x.shape[2]
+  return scope(name, function()
+    local gamma = param("weight", {c}, "ones")
+    local beta = param("bias", {c}, "zeros")
+    local mean = buffer("running_mean", {c}, "zeros")
+    local var = buffer("running_var", {c}, "ones")
+    return batchnorm(x, gamma, beta, mean, var, {
+      eps = opts.eps or 1e-3, momentum = opts.momentum or 0.01, mode = opts.mode or "running",
+    })
+  end)
+end
+
+-- nn.maxpool(x, k [, stride=k [, pad=0]]) -> tensor
+function nn.maxpool(x, k, stride, pad)
+  want_tensor("nn.maxpool", x, "argument 1")
+  return maxpool(x, {kernel = k, stride = stride or k, pad = pad or 0})
+end
+
+-- nn.avgpool(x, k [, stride=k [, pad=0]]) -> tensor
+function nn.avgpool(x, k, stride, pad)
+  want_tensor("nn.avgpool", x, "argument 1")
+  return avgpool(x, {kernel = k, stride = stride or k, pad = pad or 0})
+end
+
+-- nn.flatten(x) -> tensor [N, C*H*W]
+function nn.flatten(x)
+  want_tensor("nn.flatten", x, "argument 1")
+  return flatten(x)
+end
+
+return nn

@@ -1,0 +1,117 @@
+/*
+** require.c -- the sandbox's require and file reading.
+**
+** require(name) loads name.lua from the model script's own folder, else
+** from the library folder (FeOptions.libdir). Names are plain words
+** (letters, digits, '_', '-'): no '/', no '..', no absolute paths. Library
+** chunks are named "frontend/lib/NAME.lua" whatever libdir is, so locations
+** do not depend on where lunac is installed.
+*/
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fe.h"
+
+/* Push a full userdata holding the file's bytes; return its stack index, or
+** -1 with errno set (nothing pushed) when the file cannot be read. */
+int fe_read_file(lua_State *L, const char *path, size_t *len)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return -1;
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		return -1;
+	}
+	size_t n = (size_t)st.st_size;
+	void *buf = lua_newuserdatauv(L, n ? n : 1, 0);
+	int idx = lua_gettop(L);
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		int err = errno;
+		lua_pop(L, 1);
+		errno = err;
+		return -1;
+	}
+	size_t got = fread(buf, 1, n, f);
+	int err = ferror(f) ? errno : 0;
+	fclose(f);
+	if (err || got != n) {
+		lua_pop(L, 1);
+		errno = err ? err : EIO;
+		return -1;
+	}
+	*len = n;
+	return idx;
+}
+
+/* True when name is a plain module name. */
+static int plain_name(const char *name)
+{
+	if (!*name)
+		return 0;
+	for (const char *p = name; *p; p++)
+		if (!(('a' <= *p && *p <= 'z') || ('A' <= *p && *p <= 'Z') || ('0' <= *p && *p <= '9') || *p == '_' || *p == '-'))
+			return 0;
+	return 1;
+}
+
+/* Find name.lua; push its bytes and return the buffer's index, with the
+** chunk's display name in display. Raises when it is nowhere. */
+static int find_module(lua_State *L, const char *name, char *display, size_t cap, size_t *len)
+{
+	Fe *fe = fe_get(L);
+	char user[FE_PATHMAX + 256], lib[FE_PATHMAX + 256];
+	snprintf(user, sizeof user, "%s%s%s.lua", fe->dir, fe->dir[0] ? "/" : "", name);
+	snprintf(lib, sizeof lib, "%s/%s.lua", fe->libdir, name);
+	int idx = fe_read_file(L, user, len);
+	if (idx > 0) {
+		snprintf(display, cap, "%s", user);
+		return idx;
+	}
+	idx = fe_read_file(L, lib, len);
+	if (idx > 0) {
+		snprintf(display, cap, "%s/%s.lua", FE_LIBLABEL, name);
+		return idx;
+	}
+	return fe_error(L, "require: module '%s' not found (looked for %s and %s)", name, user, lib);
+}
+
+/* require(name) -> the module's value (what its chunk returned, or true) */
+int fe_require(lua_State *L)
+{
+	Fe *fe = fe_get(L);
+	const char *name = luaL_checkstring(L, 1);
+	if (!plain_name(name))
+		return fe_error(L, "require: module name '%s' is not allowed (a plain name such as \"nn\" "
+		                   "loads nn.lua from the model's folder or the lunac library)", name);
+	lua_settop(L, 1);
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_LOADED);          /* 2 */
+	int t = lua_getfield(L, 2, name);
+	if (t == LUA_TBOOLEAN && !lua_toboolean(L, -1))
+		return fe_error(L, "require: module '%s' requires itself (a cycle)", name);
+	if (t != LUA_TNIL)
+		return 1;
+	lua_pop(L, 1);
+	char display[FE_PATHMAX + 256];
+	size_t len;
+	int buf = find_module(L, name, display, sizeof display, &len);   /* 3 */
+	fe_hash(fe, name, strlen(name));
+	fe_hash(fe, lua_touserdata(L, buf), len);
+	lua_pushfstring(L, "@%s", display);
+	if (luaL_loadbuffer(L, lua_touserdata(L, buf), len, lua_tostring(L, -1)) != LUA_OK)
+		return lua_error(L);
+	lua_pushboolean(L, 0);
+	lua_setfield(L, 2, name);        /* loading: a second require is a cycle */
+	lua_pushstring(L, name);
+	lua_call(L, 1, 1);
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		lua_pushboolean(L, 1);
+	}
+	lua_pushvalue(L, -1);
+	lua_setfield(L, 2, name);
+	return 1;
+}

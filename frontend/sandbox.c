@@ -1,0 +1,290 @@
+/*
+** sandbox.c -- fe_load: the sandboxed Lua state a model script runs in.
+**
+** Only the base, string, table, math and utf8 libraries are opened; load,
+** loadfile, dofile and string.dump are removed, require is ours (require.c),
+** print writes to stderr (stdout carries the IR), setmetatable refuses __gc. A custom allocator caps
+** the memory the state may hold, a count hook caps the instructions it may
+** run. Memory and budget errors are fatal: the sandbox's pcall rethrows them.
+*/
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <lualib.h>
+
+#include "fe.h"
+
+#define HOOK_EVERY 1000  /* instructions between two count-hook calls */
+
+/* Return the load's state, the allocator's userdata. */
+Fe *fe_get(lua_State *L)
+{
+	void *ud;
+	lua_getallocf(L, &ud);
+	return ud;
+}
+
+/* Fold n bytes into the spec hash (FNV-1a 64), then a separator. */
+void fe_hash(Fe *fe, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint64_t h = fe->hash;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	fe->hash = (h ^ 0xff) * 0x100000001b3ULL;
+}
+
+/* lua_Alloc: realloc within the memory cap; a big refused request records
+** where the script was. */
+static void *fe_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	Fe *fe = ud;
+	size_t old = ptr ? osize : 0;
+	if (nsize == 0) {
+		free(ptr);
+		fe->mem -= old;
+		return NULL;
+	}
+	if (nsize > old && !fe->in_handler && fe->mem - old + nsize > fe->max_mem) {
+		fe->oom_pos[0] = 0;
+		if (nsize >= FE_BIGALLOC && fe->L)
+			fe_user_pos(fe->L, 0, fe->oom_pos, sizeof fe->oom_pos);
+		return NULL;
+	}
+	void *q = realloc(ptr, nsize);
+	if (q)
+		fe->mem = fe->mem - old + nsize;
+	return q;
+}
+
+/* Count hook: remember where the script is, stop it when the budget is spent. */
+static void fe_hook(lua_State *L, lua_Debug *ar)
+{
+	Fe *fe = fe_get(L);
+	fe_user_pos(L, 0, fe->last_pos, sizeof fe->last_pos);
+	fe->instr += HOOK_EVERY;
+	if (fe->instr < fe->max_instr && !fe->budget_fatal)
+		return;
+	fe->budget_fatal = 1;
+	char where[FE_PATHMAX];
+	fe_where(L, 0, where, sizeof where);
+	lua_pushfstring(L, "%sinstruction budget exhausted (infinite loop?)", where);
+	lua_error(L);
+}
+
+/* True when a pcall in the script must not swallow the error it caught:
+** memory errors (Lua raises "not enough memory" as LUA_ERRMEM even when it
+** is rethrown with lua_error) and the exhausted instruction budget. */
+static int fatal(Fe *fe, int status)
+{
+	if (status == LUA_ERRMEM)
+		fe->mem_fatal = 1;
+	return fe->budget_fatal || fe->mem_fatal;
+}
+
+/* pcall(f, ...) -> ok, ...   (budget and memory errors pass through; a
+** caught message reads as it would have at the top level) */
+static int sb_pcall(lua_State *L)
+{
+	luaL_checkany(L, 1);
+	lua_pushcfunction(L, fe_msghandler);
+	lua_insert(L, 1);
+	int status = lua_pcall(L, lua_gettop(L) - 2, LUA_MULTRET, 1);
+	if (status != LUA_OK && fatal(fe_get(L), status))
+		return lua_error(L);
+	lua_pushboolean(L, status == LUA_OK);
+	lua_replace(L, 1);
+	return lua_gettop(L);
+}
+
+/* xpcall(f, handler, ...) -> ok, ...   (budget and memory errors pass through) */
+static int sb_xpcall(lua_State *L)
+{
+	int n = lua_gettop(L);
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	lua_pushvalue(L, 1);
+	lua_copy(L, 2, 1);
+	lua_replace(L, 2);
+	int status = lua_pcall(L, n - 2, LUA_MULTRET, 1);
+	if (status != LUA_OK && fatal(fe_get(L), status))
+		return lua_error(L);
+	lua_pushboolean(L, status == LUA_OK);
+	lua_replace(L, 1);
+	return lua_gettop(L);
+}
+
+/* setmetatable(t, mt) -> t   like Lua's, but mt may not have a __gc field:
+** finalizers run when the collector decides, which would make the graph
+** depend on memory use */
+static int sb_setmetatable(lua_State *L)
+{
+	if (lua_istable(L, 2) && lua_getfield(L, 2, "__gc") != LUA_TNIL)
+		return fe_error(L, "setmetatable: __gc finalizers are not allowed in model scripts");
+	lua_settop(L, 2);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, 2, 1);
+	return 1;
+}
+
+/* print(...)   like Lua's, but to stderr */
+static int sb_print(lua_State *L)
+{
+	int n = lua_gettop(L);
+	for (int i = 1; i <= n; i++) {
+		size_t len;
+		const char *s = luaL_tolstring(L, i, &len);
+		if (i > 1)
+			fputc('\t', stderr);
+		fwrite(s, 1, len, stderr);
+		lua_pop(L, 1);
+	}
+	fputc('\n', stderr);
+	return 0;
+}
+
+/* Open the allowed libraries and replace what the sandbox forbids. */
+static void open_sandbox(lua_State *L)
+{
+	static const luaL_Reg libs[] = {
+		{LUA_GNAME, luaopen_base}, {LUA_STRLIBNAME, luaopen_string},
+		{LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
+		{LUA_UTF8LIBNAME, luaopen_utf8}, {NULL, NULL},
+	};
+	for (const luaL_Reg *l = libs; l->name; l++) {
+		luaL_requiref(L, l->name, l->func, 1);
+		lua_pop(L, 1);
+	}
+	static const char *const gone[] = {"dofile", "loadfile", "load", NULL};
+	for (int i = 0; gone[i]; i++) {
+		lua_pushnil(L);
+		lua_setglobal(L, gone[i]);
+	}
+	lua_getglobal(L, LUA_STRLIBNAME);
+	lua_pushnil(L);
+	lua_setfield(L, -2, "dump");
+	lua_pop(L, 1);
+	lua_getglobal(L, LUA_MATHLIBNAME);   /* deterministic math.random */
+	lua_getfield(L, -1, "randomseed");
+	lua_pushinteger(L, 0);
+	lua_call(L, 1, 0);
+	lua_pop(L, 1);
+	static const luaL_Reg repl[] = {
+		{"pcall", sb_pcall}, {"xpcall", sb_xpcall}, {"print", sb_print},
+		{"require", fe_require}, {NULL, NULL},
+	};
+	lua_pushglobaltable(L);
+	luaL_setfuncs(L, repl, 0);
+	lua_getfield(L, -1, "setmetatable");
+	lua_pushcclosure(L, sb_setmetatable, 1);
+	lua_setfield(L, -2, "setmetatable");
+	lua_pop(L, 1);
+	static const char *const regs[] = {REG_NAMES, REG_INPUTS, REG_OUTPUTS, REG_DECLARED, REG_LOADED, NULL};
+	for (int i = 0; regs[i]; i++) {
+		lua_newtable(L);
+		lua_setfield(L, LUA_REGISTRYINDEX, regs[i]);
+	}
+}
+
+/* Protected body of fe_load: set up, run the script, check what it left. */
+static int boot(lua_State *L)
+{
+	Fe *fe = fe_get(L);
+	open_sandbox(L);
+	fe_open_tensor(L);
+	fe_open_dsl(L);
+	fe_open_ops(L);
+	size_t len;
+	int buf = fe_read_file(L, fe->path, &len);
+	if (buf < 0)
+		return luaL_error(L, "cannot open %s: %s", fe->path, strerror(errno));
+	fe_hash(fe, lua_touserdata(L, buf), len);
+	lua_pushfstring(L, "@%s", fe->path);
+	if (luaL_loadbuffer(L, lua_touserdata(L, buf), len, lua_tostring(L, -1)) != LUA_OK)
+		return lua_error(L);
+	lua_sethook(L, fe_hook, LUA_MASKCOUNT, HOOK_EVERY);
+	lua_call(L, 0, 0);
+	for (int i = 0; i < fe->ndefs; i++) {
+		fe_hash(fe, fe->defs[i].key, strlen(fe->defs[i].key));
+		fe_hash(fe, fe->defs[i].value, strlen(fe->defs[i].value));
+	}
+	fe_check_defs(L);
+	if (fe->g->noutputs == 0)
+		return luaL_error(L, "%s: the model defines no output (call output(name, x))", fe->path);
+	return 0;
+}
+
+/* The graph's name: the script's file name without its folder and ".lua". */
+static void graph_name(const char *path, char *buf, size_t cap)
+{
+	const char *b = strrchr(path, '/');
+	b = b ? b + 1 : path;
+	snprintf(buf, cap, "%s", b);
+	size_t n = strlen(buf);
+	if (n > 4 && strcmp(buf + n - 4, ".lua") == 0)
+		buf[n - 4] = 0;
+}
+
+/* Fill fe from the options. */
+static void fe_init(Fe *fe, const char *path, const FeOptions *o)
+{
+	memset(fe, 0, sizeof *fe);
+	fe->path = path;
+	const char *slash = strrchr(path, '/');
+	if (slash)
+		snprintf(fe->dir, sizeof fe->dir, "%.*s", (int)(slash - path), path);
+	fe->libdir = o && o->libdir ? o->libdir : FE_LIBLABEL;
+	fe->defs = o ? o->defs : NULL;
+	fe->ndefs = o ? o->ndefs : 0;
+	fe->max_instr = o && o->max_instructions > 0 ? o->max_instructions : FE_DEFAULT_INSTR;
+	fe->max_mem = o && o->max_memory > 0 ? o->max_memory : FE_DEFAULT_MEM;
+	fe->hash = 0xcbf29ce484222325ULL;
+}
+
+/* Turn a failed run's status into the one message that goes into e. */
+static void report(Fe *fe, lua_State *L, int status, Err *e)
+{
+	if (status == LUA_ERRMEM) {
+		const char *pos = fe->oom_pos[0] ? fe->oom_pos : fe->last_pos[0] ? fe->last_pos : fe->path;
+		ir_errorf(e, "%s: memory limit of %zu MiB exceeded", pos, fe->max_mem >> 20);
+		return;
+	}
+	const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+	if (status == LUA_ERRERR || !msg)
+		ir_errorf(e, "%s: error while reporting an error%s%s", fe->last_pos[0] ? fe->last_pos : fe->path,
+		          msg ? ": " : "", msg ? msg : "");
+	else
+		ir_errorf(e, "%s", msg);
+}
+
+/* Run the script at path in a fresh sandbox; its graph, or NULL and e. */
+Graph *fe_load(const char *path, const FeOptions *o, Err *e)
+{
+	Fe fe;
+	fe_init(&fe, path, o);
+	char name[256];
+	graph_name(path, name, sizeof name);
+	fe.g = ir_new(name);
+	lua_State *L = lua_newstate(fe_alloc, &fe);
+	if (!L) {
+		ir_errorf(e, "%s: cannot create the Lua state (memory limit of %zu MiB)", path, fe.max_mem >> 20);
+		ir_free(fe.g);
+		return NULL;
+	}
+	fe.L = L;
+	lua_pushcfunction(L, fe_msghandler);
+	lua_pushcfunction(L, boot);
+	int status = lua_pcall(L, 0, 0, 1);
+	if (status != LUA_OK)
+		report(&fe, L, status, e);
+	lua_close(L);
+	if (status == LUA_OK && ir_verify(fe.g, e) == 0) {
+		char hex[17];
+		snprintf(hex, sizeof hex, "%016llx", (unsigned long long)fe.hash);
+		fe.g->spec_hash = ir_strdup(&fe.g->arena, hex);
+		return fe.g;
+	}
+	ir_free(fe.g);
+	return NULL;
+}

@@ -1,0 +1,281 @@
+/*
+** test_frontend.c -- the Lua frontend: every script in tests/errors/ fails
+** with the message its "-- expect:" line gives (at a line number), and the
+** models in models/ load with the nodes, names and shapes they should.
+** Run from the repository root (tests/run.sh does).
+*/
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../frontend/frontend.h"
+#include "t.h"
+
+static char tmpdir[] = "/tmp/lunac-fe-XXXXXX";
+
+/* Load path with the given -D pairs ("k=v" strings, NULL-terminated). */
+static Graph *load(const char *path, const char *const *kv, Err *e)
+{
+	static char buf[16][128];
+	Define defs[16];
+	int n = 0;
+	for (; kv && kv[n] && n < 16; n++) {
+		snprintf(buf[n], sizeof buf[n], "%s", kv[n]);
+		char *eq = strchr(buf[n], '=');
+		*eq = 0;
+		defs[n] = (Define){buf[n], eq + 1};
+	}
+	FeOptions o = {.defs = defs, .ndefs = n, .libdir = "frontend/lib",
+	               .max_instructions = 20000000, .max_memory = (size_t)64 << 20};
+	memset(e, 0, sizeof *e);
+	return fe_load(path, &o, e);
+}
+
+/* Write text to tmpdir/name; returns the path (static buffer per call slot). */
+static const char *write_tmp(const char *name, const char *text)
+{
+	static char paths[8][512];
+	static int k;
+	char *p = paths[k++ % 8];
+	snprintf(p, 512, "%s/%s", tmpdir, name);
+	FILE *f = fopen(p, "w");
+	fputs(text, f);
+	fclose(f);
+	return p;
+}
+
+/* The node whose name attribute is name, or NULL. */
+static Node *named(Graph *g, const char *name)
+{
+	for (int i = 0; i < g->nnodes; i++)
+		if (g->nodes[i]->a.name && !strcmp(g->nodes[i]->a.name, name))
+			return g->nodes[i];
+	return NULL;
+}
+
+/* The value after "-- KEY: " in the script's leading comment lines, or "". */
+static void header(const char *path, const char *key, char *out, size_t cap)
+{
+	char line[512], pre[64];
+	snprintf(pre, sizeof pre, "-- %s: ", key);
+	out[0] = 0;
+	FILE *f = fopen(path, "r");
+	while (f && fgets(line, sizeof line, f) && !strncmp(line, "--", 2))
+		if (!strncmp(line, pre, strlen(pre))) {
+			snprintf(out, cap, "%s", line + strlen(pre));
+			out[strcspn(out, "\n")] = 0;
+		}
+	if (f)
+		fclose(f);
+}
+
+/* True when msg starts with "path:LINE: ". */
+static int at_line(const char *msg, const char *path)
+{
+	size_t n = strlen(path);
+	if (strncmp(msg, path, n) || msg[n] != ':' || msg[n + 1] < '0' || msg[n + 1] > '9')
+		return 0;
+	const char *p = msg + n + 1;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return p[0] == ':' && p[1] == ' ';
+}
+
+/* Every tests/errors/X.lua fails with its expected message at a line. */
+static void test_error_scripts(void)
+{
+	struct dirent **ents;
+	int n = scandir("tests/errors", &ents, NULL, alphasort);
+	t_check(n > 10, "errors: the folder has scripts", "scandir gave %d", n);
+	for (int i = 0; i < n; i++) {
+		const char *f = ents[i]->d_name;
+		size_t len = strlen(f);
+		if (len > 4 && !strcmp(f + len - 4, ".lua")) {
+			char path[512], expect[512], defs[256], name[300];
+			snprintf(path, sizeof path, "tests/errors/%s", f);
+			header(path, "expect", expect, sizeof expect);
+			header(path, "defs", defs, sizeof defs);
+			const char *kv[2] = {defs[0] ? defs : NULL, NULL};
+			Err e;
+			Graph *g = load(path, kv, &e);
+			snprintf(name, sizeof name, "errors: %s", f);
+			t_check(!g && expect[0] && strstr(e.msg, expect) && at_line(e.msg, path), name,
+			        "got \"%s\", want \"%s\" at a line", g ? "(loaded)" : e.msg, expect);
+			ir_free(g);
+		}
+		free(ents[i]);
+	}
+	free(ents);
+}
+
+/* tiny_cnn: node count, names, shapes, locs, name and hash. */
+static void test_tiny_cnn(void)
+{
+	Err e;
+	Graph *g = load("models/tiny_cnn.lua", NULL, &e);
+	t_check(g != NULL, "tiny_cnn: loads", "%s", e.msg);
+	if (!g)
+		return;
+	t_check(g->nnodes == 16, "tiny_cnn: 16 nodes", "got %d", g->nnodes);
+	t_check(!strcmp(g->name, "tiny_cnn"), "tiny_cnn: graph name", "got %s", g->name);
+	static const char *const names[] = {"conv1.weight", "conv1.bias", "bn1.weight", "bn1.bias",
+	                                    "bn1.running_mean", "bn1.running_var", "fc.weight", "fc.bias"};
+	int ok = 1;
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		ok &= named(g, names[i]) != NULL;
+	t_check(ok, "tiny_cnn: PyTorch parameter names", "a name is missing");
+	Node *w = named(g, "conv1.weight");
+	t_check(w && w->op == OP_PARAM && w->a.init == INIT_GLOROT && w->shape.rank == 4 && w->shape.d[0] == 8,
+	        "tiny_cnn: conv1.weight is a glorot [8,1,3,3] param", "wrong");
+	Node *rm = named(g, "bn1.running_var");
+	t_check(rm && rm->op == OP_BUFFER && rm->a.init == INIT_ONES, "tiny_cnn: running_var is a buffer of ones", "wrong");
+	Node *out = g->noutputs == 1 ? g->nodes[g->outputs[0].node] : NULL;
+	t_check(out && !strcmp(g->outputs[0].name, "probs") && out->op == OP_SOFTMAX && out->shape.d[0] == IR_N &&
+	        out->shape.d[1] == 10, "tiny_cnn: output probs is softmax [N,10]", "wrong");
+	t_check(g->nodes[0]->loc && !strcmp(g->nodes[0]->loc, "models/tiny_cnn.lua:7"), "tiny_cnn: input loc",
+	        "got %s", g->nodes[0]->loc ? g->nodes[0]->loc : "NULL");
+	t_check(w && w->loc && !strncmp(w->loc, "frontend/lib/nn.lua:", 20), "tiny_cnn: library node loc",
+	        "got %s", w && w->loc ? w->loc : "NULL");
+	t_check(g->spec_hash && strlen(g->spec_hash) == 16, "tiny_cnn: spec hash", "got %s",
+	        g->spec_hash ? g->spec_hash : "NULL");
+	ir_free(g);
+}
+
+/* -D overrides change shapes and the spec hash; equal input, equal output. */
+static void test_defines(void)
+{
+	static const char *const kv[] = {"classes=5", "width=4", NULL};
+	Err e;
+	Graph *a = load("models/tiny_cnn.lua", NULL, &e), *b = load("models/tiny_cnn.lua", kv, &e);
+	Graph *c = load("models/tiny_cnn.lua", NULL, &e);
+	t_check(a && b && c, "defines: loads", "%s", e.msg);
+	if (a && b && c) {
+		Node *w = named(b, "conv1.weight"), *out = b->nodes[b->outputs[0].node];
+		t_check(w->shape.d[0] == 4 && out->shape.d[1] == 5, "defines: -D changes shapes", "width %lld classes %lld",
+		        (long long)w->shape.d[0], (long long)out->shape.d[1]);
+		t_check(strcmp(a->spec_hash, b->spec_hash) != 0, "defines: -D changes the spec hash", "same hash");
+		char *pa = ir_print_str(a), *pc = ir_print_str(c);
+		t_check(!strcmp(a->spec_hash, c->spec_hash) && !strcmp(pa, pc), "defines: deterministic", "differs");
+		free(pa);
+		free(pc);
+	}
+	ir_free(a);
+	ir_free(b);
+	ir_free(c);
+	const char *p = write_tmp("cfg.lua",
+		"local cfg = config{ w = {0.5, 0.5}, on = false, tag = 'x', lr = 0.1 }\n"
+		"assert(cfg.on == true and cfg.tag == 'hello' and cfg.lr == 0.25, 'config types')\n"
+		"output('w', const(cfg.w))\n");
+	static const char *const kv2[] = {"w=0.2,0.8", "on=true", "tag=hello", "lr=0.25", NULL};
+	Graph *g = load(p, kv2, &e);
+	Node *k = g ? g->nodes[g->outputs[0].node] : NULL;
+	t_check(k && k->op == OP_CONST && k->shape.d[0] == 2 && k->a.data[0] == 0.2f && k->a.data[1] == 0.8f,
+	        "defines: list, boolean, string and number values", "%s", g ? "wrong const" : e.msg);
+	ir_free(g);
+}
+
+/* attn_test: scoped names, dropout streams, the identity shortcut with -D stride=1. */
+static void test_attn(void)
+{
+	Err e;
+	Graph *g = load("models/attn_test.lua", NULL, &e);
+	t_check(g != NULL, "attn_test: loads", "%s", e.msg);
+	if (!g)
+		return;
+	t_check(named(g, "branch1.b1.mfa1.g3.weight") && named(g, "branch2.b1.shortcut.bn.running_var") &&
+	        named(g, "mifa.dense.weight") && named(g, "mifa.alpha2") && named(g, "branch1.mfa.gamma_g"),
+	        "attn_test: scope names", "a name is missing");
+	int streams = 0, ok = 1;
+	for (int i = 0; i < g->nnodes; i++)
+		if (g->nodes[i]->op == OP_DROPOUT) {
+			ok &= g->nodes[i]->a.stream == streams && g->nodes[i]->a.mode == MODE_MC;
+			streams++;
+		}
+	t_check(streams == 3 && ok, "attn_test: dropout streams 0,1,2 in mc mode", "%d dropouts", streams);
+	t_check(g->noutputs == 2 && ir_param_count(g) == 6926, "attn_test: 2 outputs, 6926 parameters",
+	        "%d outputs, %lld parameters", g->noutputs, (long long)ir_param_count(g));
+	ir_free(g);
+	static const char *const kv[] = {"stride=1", NULL};
+	g = load("models/attn_test.lua", kv, &e);
+	t_check(g && !named(g, "branch1.b1.shortcut.conv.weight"), "attn_test: identity shortcut at stride 1", "%s",
+	        g ? "has a projection" : e.msg);
+	ir_free(g);
+}
+
+/* MFA and MIFA have 8C^2+9C+1 and 3C^2+6C+1 parameters. */
+static void test_block_counts(void)
+{
+	Err e;
+	const char *p = write_tmp("blocks.lua",
+		"local drifa = require 'drifa'\n"
+		"local cfg = config{ c = 16, which = 'mfa' }\n"
+		"local a = input('a', {cfg.c, 5, 5})\n"
+		"local b = input('b', {cfg.c, 5, 5})\n"
+		"if cfg.which == 'mfa' then output('y', drifa.mfa('m', a))\n"
+		"else local y1, y2 = drifa.mifa('m', a, b) output('y1', y1) output('y2', y2) end\n");
+	for (int c = 16; c <= 64; c *= 4) {
+		char kc[32];
+		snprintf(kc, sizeof kc, "c=%d", c);
+		const char *kv1[] = {kc, NULL}, *kv2[] = {kc, "which=mifa", NULL};
+		Graph *m = load(p, kv1, &e), *mi = load(p, kv2, &e);
+		long long want1 = 8LL * c * c + 9 * c + 1, want2 = 3LL * c * c + 6 * c + 1;
+		char n1[64], n2[64];
+		snprintf(n1, sizeof n1, "blocks: MFA(%d) parameters", c);
+		snprintf(n2, sizeof n2, "blocks: MIFA(%d) parameters", c);
+		t_check(m && ir_param_count(m) == want1, n1, "got %lld want %lld (%s)", m ? (long long)ir_param_count(m) : -1,
+		        want1, e.msg);
+		t_check(mi && ir_param_count(mi) == want2, n2, "got %lld want %lld (%s)",
+		        mi ? (long long)ir_param_count(mi) : -1, want2, e.msg);
+		ir_free(m);
+		ir_free(mi);
+	}
+}
+
+/* The sandbox: no io/os/debug/package/load; tensors; modules; no output. */
+static void test_sandbox(void)
+{
+	Err e;
+	const char *p = write_tmp("sandbox.lua",
+		"assert(io == nil and os == nil and debug == nil and package == nil and coroutine == nil)\n"
+		"assert(load == nil and loadfile == nil and dofile == nil and string.dump == nil)\n"
+		"assert(setmetatable({}, {__index = {a = 1}}).a == 1 and select('#', pcall(print)) == 1)\n"
+		"local x = input('x', {3, 4, 4})\n"
+		"assert(x.shape[1] == 'N' and x.shape[2] == 3 and #x.shape == 4 and x.rank == 4)\n"
+		"assert(tostring(x):find('input', 1, true) and istensor(x) and not istensor(3))\n"
+		"local helper = require 'helper'\n"
+		"output('y', helper.twice(x))\n");
+	write_tmp("helper.lua", "local M = {}\nfunction M.twice(x) return 2 * x - -x / 1 end\nreturn M\n");
+	Graph *g = load(p, NULL, &e);
+	t_check(g != NULL, "sandbox: environment, tensors, a module from the model's folder", "%s", e.msg);
+	t_check(g && g->nodes[g->outputs[0].node]->op == OP_SUB, "sandbox: operators make ops", "wrong");
+	ir_free(g);
+	p = write_tmp("noout.lua", "local x = input('x', {3})\n");
+	g = load(p, NULL, &e);
+	t_check(!g && strstr(e.msg, "defines no output"), "sandbox: a model without outputs", "%s", e.msg);
+	ir_free(g);
+	g = load("tests/errors/no_such_script.lua", NULL, &e);
+	t_check(!g && !strcmp(e.msg, "cannot open tests/errors/no_such_script.lua: No such file or directory"),
+	        "sandbox: missing script", "%s", e.msg);
+	ir_free(g);
+}
+
+int main(void)
+{
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_error_scripts();
+	test_tiny_cnn();
+	test_defines();
+	test_attn();
+	test_block_counts();
+	test_sandbox();
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", tmpdir);
+	return t_done();
+}
