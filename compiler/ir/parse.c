@@ -291,7 +291,10 @@ static int line(Parser *ps)
 {
 	char kw[32];
 	blank(ps);
-	if (*ps->p == 0 || *ps->p == '\n' || *ps->p == '#')
+	if (*ps->p == '#')
+		while (*ps->p && *ps->p != '\n')
+			ps->p++;
+	if (*ps->p == 0 || *ps->p == '\n')
 		return 0;
 	if (*ps->p == '%') {
 		int64_t id;
