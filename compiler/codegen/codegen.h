@@ -23,7 +23,10 @@ typedef struct CgOptions {
 /* Emit g (already through the pipeline) with plan p as an object file,
 ** textual LLVM IR or assembly at path (EMIT_EXE is the driver's business:
 ** it asks for EMIT_OBJ and links). Output is byte-identical for the same
-** graph, options and LLVM version. Writes to a temporary file and renames. */
+** graph, options and LLVM version. Writes to a temporary file and renames.
+** o may be NULL (host CPU, -O3, "lunac_predict"); opt_level is taken as
+** given. Fails with an internal error if the plan puts a computed value over
+** a parameter, buffer or live input. docs/codegen.md describes the output. */
 int cg_emit(const Graph *g, const Plan *p, const CgOptions *o, EmitKind k, const char *path, Err *e);
 
 /* The model descriptor JSON (schema in runtime/lunac_rt.h); malloc'ed. */

@@ -85,10 +85,18 @@ int pass_plan(const Graph *g, Plan *p, Err *e)
 	for (int i = 0; i < n; i++)
 		for (int k = 0; k < g->nodes[i]->nin; k++)
 			last[g->nodes[i]->in[k]] = i;
+	/* sources hold their bytes from before the entry runs: place them first */
+	for (int i = 0; i < n; i++) {
+		const Node *nd = g->nodes[i];
+		if (ir_ops[nd->op].kind == K_SOURCE)
+			p->off[i] = first_fit(&reg[ir_batched(&nd->shape)], align_up(ir_numel(&nd->shape, 1) * 4), -1);
+	}
 	for (int i = 0; i < n; i++) {
 		const Node *nd = g->nodes[i];
 		Region *r = &reg[ir_batched(&nd->shape)];
 		int64_t bytes = align_up(ir_numel(&nd->shape, 1) * 4);
+		if (ir_ops[nd->op].kind == K_SOURCE)
+			continue;
 		p->off[i] = first_fit(r, bytes, persistent(g, nd, is_output) ? -1 : i);
 		for (int k = 0; k < nd->nin; k++) {
 			const Node *in = g->nodes[nd->in[k]];

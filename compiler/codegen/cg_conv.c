@@ -1,0 +1,192 @@
+/*
+** cg_conv.c -- conv2d, dense, matmul, maxpool and avgpool.
+**
+** Window ops (conv, pools) accumulate into one output row at a time: for
+** each output row (n, o, oh) and each tap (c, kh, kw) the innermost loop runs
+** over the output columns whose input column is in bounds, so it is
+** contiguous in the output and padding costs no branch in the inner loop.
+** dense is a dot product per output (a vectorisable reduction); matmul
+** accumulates rows of b into a row of the result.
+*/
+#include "cg.h"
+
+#include <math.h>
+
+/* Output columns [*lo, *hi) whose input column ow*s - p + k lies in [0, W). */
+static void span(Cg *c, LLVMValueRef k, int64_t s, int64_t p, int64_t W, int64_t OW, LLVMValueRef *lo,
+                 LLVMValueRef *hi)
+{
+	*lo = imax(c, ci(c, 0), iceildiv(c, isub(c, ci(c, p), k), s));
+	*hi = imin(c, ci(c, OW), iadd(c, ifloordiv(c, isub(c, ci(c, W - 1 + p), k), s), ci(c, 1)));
+}
+
+/* y[row + j] = v for j in [0, len). */
+static void fill(Cg *c, LLVMValueRef y, LLVMValueRef row, int64_t len, LLVMValueRef v)
+{
+	Loop l;
+	loop_open(c, &l, ci(c, 0), ci(c, len));
+	st(c, y, iadd(c, row, l.i), v);
+	loop_close(c, &l);
+}
+
+/* Input row ih = oh*s - p + kh; opens `if (0 <= ih < H)` and returns its join. */
+static LLVMBasicBlockRef row_in_bounds(Cg *c, LLVMValueRef oh, LLVMValueRef kh, int64_t s, int64_t p, int64_t H,
+                                       LLVMValueRef *ih)
+{
+	*ih = iadd(c, isub(c, imul(c, oh, ci(c, s)), ci(c, p)), kh);
+	return if_open(c, LLVMBuildICmp(c->b, LLVMIntULT, *ih, ci(c, H), ""));
+}
+
+/* y[n,o,oh,:] = b[o] + sum_{c,kh,kw} w[o,c,kh,kw] * x[n,c,oh*sh-ph+kh, :*sw-pw+kw]. */
+int cg_conv2d(Cg *c, const Node *nd)
+{
+	const Shape *xs = &c->g->nodes[nd->in[0]]->shape, *ws = &c->g->nodes[nd->in[1]]->shape;
+	int64_t C = xs->d[1], H = xs->d[2], W = xs->d[3], O = ws->d[0], KH = ws->d[2], KW = ws->d[3];
+	int64_t OH = nd->shape.d[2], OW = nd->shape.d[3];
+	int64_t sh = nd->a.stride[0], sw = nd->a.stride[1], ph = nd->a.pad[0], pw = nd->a.pad[1];
+	LLVMValueRef x = base(c, nd->in[0]), w = base(c, nd->in[1]), y = base(c, nd->id);
+	LLVMValueRef bias = nd->nin == 3 ? base(c, nd->in[2]) : NULL;
+	Loop ln, lo, loh, lc, lkh, lkw, low;
+	loop_open(c, &ln, ci(c, 0), dimv(c, xs, 0));
+	loop_open(c, &lo, ci(c, 0), ci(c, O));
+	loop_open(c, &loh, ci(c, 0), ci(c, OH));
+	LLVMValueRef yrow = imul(c, iadd(c, imul(c, iadd(c, imul(c, ln.i, ci(c, O)), lo.i), ci(c, OH)), loh.i), ci(c, OW));
+	fill(c, y, yrow, OW, bias ? ld(c, bias, lo.i) : cf(c, 0));
+	loop_open(c, &lc, ci(c, 0), ci(c, C));
+	loop_open(c, &lkh, ci(c, 0), ci(c, KH));
+	LLVMValueRef ih;
+	LLVMBasicBlockRef join = row_in_bounds(c, loh.i, lkh.i, sh, ph, H, &ih);
+	LLVMValueRef xrow = imul(c, iadd(c, imul(c, iadd(c, imul(c, ln.i, ci(c, C)), lc.i), ci(c, H)), ih), ci(c, W));
+	LLVMValueRef wrow = imul(c, iadd(c, imul(c, iadd(c, imul(c, lo.i, ci(c, C)), lc.i), ci(c, KH)), lkh.i), ci(c, KW));
+	loop_open(c, &lkw, ci(c, 0), ci(c, KW));
+	LLVMValueRef wv = ld(c, w, iadd(c, wrow, lkw.i)), from, to;
+	span(c, lkw.i, sw, pw, W, OW, &from, &to);
+	LLVMValueRef xoff = isub(c, iadd(c, xrow, lkw.i), ci(c, pw));
+	loop_open(c, &low, from, to);
+	LLVMValueRef at = iadd(c, yrow, low.i);
+	LLVMValueRef xv = ld(c, x, iadd(c, xoff, imul(c, low.i, ci(c, sw))));
+	LLVMValueRef yv = ld(c, y, at);
+	st(c, y, at, f_acc(c, yv, f_mul(c, wv, xv)));
+	low.keep = 1;
+	loop_close(c, &low);
+	loop_close(c, &lkw);
+	if_close(c, join);
+	loop_close(c, &lkh);
+	loop_close(c, &lc);
+	loop_close(c, &loh);
+	loop_close(c, &lo);
+	loop_close(c, &ln);
+	return 0;
+}
+
+/* Dot product sum_k a[ia + k] * b[ib + k*sb] for k in [0, K). */
+static LLVMValueRef dot(Cg *c, LLVMValueRef a, LLVMValueRef ia, LLVMValueRef b, LLVMValueRef ib, int64_t K)
+{
+	LLVMValueRef acc = var_new(c, cf(c, 0));
+	Loop l;
+	loop_open(c, &l, ci(c, 0), ci(c, K));
+	LLVMValueRef va = ld(c, a, iadd(c, ia, l.i)), vb = ld(c, b, iadd(c, ib, l.i));
+	LLVMValueRef t = f_mul(c, va, vb);
+	var_set(c, acc, f_acc(c, var_get(c, acc), t));
+	loop_close(c, &l);
+	return var_get(c, acc);
+}
+
+/* y[n,o] = b[o] + sum_k x[n,k] * w[o,k]. */
+int cg_dense(Cg *c, const Node *nd)
+{
+	const Shape *xs = &c->g->nodes[nd->in[0]]->shape;
+	int64_t K = xs->d[1], O = nd->shape.d[1];
+	LLVMValueRef x = base(c, nd->in[0]), w = base(c, nd->in[1]), y = base(c, nd->id);
+	LLVMValueRef bias = nd->nin == 3 ? base(c, nd->in[2]) : NULL;
+	Loop ln, lo;
+	loop_open(c, &ln, ci(c, 0), dimv(c, xs, 0));
+	loop_open(c, &lo, ci(c, 0), ci(c, O));
+	LLVMValueRef v = dot(c, x, imul(c, ln.i, ci(c, K)), w, imul(c, lo.i, ci(c, K)), K);
+	if (bias)
+		v = f_add(c, ld(c, bias, lo.i), v);
+	st(c, y, iadd(c, imul(c, ln.i, ci(c, O)), lo.i), v);
+	loop_close(c, &lo);
+	loop_close(c, &ln);
+	return 0;
+}
+
+/* y[m,:] = sum_k a[m,k] * b[k,:]. */
+int cg_matmul(Cg *c, const Node *nd)
+{
+	const Shape *as = &c->g->nodes[nd->in[0]]->shape;
+	int64_t K = as->d[1], P = nd->shape.d[1];
+	LLVMValueRef a = base(c, nd->in[0]), b = base(c, nd->in[1]), y = base(c, nd->id);
+	Loop lm, lk, lp;
+	loop_open(c, &lm, ci(c, 0), dimv(c, as, 0));
+	LLVMValueRef yrow = imul(c, lm.i, ci(c, P));
+	fill(c, y, yrow, P, cf(c, 0));
+	loop_open(c, &lk, ci(c, 0), ci(c, K));
+	LLVMValueRef av = ld(c, a, iadd(c, imul(c, lm.i, ci(c, K)), lk.i));
+	LLVMValueRef brow = imul(c, lk.i, ci(c, P));
+	loop_open(c, &lp, ci(c, 0), ci(c, P));
+	LLVMValueRef at = iadd(c, yrow, lp.i);
+	LLVMValueRef yv = ld(c, y, at), bv = ld(c, b, iadd(c, brow, lp.i));
+	st(c, y, at, f_acc(c, yv, f_mul(c, av, bv)));
+	loop_close(c, &lp);
+	loop_close(c, &lk);
+	loop_close(c, &lm);
+	return 0;
+}
+
+/* avgpool's divisor: y[row + ow] /= in-bounds rows * in-bounds columns. */
+static void avg_divide(Cg *c, LLVMValueRef y, LLVMValueRef row, LLVMValueRef oh, const Node *nd, int64_t H,
+                       int64_t W, int64_t OW)
+{
+	int64_t KH = nd->a.kernel[0], KW = nd->a.kernel[1];
+	LLVMValueRef h0 = isub(c, imul(c, oh, ci(c, nd->a.stride[0])), ci(c, nd->a.pad[0]));
+	LLVMValueRef hi = imin(c, ci(c, H), iadd(c, h0, ci(c, KH))), lo = imax(c, ci(c, 0), h0);
+	LLVMValueRef rows = isub(c, hi, lo);
+	Loop l;
+	loop_open(c, &l, ci(c, 0), ci(c, OW));
+	LLVMValueRef w0 = isub(c, imul(c, l.i, ci(c, nd->a.stride[1])), ci(c, nd->a.pad[1]));
+	hi = imin(c, ci(c, W), iadd(c, w0, ci(c, KW)));
+	lo = imax(c, ci(c, 0), w0);
+	LLVMValueRef cols = isub(c, hi, lo);
+	LLVMValueRef cnt = LLVMBuildSIToFP(c->b, imul(c, rows, cols), c->f32, "");
+	LLVMValueRef at = iadd(c, row, l.i);
+	st(c, y, at, LLVMBuildFDiv(c->b, ld(c, y, at), cnt, ""));
+	loop_close(c, &l);
+}
+
+/* maxpool (padding is -inf) / avgpool (mean over in-bounds elements). */
+int cg_pool(Cg *c, const Node *nd)
+{
+	const Shape *xs = &c->g->nodes[nd->in[0]]->shape;
+	int64_t H = xs->d[2], W = xs->d[3], OH = nd->shape.d[2], OW = nd->shape.d[3];
+	int64_t KH = nd->a.kernel[0], KW = nd->a.kernel[1];
+	int max = nd->op == OP_MAXPOOL;
+	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id);
+	Loop lpl, loh, lkh, lkw, low;
+	loop_open(c, &lpl, ci(c, 0), dimsv(c, xs, 0, 2));
+	loop_open(c, &loh, ci(c, 0), ci(c, OH));
+	LLVMValueRef yrow = imul(c, iadd(c, imul(c, lpl.i, ci(c, OH)), loh.i), ci(c, OW));
+	fill(c, y, yrow, OW, cf(c, max ? -INFINITY : 0.0f));
+	loop_open(c, &lkh, ci(c, 0), ci(c, KH));
+	LLVMValueRef ih;
+	LLVMBasicBlockRef join = row_in_bounds(c, loh.i, lkh.i, nd->a.stride[0], nd->a.pad[0], H, &ih);
+	LLVMValueRef xrow = imul(c, iadd(c, imul(c, lpl.i, ci(c, H)), ih), ci(c, W));
+	loop_open(c, &lkw, ci(c, 0), ci(c, KW));
+	LLVMValueRef from, to;
+	span(c, lkw.i, nd->a.stride[1], nd->a.pad[1], W, OW, &from, &to);
+	LLVMValueRef xoff = isub(c, iadd(c, xrow, lkw.i), ci(c, nd->a.pad[1]));
+	loop_open(c, &low, from, to);
+	LLVMValueRef at = iadd(c, yrow, low.i);
+	LLVMValueRef xv = ld(c, x, iadd(c, xoff, imul(c, low.i, ci(c, nd->a.stride[1]))));
+	st(c, y, at, max ? f_max(c, ld(c, y, at), xv) : f_add(c, ld(c, y, at), xv));
+	low.keep = 1;
+	loop_close(c, &low);
+	loop_close(c, &lkw);
+	if_close(c, join);
+	loop_close(c, &lkh);
+	if (!max)
+		avg_divide(c, y, yrow, loh.i, nd, H, W, OW);
+	loop_close(c, &loh);
+	loop_close(c, &lpl);
+	return 0;
+}

@@ -1,0 +1,132 @@
+/*
+** cg_elementwise.c -- unary functions and the broadcasting binary ops.
+**
+** Unary ops are one flat loop over the element count. Binary ops run a loop
+** nest over the result's dims after dropping size-1 dims and merging
+** neighbours that both operands walk contiguously (or both broadcast), so
+** [N,C,H,W] + [1,C,1,1] becomes a [N,C] nest around a contiguous H*W loop
+** with b loop-invariant, and same-shape operands become one flat loop.
+*/
+#include "cg.h"
+
+/* f(x) for one unary op, in f32. sigmoid is 1 / (1 + exp(-x)). */
+static LLVMValueRef unop(Cg *c, Op op, LLVMValueRef x)
+{
+	switch (op) {
+	case OP_NEG:
+		return LLVMBuildFNeg(c->b, x, "");
+	case OP_RELU:
+		return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOGT, x, cf(c, 0), ""), x, cf(c, 0), "");
+	case OP_SIGMOID: {
+		LLVMValueRef e = f_call(c, "llvm.exp", LLVMBuildFNeg(c->b, x, ""));
+		return LLVMBuildFDiv(c->b, cf(c, 1), f_add(c, cf(c, 1), e), "");
+	}
+	case OP_TANH:
+		return f_tanh(c, x);
+	case OP_EXP:
+		return f_call(c, "llvm.exp", x);
+	default: /* OP_LOG */
+		return f_call(c, "llvm.log", x);
+	}
+}
+
+/* y[i] = f(x[i]) over the whole tensor. */
+int cg_unary(Cg *c, const Node *nd)
+{
+	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id);
+	Loop l;
+	loop_open(c, &l, ci(c, 0), dimsv(c, &nd->shape, 0, nd->shape.rank));
+	st(c, y, l.i, unop(c, nd->op, ld(c, x, l.i)));
+	loop_close(c, &l);
+	return 0;
+}
+
+/* One dim of a broadcast nest: extent d (times n when batched) and the
+** element strides of both operands along it. */
+typedef struct BDim {
+	int64_t d;
+	int n;
+	int64_t s[2];
+} BDim;
+
+/* Strides of operand shape s read along the result dims y (right-aligned;
+** a missing or stretched size-1 dim has stride 0). -1 if s does not fit. */
+static int strides(const Shape *s, const Shape *y, int64_t st[IR_MAXDIM])
+{
+	int64_t acc = 1;
+	for (int i = y->rank - 1; i >= 0; i--) {
+		int j = i - (y->rank - s->rank);
+		st[i] = 0;
+		if (j < 0)
+			continue;
+		if (s->d[j] == y->d[i])
+			st[i] = s->d[j] == 1 ? 0 : acc;
+		else if (s->d[j] != 1)
+			return -1;
+		acc *= s->d[j] == IR_N ? 1 : s->d[j];
+	}
+	return 0;
+}
+
+/* The result's dims, size-1 dims dropped and mergeable neighbours merged;
+** returns how many remain, or -1 if an operand does not broadcast. */
+static int bdims(const Graph *g, const Node *nd, BDim out[IR_MAXDIM])
+{
+	int64_t st[2][IR_MAXDIM];
+	const Shape *y = &nd->shape;
+	for (int k = 0; k < 2; k++)
+		if (strides(&g->nodes[nd->in[k]]->shape, y, st[k]))
+			return -1;
+	int m = 0;
+	for (int i = 0; i < y->rank; i++) {
+		if (y->d[i] == 1)
+			continue;
+		BDim cur = {y->d[i] == IR_N ? 1 : y->d[i], y->d[i] == IR_N, {st[0][i], st[1][i]}};
+		/* prev (outer) merges with cur when prev's stride is cur's stride times
+		** cur's extent for both operands; cur's extent is never N here */
+		BDim *prev = m ? &out[m - 1] : NULL;
+		if (prev && !cur.n && prev->s[0] == cur.s[0] * cur.d && prev->s[1] == cur.s[1] * cur.d) {
+			prev->d *= cur.d;
+			prev->s[0] = cur.s[0];
+			prev->s[1] = cur.s[1];
+			continue;
+		}
+		out[m++] = cur;
+	}
+	return m;
+}
+
+/* a OP b in f32 (correctly rounded, as the interpreter's double then float). */
+static LLVMValueRef binop(Cg *c, Op op, LLVMValueRef a, LLVMValueRef b)
+{
+	switch (op) {
+	case OP_ADD: return LLVMBuildFAdd(c->b, a, b, "");
+	case OP_SUB: return LLVMBuildFSub(c->b, a, b, "");
+	case OP_MUL: return LLVMBuildFMul(c->b, a, b, "");
+	default: return LLVMBuildFDiv(c->b, a, b, "");
+	}
+}
+
+/* y = a OP b with numpy broadcasting. */
+int cg_binary(Cg *c, const Node *nd)
+{
+	BDim d[IR_MAXDIM];
+	int m = bdims(c->g, nd, d);
+	if (m < 0)
+		return cg_fail(c, nd, "operands do not broadcast to the result shape");
+	LLVMValueRef a = base(c, nd->in[0]), b = base(c, nd->in[1]), y = base(c, nd->id);
+	LLVMValueRef bounds[IR_MAXDIM];
+	for (int k = 0; k < m; k++)
+		bounds[k] = d[k].n ? imul(c, ci(c, d[k].d), c->n) : ci(c, d[k].d);
+	Nest s;
+	nest_open(c, &s, m, bounds);
+	LLVMValueRef ia = ci(c, 0), ib = ci(c, 0);
+	for (int k = 0; k < m; k++) {
+		ia = iadd(c, ia, imul(c, s.l[k].i, ci(c, d[k].s[0])));
+		ib = iadd(c, ib, imul(c, s.l[k].i, ci(c, d[k].s[1])));
+	}
+	LLVMValueRef va = ld(c, a, ia), vb = ld(c, b, ib); /* sequenced: deterministic IR */
+	st(c, y, nest_flat(c, &s, bounds), binop(c, nd->op, va, vb));
+	nest_close(c, &s);
+	return 0;
+}

@@ -1,0 +1,127 @@
+/*
+** cg_misc.c -- constants, concat, reshape (a copy unless the planner put it
+** on its operand), and dropout (a copy when off; Philox masks through the
+** runtime's rt_uniform when train or mc).
+*/
+#include "cg.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../../runtime/lunac_rt.h"
+
+/* A private constant global holding every CONST node's values, so kernels
+** can copy or read them; created before any kernel. */
+void cg_const_globals(Cg *c)
+{
+	for (int id = 0; id < c->g->nnodes; id++) {
+		const Node *nd = c->g->nodes[id];
+		if (nd->op != OP_CONST || nd->dead || !nd->a.data)
+			continue;
+		int64_t k = ir_numel(&nd->shape, 1);
+		LLVMValueRef *v = malloc((size_t)(k ? k : 1) * sizeof *v);
+		for (int64_t i = 0; i < k; i++)
+			v[i] = cf(c, nd->a.data[i]);
+		LLVMValueRef init = LLVMConstArray2(c->f32, v, (uint64_t)k);
+		free(v);
+		char name[32];
+		snprintf(name, sizeof name, "const.%d", id);
+		LLVMValueRef gv = LLVMAddGlobal(c->mod, LLVMTypeOf(init), name);
+		LLVMSetInitializer(gv, init);
+		LLVMSetGlobalConstant(gv, 1);
+		LLVMSetLinkage(gv, LLVMPrivateLinkage);
+		LLVMSetUnnamedAddress(gv, LLVMGlobalUnnamedAddr);
+		LLVMSetAlignment(gv, 64);
+		c->constg[id] = gv;
+	}
+}
+
+/* Bytes of node id's value for the kernel's n. */
+static LLVMValueRef bytes(Cg *c, int id)
+{
+	const Shape *s = &c->g->nodes[id]->shape;
+	return imul(c, dimsv(c, s, 0, s->rank), ci(c, 4));
+}
+
+/* A constant with storage of its own: copy its values into the arena. */
+int cg_const(Cg *c, const Node *nd)
+{
+	if (!c->constg[nd->id])
+		return cg_fail(c, nd, "constant without values");
+	LLVMBuildMemCpy(c->b, base(c, nd->id), 4, c->constg[nd->id], 64, bytes(c, nd->id));
+	return 0;
+}
+
+/* y = x, bit for bit (memmove: the planner may overlap them). */
+int cg_copy(Cg *c, const Node *nd)
+{
+	LLVMBuildMemMove(c->b, base(c, nd->id), 4, base(c, nd->in[0]), 4, bytes(c, nd->id));
+	return 0;
+}
+
+/* Join the operands along axis: for each outer index, each operand's slab
+** of d[axis] * inner elements in turn. Copies 4-byte words. */
+int cg_concat(Cg *c, const Node *nd)
+{
+	const Shape *s = &nd->shape;
+	int ax = nd->a.axis < 0 ? nd->a.axis + s->rank : nd->a.axis;
+	if (ax < 0 || ax >= s->rank)
+		return cg_fail(c, nd, "axis %d out of range", nd->a.axis);
+	LLVMValueRef outer = dimsv(c, s, 0, ax), inner = dimsv(c, s, ax + 1, s->rank);
+	LLVMValueRef yrow = imul(c, dimv(c, s, ax), inner), pos = ci(c, 0), y = base(c, nd->id);
+	for (int k = 0; k < nd->nin; k++) {
+		LLVMValueRef x = base(c, nd->in[k]);
+		LLVMValueRef slab = imul(c, dimv(c, &c->g->nodes[nd->in[k]]->shape, ax), inner);
+		Loop lo, lj;
+		loop_open(c, &lo, ci(c, 0), outer);
+		LLVMValueRef yat = iadd(c, imul(c, lo.i, yrow), pos), xat = imul(c, lo.i, slab);
+		loop_open(c, &lj, ci(c, 0), slab);
+		st(c, y, iadd(c, yat, lj.i), ld(c, x, iadd(c, xat, lj.i)));
+		loop_close(c, &lj);
+		loop_close(c, &lo);
+		pos = iadd(c, pos, slab);
+	}
+	return 0;
+}
+
+/* The i64 field at byte offset off of the RtCtx argument. */
+static LLVMValueRef ctx_u64(Cg *c, int64_t off)
+{
+	LLVMValueRef at = ci(c, off);
+	LLVMValueRef p = LLVMBuildInBoundsGEP2(c->b, LLVMInt8TypeInContext(c->ctx), c->rtctx, &at, 1, "");
+	return LLVMBuildLoad2(c->b, c->i64, p, "");
+}
+
+/* float rt_uniform(u64 seed, u64 step, u32 stream, u64 idx), from the runtime. */
+static LLVMValueRef call_uniform(Cg *c, LLVMValueRef seed, LLVMValueRef step, int stream, LLVMValueRef idx)
+{
+	LLVMTypeRef args[4] = {c->i64, c->i64, c->i32, c->i64};
+	LLVMTypeRef t = LLVMFunctionType(c->f32, args, 4, 0);
+	LLVMValueRef f = LLVMGetNamedFunction(c->mod, "rt_uniform");
+	if (!f)
+		f = LLVMAddFunction(c->mod, "rt_uniform", t);
+	LLVMValueRef v[4] = {seed, step, LLVMConstInt(c->i32, (unsigned)stream, 0), idx};
+	return LLVMBuildCall2(c->b, t, f, v, 4, "");
+}
+
+/* mode=off: a copy; train / mc: y[i] = x[i] / (1-p) where rt_uniform(seed,
+** step, stream, i) >= p, else 0, with seed and step read from the RtCtx. */
+int cg_dropout(Cg *c, const Node *nd)
+{
+	if (nd->a.mode == MODE_OFF)
+		return cg_copy(c, nd);
+	if (nd->a.mode != MODE_TRAIN && nd->a.mode != MODE_MC)
+		return cg_fail(c, nd, "mode=%s, expected off, train or mc", ir_mode_name(nd->a.mode));
+	float p = nd->a.p, scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id);
+	LLVMValueRef seed = ctx_u64(c, offsetof(RtCtx, seed)), step = ctx_u64(c, offsetof(RtCtx, step));
+	Loop l;
+	loop_open(c, &l, ci(c, 0), dimsv(c, &nd->shape, 0, nd->shape.rank));
+	LLVMValueRef u = call_uniform(c, seed, step, nd->a.stream, l.i);
+	LLVMValueRef keep = LLVMBuildFCmp(c->b, LLVMRealOGE, u, cf(c, p), "");
+	LLVMValueRef v = LLVMBuildFMul(c->b, ld(c, x, l.i), cf(c, scale), "");
+	st(c, y, l.i, LLVMBuildSelect(c->b, keep, v, cf(c, 0), ""));
+	loop_close(c, &l);
+	return 0;
+}

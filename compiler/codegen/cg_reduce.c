@@ -1,0 +1,146 @@
+/*
+** cg_reduce.c -- global pooling (gavg, gmax, gmin), softmax / logsoftmax over
+** the last axis, and batch norm (running or batch statistics).
+**
+** Every reduction is an innermost contiguous loop over one accumulator
+** whose adds carry reassoc, so the vectoriser can keep partial sums in
+** lanes; max / min use llvm.maximum / llvm.minimum, which propagate NaN as
+** the interpreter does.
+*/
+#include "cg.h"
+
+#include <math.h>
+
+/* Reduce x[at + i], i in [0, len), with op from init; returns the result. */
+static LLVMValueRef reduce(Cg *c, Op op, LLVMValueRef x, LLVMValueRef at, LLVMValueRef len, LLVMValueRef init)
+{
+	LLVMValueRef acc = var_new(c, init);
+	Loop l;
+	loop_open(c, &l, ci(c, 0), len);
+	LLVMValueRef v = ld(c, x, iadd(c, at, l.i)), a = var_get(c, acc);
+	var_set(c, acc, op == OP_GMAX ? f_max(c, a, v) : op == OP_GMIN ? f_min(c, a, v) : f_acc(c, a, v));
+	loop_close(c, &l);
+	return var_get(c, acc);
+}
+
+/* y[n,c] = mean / max / min of the plane x[n,c,:,:] (keepdims: same storage). */
+int cg_global(Cg *c, const Node *nd)
+{
+	const Shape *xs = &c->g->nodes[nd->in[0]]->shape;
+	int64_t inner = 1;
+	for (int i = 2; i < xs->rank; i++)
+		inner *= xs->d[i];
+	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id);
+	float init = nd->op == OP_GMAX ? -INFINITY : nd->op == OP_GMIN ? INFINITY : 0.0f;
+	Loop l;
+	loop_open(c, &l, ci(c, 0), dimsv(c, xs, 0, 2));
+	LLVMValueRef v = reduce(c, nd->op, x, imul(c, l.i, ci(c, inner)), ci(c, inner), cf(c, init));
+	if (nd->op == OP_GAVG)
+		v = LLVMBuildFDiv(c->b, v, cf(c, (float)inner), "");
+	st(c, y, l.i, v);
+	loop_close(c, &l);
+	return 0;
+}
+
+/* Sum of exp(x[row + i] - m) over the row, optionally storing each term in y. */
+static LLVMValueRef sum_exp(Cg *c, LLVMValueRef x, LLVMValueRef y, LLVMValueRef row, LLVMValueRef len,
+                            LLVMValueRef m)
+{
+	LLVMValueRef acc = var_new(c, cf(c, 0));
+	Loop l;
+	loop_open(c, &l, ci(c, 0), len);
+	LLVMValueRef at = iadd(c, row, l.i);
+	LLVMValueRef e = f_call(c, "llvm.exp", LLVMBuildFSub(c->b, ld(c, x, at), m, ""));
+	if (y)
+		st(c, y, at, e);
+	var_set(c, acc, f_acc(c, var_get(c, acc), e));
+	loop_close(c, &l);
+	return var_get(c, acc);
+}
+
+/* softmax: y = exp(x - max) / sum; logsoftmax: y = x - max - log(sum); per
+** row of the last axis. Safe in place (y may be x). */
+int cg_softmax(Cg *c, const Node *nd)
+{
+	const Shape *s = &nd->shape;
+	if (s->rank < 1)
+		return cg_fail(c, nd, "needs rank >= 1");
+	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id);
+	LLVMValueRef len = dimv(c, s, s->rank - 1);
+	int soft = nd->op == OP_SOFTMAX;
+	Loop lr, l;
+	loop_open(c, &lr, ci(c, 0), dimsv(c, s, 0, s->rank - 1));
+	LLVMValueRef row = imul(c, lr.i, len);
+	LLVMValueRef m = reduce(c, OP_GMAX, x, row, len, cf(c, -INFINITY));
+	LLVMValueRef sum = sum_exp(c, x, soft ? y : NULL, row, len, m);
+	LLVMValueRef lse = soft ? NULL : f_add(c, m, f_call(c, "llvm.log", sum));
+	loop_open(c, &l, ci(c, 0), len);
+	LLVMValueRef at = iadd(c, row, l.i);
+	if (soft)
+		st(c, y, at, LLVMBuildFDiv(c->b, ld(c, y, at), sum, ""));
+	else
+		st(c, y, at, LLVMBuildFSub(c->b, ld(c, x, at), lse, ""));
+	loop_close(c, &l);
+	loop_close(c, &lr);
+	return 0;
+}
+
+/* Sum over b in [0, N), i in [0, S) of f(x[(b*C + ch)*S + i]) where f is the
+** identity, or (v - mean)^2 when mean is given. */
+static LLVMValueRef channel_sum(Cg *c, LLVMValueRef x, LLVMValueRef N, int64_t C, int64_t S, LLVMValueRef ch,
+                                LLVMValueRef mean)
+{
+	LLVMValueRef acc = var_new(c, cf(c, 0));
+	Loop lb, li;
+	loop_open(c, &lb, ci(c, 0), N);
+	LLVMValueRef at = imul(c, iadd(c, imul(c, lb.i, ci(c, C)), ch), ci(c, S));
+	loop_open(c, &li, ci(c, 0), ci(c, S));
+	LLVMValueRef v = ld(c, x, iadd(c, at, li.i));
+	if (mean) {
+		v = LLVMBuildFSub(c->b, v, mean, "");
+		v = f_mul(c, v, v);
+	}
+	var_set(c, acc, f_acc(c, var_get(c, acc), v));
+	loop_close(c, &li);
+	loop_close(c, &lb);
+	return var_get(c, acc);
+}
+
+/* y = (x - mean) * (gamma / sqrt(var + eps)) + beta per channel of x[N,C(,H,W)];
+** mode=batch: mean and biased variance of the batch over N, H, W (two passes;
+** running buffers are not updated). */
+int cg_batchnorm(Cg *c, const Node *nd)
+{
+	const Shape *xs = &c->g->nodes[nd->in[0]]->shape;
+	if (xs->rank != 2 && xs->rank != 4)
+		return cg_fail(c, nd, "x must have rank 2 or 4");
+	if (nd->a.mode != MODE_RUNNING && nd->a.mode != MODE_BATCH)
+		return cg_fail(c, nd, "mode=%s, expected running or batch", ir_mode_name(nd->a.mode));
+	int64_t C = xs->d[1], S = xs->rank == 4 ? xs->d[2] * xs->d[3] : 1;
+	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id), N = dimv(c, xs, 0);
+	LLVMValueRef gamma = base(c, nd->in[1]), beta = base(c, nd->in[2]);
+	Loop lc, lb, li;
+	loop_open(c, &lc, ci(c, 0), ci(c, C));
+	LLVMValueRef mean, var;
+	if (nd->a.mode == MODE_RUNNING) {
+		mean = ld(c, base(c, nd->in[3]), lc.i);
+		var = ld(c, base(c, nd->in[4]), lc.i);
+	} else {
+		LLVMValueRef cnt = LLVMBuildSIToFP(c->b, imul(c, N, ci(c, S)), c->f32, "");
+		mean = LLVMBuildFDiv(c->b, channel_sum(c, x, N, C, S, lc.i, NULL), cnt, "");
+		var = LLVMBuildFDiv(c->b, channel_sum(c, x, N, C, S, lc.i, mean), cnt, "");
+	}
+	LLVMValueRef sd = f_call(c, "llvm.sqrt", f_add(c, var, cf(c, nd->a.eps)));
+	LLVMValueRef scale = LLVMBuildFDiv(c->b, ld(c, gamma, lc.i), sd, "");
+	LLVMValueRef shift = ld(c, beta, lc.i);
+	loop_open(c, &lb, ci(c, 0), N);
+	LLVMValueRef at = imul(c, iadd(c, imul(c, lb.i, ci(c, C)), lc.i), ci(c, S));
+	loop_open(c, &li, ci(c, 0), ci(c, S));
+	LLVMValueRef k = iadd(c, at, li.i);
+	LLVMValueRef v = f_mul(c, LLVMBuildFSub(c->b, ld(c, x, k), mean, ""), scale);
+	st(c, y, k, f_add(c, v, shift));
+	loop_close(c, &li);
+	loop_close(c, &lb);
+	loop_close(c, &lc);
+	return 0;
+}

@@ -1,0 +1,302 @@
+/*
+** emit.c -- cg_emit: the module (one internal function per kernel, the
+** entry point that calls them in node order, the descriptor global), the
+** target machine for the host (or CgOptions), verification, the O-level
+** pipeline, and writing .o / .s / .ll atomically.
+**
+** Deterministic: names derive from node ids and op names only, the module
+** has no timestamps or paths, so the same graph, plan and options give
+** byte-identical files.
+*/
+#include "cg.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+
+/* Does the comma-separated feature string enable exactly "+name"? */
+static int has_feature(const char *features, const char *name)
+{
+	size_t k = strlen(name);
+	for (const char *s = features; s && *s;) {
+		const char *end = strchr(s, ',');
+		size_t len = end ? (size_t)(end - s) : strlen(s);
+		if (len == k + 1 && s[0] == '+' && !strncmp(s + 1, name, k))
+			return 1;
+		s = end ? end + 1 : s + len;
+	}
+	return 0;
+}
+
+/* Add the attributes every generated function carries: nounwind, the
+** target CPU and features, and 512-bit vectors where AVX-512 exists (LLVM
+** otherwise prefers 256-bit vectors on many AVX-512 CPUs). */
+static void fn_attrs(Cg *c, LLVMValueRef f)
+{
+	unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
+	LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->ctx, nounwind, 0));
+	const char *kv[3][2] = {{"target-cpu", c->cpu}, {"target-features", c->features}, {"prefer-vector-width", "512"}};
+	for (int i = 0; i < (c->avx512 ? 3 : 2); i++) {
+		LLVMAttributeRef a = LLVMCreateStringAttribute(c->ctx, kv[i][0], (unsigned)strlen(kv[i][0]), kv[i][1],
+		                                               (unsigned)strlen(kv[i][1]));
+		LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, a);
+	}
+}
+
+/* Check that nd and its operands have storage (or are constants in place). */
+static int check_storage(Cg *c, const Node *nd)
+{
+	for (int k = -1; k < nd->nin; k++) {
+		int id = cg_home(c, k < 0 ? nd->id : nd->in[k]);
+		const Node *v = c->g->nodes[id];
+		if (c->p->off[id] < 0 && !(v->op == OP_CONST && c->constg[id]))
+			return cg_fail(c, nd, "internal error: %%%d has no storage in the memory plan", id);
+	}
+	return 0;
+}
+
+/* Add the enum attribute name to f at index i (a parameter, or the function). */
+static void enum_attr(Cg *c, LLVMValueRef f, unsigned i, const char *name)
+{
+	unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+	LLVMAddAttributeAtIndex(f, i, LLVMCreateEnumAttribute(c->ctx, kind, 0));
+}
+
+/* Build the kernel for nd: `internal void kID_op(ptr slot..., i64 n, ptr
+** ctx)`, each slot noalias where its bytes overlap no other slot's; *ty
+** gets its type. NULL on error. */
+static LLVMValueRef kernel(Cg *c, const Node *nd, LLVMTypeRef *ty)
+{
+	if (check_storage(c, nd))
+		return NULL;
+	int ns = cg_slots(c, nd);
+	LLVMTypeRef pt[IR_MAXIN + 3];
+	for (int k = 0; k < ns; k++)
+		pt[k] = c->ptr;
+	pt[ns] = c->i64;
+	pt[ns + 1] = c->ptr;
+	*ty = LLVMFunctionType(c->voidt, pt, (unsigned)ns + 2, 0);
+	char name[64];
+	snprintf(name, sizeof name, "k%d_%s", nd->id, ir_ops[nd->op].name);
+	c->fn = LLVMAddFunction(c->mod, name, *ty);
+	LLVMSetLinkage(c->fn, LLVMInternalLinkage);
+	fn_attrs(c, c->fn);
+	enum_attr(c, c->fn, LLVMAttributeFunctionIndex, "noinline"); /* one symbol per kernel in .s and profiles */
+	for (int k = 0; k < ns; k++) {
+		c->slotp[k] = LLVMGetParam(c->fn, (unsigned)k);
+		if (cg_slot_noalias(c, k))
+			enum_attr(c, c->fn, (unsigned)k + 1, "noalias");
+	}
+	c->n = LLVMGetParam(c->fn, (unsigned)ns);
+	c->rtctx = LLVMGetParam(c->fn, (unsigned)ns + 1);
+	c->allocas = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "entry");
+	LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "body");
+	LLVMPositionBuilderAtEnd(c->b, body);
+	if (cg_emitter(nd->op)(c, nd))
+		return NULL;
+	LLVMBuildRetVoid(c->b);
+	LLVMPositionBuilderAtEnd(c->b, c->allocas);
+	LLVMBuildBr(c->b, body);
+	return c->fn;
+}
+
+/* The descriptor JSON as the NUL-terminated global lunac_model_json. */
+static int descriptor_global(Cg *c)
+{
+	char *json = cg_descriptor(c->g, c->p);
+	if (!json)
+		return ir_errorf(c->e, "codegen: cannot build the model descriptor (an output without storage?)");
+	LLVMValueRef init = LLVMConstStringInContext2(c->ctx, json, strlen(json), 0);
+	free(json);
+	LLVMValueRef gv = LLVMAddGlobal(c->mod, LLVMTypeOf(init), "lunac_model_json");
+	LLVMSetInitializer(gv, init);
+	LLVMSetGlobalConstant(gv, 1);
+	LLVMSetLinkage(gv, LLVMExternalLinkage);
+	return 0;
+}
+
+/* Fill the module: constants, descriptor, and the entry point `void
+** entry(ptr arena, i64 n, ptr ctx)` calling each node's kernel in order on
+** the addresses of its slots. */
+static int build(Cg *c, const char *entry)
+{
+	c->f32 = LLVMFloatTypeInContext(c->ctx);
+	c->i32 = LLVMInt32TypeInContext(c->ctx);
+	c->i64 = LLVMInt64TypeInContext(c->ctx);
+	c->ptr = LLVMPointerTypeInContext(c->ctx, 0);
+	c->voidt = LLVMVoidTypeInContext(c->ctx);
+	LLVMTypeRef params[3] = {c->ptr, c->i64, c->ptr};
+	LLVMValueRef f = LLVMAddFunction(c->mod, entry, LLVMFunctionType(c->voidt, params, 3, 0));
+	fn_attrs(c, f);
+	LLVMBasicBlockRef bb = LLVMAppendBasicBlockInContext(c->ctx, f, "entry");
+	cg_const_globals(c);
+	if (cg_check_plan(c) || descriptor_global(c))
+		return -1;
+	for (int i = 0; i < c->g->nnodes; i++) {
+		const Node *nd = c->g->nodes[i];
+		LLVMTypeRef ty;
+		LLVMValueRef k;
+		if (!cg_needs_kernel(c, nd))
+			continue;
+		if (!(k = kernel(c, nd, &ty)))
+			return -1;
+		LLVMPositionBuilderAtEnd(c->b, bb);
+		c->n = LLVMGetParam(f, 1);
+		LLVMValueRef args[IR_MAXIN + 3];
+		for (int s = 0; s < c->nslot; s++)
+			args[s] = cg_addr(c, LLVMGetParam(f, 0), c->slot[s]);
+		args[c->nslot] = c->n;
+		args[c->nslot + 1] = LLVMGetParam(f, 2);
+		LLVMBuildCall2(c->b, ty, k, args, (unsigned)c->nslot + 2, "");
+	}
+	LLVMPositionBuilderAtEnd(c->b, bb);
+	LLVMBuildRetVoid(c->b);
+	return 0;
+}
+
+/* Create the target machine for the host or the options' cpu / features. */
+static LLVMTargetMachineRef target_machine(Cg *c, int opt, Err *e)
+{
+	LLVMInitializeNativeTarget();
+	LLVMInitializeNativeAsmPrinter();
+	char *triple = LLVMGetDefaultTargetTriple(), *msg = NULL;
+	LLVMTargetRef t;
+	if (LLVMGetTargetFromTriple(triple, &t, &msg)) {
+		ir_errorf(e, "codegen: no LLVM target for %s: %s", triple, msg ? msg : "?");
+		LLVMDisposeMessage(msg);
+		LLVMDisposeMessage(triple);
+		return NULL;
+	}
+	LLVMCodeGenOptLevel lv = opt <= 0 ? LLVMCodeGenLevelNone : opt == 1 ? LLVMCodeGenLevelLess
+	                       : opt == 2 ? LLVMCodeGenLevelDefault : LLVMCodeGenLevelAggressive;
+	LLVMTargetMachineRef tm = LLVMCreateTargetMachine(t, triple, c->cpu, c->features, lv, LLVMRelocPIC,
+	                                                  LLVMCodeModelDefault);
+	LLVMSetTarget(c->mod, triple);
+	LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(tm);
+	LLVMSetModuleDataLayout(c->mod, dl);
+	LLVMDisposeTargetData(dl);
+	LLVMDisposeMessage(triple);
+	return tm;
+}
+
+/* Verify, then run default<O{opt}> with the vectorisers on. */
+static int optimise(Cg *c, LLVMTargetMachineRef tm, int opt, Err *e)
+{
+	char *msg = NULL;
+	if (LLVMVerifyModule(c->mod, LLVMReturnStatusAction, &msg)) {
+		ir_errorf(e, "codegen: internal error: invalid LLVM IR: %s", msg ? msg : "?");
+		LLVMDisposeMessage(msg);
+		return -1;
+	}
+	LLVMDisposeMessage(msg);
+	char pipeline[32];
+	snprintf(pipeline, sizeof pipeline, "default<O%d>", opt);
+	LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+	LLVMPassBuilderOptionsSetLoopVectorization(po, opt >= 2);
+	LLVMPassBuilderOptionsSetSLPVectorization(po, opt >= 2);
+	LLVMPassBuilderOptionsSetLoopInterleaving(po, opt >= 2);
+	LLVMPassBuilderOptionsSetLoopUnrolling(po, opt >= 2);
+	LLVMErrorRef err = LLVMRunPasses(c->mod, pipeline, tm, po);
+	LLVMDisposePassBuilderOptions(po);
+	if (err) {
+		char *m = LLVMGetErrorMessage(err);
+		ir_errorf(e, "codegen: internal error: %s: %s", pipeline, m);
+		LLVMDisposeErrorMessage(m);
+		return -1;
+	}
+	return 0;
+}
+
+/* Write bytes to path through a temporary file in the same directory. */
+static int write_atomic(const char *path, const char *bytes, size_t len, Err *e)
+{
+	size_t pl = strlen(path);
+	char *tmp = malloc(pl + 16);
+	snprintf(tmp, pl + 16, "%s.tmpXXXXXX", path);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		ir_errorf(e, "%s: cannot create: %s", path, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	size_t done = 0;
+	while (done < len) {
+		ssize_t w = write(fd, bytes + done, len - done);
+		if (w <= 0 && errno != EINTR)
+			break;
+		done += w > 0 ? (size_t)w : 0;
+	}
+	int bad = done < len || fsync(fd) != 0;
+	bad |= close(fd) != 0;
+	if (bad || rename(tmp, path) != 0) {
+		ir_errorf(e, "%s: cannot write: %s", path, strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	return 0;
+}
+
+/* Write the module as k (object, assembly or LLVM IR) to path. */
+static int write_out(Cg *c, LLVMTargetMachineRef tm, EmitKind k, const char *path, Err *e)
+{
+	if (k == EMIT_LLVM) {
+		char *s = LLVMPrintModuleToString(c->mod);
+		int rc = write_atomic(path, s, strlen(s), e);
+		LLVMDisposeMessage(s);
+		return rc;
+	}
+	char *msg = NULL;
+	LLVMMemoryBufferRef buf;
+	if (LLVMTargetMachineEmitToMemoryBuffer(tm, c->mod, k == EMIT_ASM ? LLVMAssemblyFile : LLVMObjectFile, &msg,
+	                                        &buf)) {
+		ir_errorf(e, "codegen: internal error: cannot emit %s: %s", path, msg ? msg : "?");
+		LLVMDisposeMessage(msg);
+		return -1;
+	}
+	int rc = write_atomic(path, LLVMGetBufferStart(buf), LLVMGetBufferSize(buf), e);
+	LLVMDisposeMemoryBuffer(buf);
+	return rc;
+}
+
+/* Emit g with plan p as k at path (see codegen.h). */
+int cg_emit(const Graph *g, const Plan *p, const CgOptions *o, EmitKind k, const char *path, Err *e)
+{
+	if (cg_check_table(e))
+		return -1;
+	if (k == EMIT_EXE)
+		return ir_errorf(e, "codegen: EMIT_EXE is the driver's: emit an object and link it");
+	CgOptions def = {NULL, NULL, 3, NULL};
+	if (!o)
+		o = &def;
+	int opt = o->opt_level < 0 ? 0 : o->opt_level > 3 ? 3 : o->opt_level;
+	char *hcpu = LLVMGetHostCPUName(), *hfeat = LLVMGetHostCPUFeatures();
+	Cg c = {.g = g, .p = p, .e = e};
+	c.cpu = o->cpu ? o->cpu : hcpu;
+	c.features = o->features ? o->features : hfeat;
+	c.avx512 = has_feature(c.features, "avx512f");
+	c.constg = calloc((size_t)g->nnodes + 1, sizeof *c.constg);
+	c.ctx = LLVMContextCreate();
+	c.mod = LLVMModuleCreateWithNameInContext(g->name ? g->name : "model", c.ctx);
+	c.b = LLVMCreateBuilderInContext(c.ctx);
+	LLVMTargetMachineRef tm = target_machine(&c, opt, e);
+	int rc = !tm || build(&c, o->entry ? o->entry : "lunac_predict") || optimise(&c, tm, opt, e) ||
+	         write_out(&c, tm, k, path, e);
+	if (tm)
+		LLVMDisposeTargetMachine(tm);
+	LLVMDisposeBuilder(c.b);
+	LLVMDisposeModule(c.mod);
+	LLVMContextDispose(c.ctx);
+	free(c.constg);
+	LLVMDisposeMessage(hcpu);
+	LLVMDisposeMessage(hfeat);
+	return rc ? -1 : 0;
+}
