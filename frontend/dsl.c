@@ -1,6 +1,6 @@
 /*
 ** dsl.c -- the builtins that declare things: config, input, param, buffer,
-** scope, output, const. The op builtins are in ops.c.
+** scope, output, const. The op builtins are in ops.c, the losses in loss.c.
 */
 #include <math.h>
 #include <stdio.h>
@@ -12,7 +12,7 @@
 #define CONFIG_MT "lunac.config"
 
 /* The string argument idx of fn, raising when it is not a non-empty string. */
-static const char *check_name(lua_State *L, int idx, const char *fn, const char *what)
+const char *fe_check_name(lua_State *L, int idx, const char *fn, const char *what)
 {
 	if (lua_type(L, idx) != LUA_TSTRING || !*lua_tostring(L, idx))
 		fe_error(L, "%s: expected a string (%s) as argument %d, got %s", fn, what, idx,
@@ -181,33 +181,49 @@ int fe_check_defs(lua_State *L)
 	return 0;
 }
 
+/* Raise unless fn may make an input called name (no input has it yet). */
+void fe_check_input(lua_State *L, const char *name, const char *fn)
+{
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_INPUTS);
+	if (lua_getfield(L, -1, name) != LUA_TNIL)
+		fe_error(L, "%s: duplicate input name '%s'", fn, name);
+	lua_pop(L, 2);
+}
+
+/* Make an input called name of shape [N, s...] and dtype dt for fn and push
+** it; raises when an input of that name exists. */
+int fe_new_input(lua_State *L, const char *name, const Shape *s, DType dt, const char *fn)
+{
+	Fe *fe = fe_get(L);
+	if (s->rank + 1 > IR_MAXDIM)
+		fe_error(L, "%s: at most %d dimensions after the batch dimension", fn, IR_MAXDIM - 1);
+	fe_check_input(L, name, fn);
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_INPUTS);
+	lua_pushboolean(L, 1);
+	lua_setfield(L, -2, name);
+	lua_pop(L, 1);
+	Node *nd = fe_node(L, OP_INPUT, 0, NULL);
+	nd->a.name = ir_strdup(&fe->g->arena, name);
+	nd->dtype = dt;
+	nd->shape.rank = s->rank + 1;
+	nd->shape.d[0] = IR_N;
+	for (int i = 0; i < s->rank; i++)
+		nd->shape.d[i + 1] = s->d[i];
+	return fe_finish(L, nd, fn);
+}
+
 /* input(name, {C, H, W} [, dtype]) -> tensor of shape [N, C, H, W] */
 static int dsl_input(lua_State *L)
 {
-	Fe *fe = fe_get(L);
 	fe_check_nargs(L, "input", 2, 3);
-	const char *name = check_name(L, 1, "input", "the input's name");
+	const char *name = fe_check_name(L, 1, "input", "the input's name");
 	Shape s = {0};
 	if (!lua_istable(L, 2) || luaL_len(L, 2) > 0)
 		fe_check_shape(L, 2, "input", 0, &s);
-	if (s.rank + 1 > IR_MAXDIM)
-		fe_error(L, "input: at most %d dimensions after the batch dimension", IR_MAXDIM - 1);
 	const char *dt = luaL_optstring(L, 3, "f32");
 	if (strcmp(dt, "f32") && strcmp(dt, "i32"))
 		fe_error(L, "input: dtype must be \"f32\" or \"i32\", got \"%s\"", dt);
-	lua_getfield(L, LUA_REGISTRYINDEX, REG_INPUTS);
-	if (lua_getfield(L, -1, name) != LUA_TNIL)
-		fe_error(L, "input: duplicate input name '%s'", name);
-	lua_pushboolean(L, 1);
-	lua_setfield(L, -3, name);
-	Node *nd = fe_node(L, OP_INPUT, 0, NULL);
-	nd->a.name = ir_strdup(&fe->g->arena, name);
-	nd->dtype = strcmp(dt, "i32") ? DT_F32 : DT_I32;
-	nd->shape.rank = s.rank + 1;
-	nd->shape.d[0] = IR_N;
-	for (int i = 0; i < s.rank; i++)
-		nd->shape.d[i + 1] = s.d[i];
-	return fe_finish(L, nd, "input");
+	return fe_new_input(L, name, &s, strcmp(dt, "i32") ? DT_F32 : DT_I32, "input");
 }
 
 /* Make a param or buffer named scope.localname (shared by both builtins). */
@@ -215,7 +231,7 @@ static int stored(lua_State *L, Op op, const char *fn, Init def)
 {
 	Fe *fe = fe_get(L);
 	fe_check_nargs(L, fn, 2, 3);
-	const char *local = check_name(L, 1, fn, "a name");
+	const char *local = fe_check_name(L, 1, fn, "a name");
 	Shape s;
 	fe_check_shape(L, 2, fn, 0, &s);
 	const char *init = luaL_optstring(L, 3, ir_init_name(def));
@@ -250,7 +266,7 @@ static int dsl_scope(lua_State *L)
 	Fe *fe = fe_get(L);
 	if (lua_gettop(L) < 2)
 		fe_check_nargs(L, "scope", 2, 2);
-	const char *name = check_name(L, 1, "scope", "the scope's name");
+	const char *name = fe_check_name(L, 1, "scope", "the scope's name");
 	luaL_checktype(L, 2, LUA_TFUNCTION);
 	size_t saved = fe->scopelen, n = strlen(name);
 	if (saved + n + 2 > sizeof fe->scope)
@@ -269,19 +285,38 @@ static int dsl_scope(lua_State *L)
 	return lua_gettop(L) - 1;
 }
 
+/* Raise unless fn may add an output called name: it is new, and "loss" is
+** kept for the sum of the loss terms. */
+void fe_check_output(lua_State *L, const char *name, const char *fn)
+{
+	if (!strcmp(name, FE_LOSS))
+		fe_error(L, "%s: the name '%s' is reserved for the model's loss: %s", fn, FE_LOSS,
+		         strcmp(fn, "output") ? "choose another name"
+		                              : "add terms to it with loss(x) (task() adds one per head)");
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_OUTPUTS);
+	if (lua_getfield(L, -1, name) != LUA_TNIL)
+		fe_error(L, "%s: duplicate output name '%s'", fn, name);
+	lua_pop(L, 2);
+}
+
+/* Mark node id as the output called name (checked by fe_check_output). */
+void fe_new_output(lua_State *L, const char *name, int id)
+{
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_OUTPUTS);
+	lua_pushboolean(L, 1);
+	lua_setfield(L, -2, name);
+	lua_pop(L, 1);
+	ir_add_output(fe_get(L)->g, name, id);
+}
+
 /* output(name, x) -> x; marks x as the graph output called name */
 static int dsl_output(lua_State *L)
 {
-	Fe *fe = fe_get(L);
 	fe_check_nargs(L, "output", 2, 2);
-	const char *name = check_name(L, 1, "output", "the output's name");
+	const char *name = fe_check_name(L, 1, "output", "the output's name");
 	int id = fe_check_tensor(L, 2, "output");
-	lua_getfield(L, LUA_REGISTRYINDEX, REG_OUTPUTS);
-	if (lua_getfield(L, -1, name) != LUA_TNIL)
-		fe_error(L, "output: duplicate output name '%s'", name);
-	lua_pushboolean(L, 1);
-	lua_setfield(L, -3, name);
-	ir_add_output(fe->g, name, id);
+	fe_check_output(L, name, "output");
+	fe_new_output(L, name, id);
 	lua_settop(L, 2);
 	return 1;
 }

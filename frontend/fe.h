@@ -25,6 +25,7 @@
 #define FE_BIGALLOC ((size_t)(LUAI_MAXSTACK + 1000) * 32)
 #define FE_LIBLABEL "frontend/lib"             /* how library chunks are named */
 #define FE_TENSOR "lunac.tensor"               /* the tensor metatable */
+#define FE_LOSS "loss"                         /* the output holding the sum of the loss terms */
 
 /* Registry keys of the per-load tables. */
 #define REG_NAMES "lunac.names"       /* param/buffer full name -> loc */
@@ -32,6 +33,7 @@
 #define REG_OUTPUTS "lunac.outputs"   /* output name -> true */
 #define REG_DECLARED "lunac.declared" /* config key -> true */
 #define REG_LOADED "lunac.loaded"     /* module name -> value */
+#define REG_LABELS "lunac.labels"     /* node id of a label() input -> its number of classes */
 
 typedef struct Fe {
 	lua_State *L;
@@ -53,6 +55,7 @@ typedef struct Fe {
 	int nstreams;                /* dropout streams handed out */
 	char config_loc[FE_PATHMAX]; /* where the first config{} was called */
 	uint64_t hash;               /* FNV-1a 64 of the spec so far */
+	int loss;                    /* node of the sum of the loss terms so far, -1 when none */
 } Fe;
 
 /* sandbox.c */
@@ -93,9 +96,16 @@ const char *fe_opt_str(lua_State *L, int idx, const char *fn, const char *key, c
 void fe_check_shape(lua_State *L, int idx, const char *fn, int allow_n, Shape *s);
 void fe_push_shape(lua_State *L, const Shape *s);
 
-/* dsl.c and ops.c: the builtins */
+/* dsl.c, ops.c and loss.c: the builtins */
 void fe_open_dsl(lua_State *L);
 void fe_open_ops(lua_State *L);
+void fe_open_loss(lua_State *L);
 int fe_check_defs(lua_State *L);
+void fe_close_loss(lua_State *L);
+const char *fe_check_name(lua_State *L, int idx, const char *fn, const char *what);
+void fe_check_input(lua_State *L, const char *name, const char *fn);
+int fe_new_input(lua_State *L, const char *name, const Shape *s, DType dt, const char *fn);
+void fe_check_output(lua_State *L, const char *name, const char *fn);
+void fe_new_output(lua_State *L, const char *name, int id);
 
 #endif

@@ -180,7 +180,9 @@ static void open_sandbox(lua_State *L)
 	lua_pushcclosure(L, sb_setmetatable, 1);
 	lua_setfield(L, -2, "setmetatable");
 	lua_pop(L, 1);
-	static const char *const regs[] = {REG_NAMES, REG_INPUTS, REG_OUTPUTS, REG_DECLARED, REG_LOADED, NULL};
+	static const char *const regs[] = {
+		REG_NAMES, REG_INPUTS, REG_OUTPUTS, REG_DECLARED, REG_LOADED, REG_LABELS, NULL,
+	};
 	for (int i = 0; regs[i]; i++) {
 		lua_newtable(L);
 		lua_setfield(L, LUA_REGISTRYINDEX, regs[i]);
@@ -195,6 +197,7 @@ static int boot(lua_State *L)
 	fe_open_tensor(L);
 	fe_open_dsl(L);
 	fe_open_ops(L);
+	fe_open_loss(L);
 	size_t len;
 	int buf = fe_read_file(L, fe->path, &len);
 	if (buf < 0)
@@ -210,6 +213,7 @@ static int boot(lua_State *L)
 		fe_hash(fe, fe->defs[i].value, strlen(fe->defs[i].value));
 	}
 	fe_check_defs(L);
+	fe_close_loss(L);
 	if (fe->g->noutputs == 0)
 		return luaL_error(L, "%s: the model defines no output (call output(name, x))", fe->path);
 	return 0;
@@ -240,6 +244,7 @@ static void fe_init(Fe *fe, const char *path, const FeOptions *o)
 	fe->max_instr = o && o->max_instructions > 0 ? o->max_instructions : FE_DEFAULT_INSTR;
 	fe->max_mem = o && o->max_memory > 0 ? o->max_memory : FE_DEFAULT_MEM;
 	fe->hash = 0xcbf29ce484222325ULL;
+	fe->loss = -1;
 }
 
 /* Turn a failed run's status into the one message that goes into e. */

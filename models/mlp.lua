@@ -5,4 +5,4 @@ local cfg = config{ classes = 10, hidden = 64 }
 
 local x = input("image", {1, 28, 28})
 local h = relu(nn.dense("fc1", flatten(x), cfg.hidden))
-output("probs", softmax(nn.dense("fc2", h, cfg.classes)))
+task("probs", nn.dense("fc2", h, cfg.classes))   -- softmax output, labels "probs.label", loss

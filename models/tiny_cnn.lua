@@ -9,5 +9,5 @@ local y = nn.conv2d("conv1", x, cfg.width, 3, {pad = 1})   -- [N, width, 28, 28]
 y = relu(nn.batchnorm("bn1", y))
 y = nn.maxpool(y, 2)                                       -- [N, width, 14, 14]
 y = flatten(y)                                             -- [N, width*14*14]
-y = nn.dense("fc", y, cfg.classes)
-output("probs", softmax(y))
+y = nn.dense("fc", y, cfg.classes)                         -- logits [N, classes]
+task("probs", y)    -- output "probs" = softmax(y), labels input "probs.label", cross-entropy loss

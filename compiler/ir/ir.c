@@ -246,3 +246,44 @@ char *ir_fmt_type(char *buf, size_t cap, DType t, const Shape *s)
 		snprintf(buf + k, cap - k, "]");
 	return buf;
 }
+
+/* A deep copy of g, in its own arena (constants' data is copied too). */
+Graph *ir_clone(const Graph *g)
+{
+	Graph *c = ir_new(g->name);
+	c->spec_hash = ir_strdup(&c->arena, g->spec_hash);
+	for (int i = 0; i < g->nnodes; i++) {
+		const Node *src = g->nodes[i];
+		Node *nd = ir_add(c, src->op, src->nin, src->in, src->loc);
+		nd->dtype = src->dtype;
+		nd->shape = src->shape;
+		nd->a = src->a;
+		nd->a.name = ir_strdup(&c->arena, src->a.name);
+		if (src->a.data) {
+			size_t bytes = sizeof(float) * (size_t)ir_numel(&src->shape, 1);
+			nd->a.data = ir_alloc(&c->arena, bytes);
+			memcpy(nd->a.data, src->a.data, bytes);
+		}
+	}
+	for (int i = 0; i < g->noutputs; i++)
+		ir_add_output(c, g->outputs[i].name, g->outputs[i].node);
+	c->ntasks = g->ntasks;
+	c->tasks = ir_alloc(&c->arena, sizeof(Task) * (size_t)(g->ntasks + 1));
+	for (int i = 0; i < g->ntasks; i++) {
+		Task t = g->tasks[i];
+		t.name = ir_strdup(&c->arena, t.name);
+		t.output = ir_strdup(&c->arena, t.output);
+		t.label = ir_strdup(&c->arena, t.label);
+		c->tasks[i] = t;
+	}
+	return c;
+}
+
+/* The node of the output named name, or -1. */
+int ir_find_output(const Graph *g, const char *name)
+{
+	for (int i = 0; i < g->noutputs; i++)
+		if (!strcmp(g->outputs[i].name, name))
+			return g->outputs[i].node;
+	return -1;
+}

@@ -55,6 +55,8 @@ enum {
 	A_SHAPE = 1 << 11,   /* shape: reshape target, may contain N */
 	A_P = 1 << 12,       /* p: drop probability */
 	A_STREAM = 1 << 13,  /* stream: RNG stream id of a dropout, stable across passes */
+	A_START = 1 << 14,   /* start: first index of a slice along axis */
+	A_SMOOTHING = 1 << 15, /* smoothing: label smoothing of a cross-entropy */
 };
 
 typedef enum {
@@ -93,6 +95,8 @@ typedef struct Attrs {
 	float eps, momentum, p;
 	int axis;
 	int stream;
+	int64_t start;
+	float smoothing;
 	Shape shape;
 	float *data;        /* CONST: shape's element count values (N not allowed) */
 } Attrs;
@@ -114,6 +118,14 @@ typedef struct Output {
 	int node;
 } Output;
 
+/* A classification head: which output holds its probabilities, which input
+** its labels, and its weight in the loss. Recorded by the frontend's task(). */
+typedef struct Task {
+	const char *name, *output, *label;
+	int classes;
+	float weight;
+} Task;
+
 typedef struct Graph {
 	Arena arena;
 	const char *name;
@@ -122,6 +134,8 @@ typedef struct Graph {
 	Output *outputs;
 	int noutputs, capoutputs;
 	const char *spec_hash;  /* hex digest of the model source and -D values */
+	Task *tasks;            /* in the arena */
+	int ntasks;
 } Graph;
 
 /* Graph construction. */
@@ -129,6 +143,10 @@ Graph *ir_new(const char *name);
 void ir_free(Graph *g);
 Node *ir_add(Graph *g, Op op, int nin, const int *in, const char *loc);
 void ir_add_output(Graph *g, const char *name, int node);
+/* A deep copy of g with its own arena. */
+Graph *ir_clone(const Graph *g);
+/* The node of the output named name, or -1. */
+int ir_find_output(const Graph *g, const char *name);
 /* Remove dead nodes, renumber the rest, rewrite operands and outputs. */
 void ir_compact(Graph *g);
 

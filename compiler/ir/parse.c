@@ -189,6 +189,8 @@ static int attr(Parser *ps, Node *nd)
 	if (!strcmp(key, "eps")) return number(ps, &a->eps);
 	if (!strcmp(key, "momentum")) return number(ps, &a->momentum);
 	if (!strcmp(key, "p")) return number(ps, &a->p);
+	if (!strcmp(key, "smoothing")) return number(ps, &a->smoothing);
+	if (!strcmp(key, "start")) return integer(ps, &a->start);
 	if (!strcmp(key, "shape")) return shape(ps, &a->shape);
 	if (!strcmp(key, "keepdims") || !strcmp(key, "axis") || !strcmp(key, "stream")) {
 		if (integer(ps, &v))
@@ -286,6 +288,34 @@ static int node_line(Parser *ps)
 	return 0;
 }
 
+/* Read "key=" and check the key. */
+static int key_is(Parser *ps, const char *want)
+{
+	char key[32];
+	if (word(ps, key, sizeof key) || strcmp(key, want) || !accept(ps, '='))
+		return ir_errorf(ps->e, "%s:%d: task: expected %s=", ps->file, ps->line, want);
+	return 0;
+}
+
+/* Read the rest of a task line: "name" output="o" label="l" classes=K weight=W. */
+static int task_line(Parser *ps)
+{
+	Graph *g = ps->g;
+	Task t = {0};
+	int64_t k;
+	if (string(ps, &t.name) || key_is(ps, "output") || string(ps, &t.output) || key_is(ps, "label") ||
+	    string(ps, &t.label) || key_is(ps, "classes") || integer(ps, &k) || key_is(ps, "weight") ||
+	    number(ps, &t.weight))
+		return -1;
+	t.classes = (int)k;
+	Task *nt = ir_alloc(&g->arena, sizeof(Task) * (size_t)(g->ntasks + 1));
+	if (g->ntasks)
+		memcpy(nt, g->tasks, sizeof(Task) * (size_t)g->ntasks);
+	nt[g->ntasks++] = t;
+	g->tasks = nt;
+	return 0;
+}
+
 /* Parse one line of text. */
 static int line(Parser *ps)
 {
@@ -324,7 +354,9 @@ static int line(Parser *ps)
 		ir_add_output(ps->g, name, id);
 		return 0;
 	}
-	return perr(ps, "expected graph, output or %N = op");
+	if (!strcmp(kw, "task"))
+		return task_line(ps);
+	return perr(ps, "expected graph, output, task or %N = op");
 }
 
 /* Parse a whole IR text into a new graph (shapes inferred). */

@@ -81,6 +81,8 @@ static void put_attrs(Buf *b, const Node *nd)
 	if (m & A_SHAPE) put(b, " shape=%s", ir_fmt_type(t, sizeof t, DT_F32, &a->shape) + 3);
 	if (m & A_P) put(b, " p=%s", fstr(f, a->p));
 	if (m & A_STREAM) put(b, " stream=%d", a->stream);
+	if (m & A_START) put(b, " start=%lld", (long long)a->start);
+	if (m & A_SMOOTHING) put(b, " smoothing=%s", fstr(f, a->smoothing));
 }
 
 /* Append one node's line. */
@@ -112,6 +114,12 @@ char *ir_print_str(const Graph *g)
 		put_node(&b, g->nodes[i]);
 	for (int i = 0; i < g->noutputs; i++)
 		put(&b, "output \"%s\" %%%d\n", g->outputs[i].name, g->outputs[i].node);
+	for (int i = 0; i < g->ntasks; i++) {
+		const Task *t = &g->tasks[i];
+		char f[32];
+		put(&b, "task \"%s\" output=\"%s\" label=\"%s\" classes=%d weight=%s\n", t->name, t->output, t->label,
+		    t->classes, fstr(f, t->weight));
+	}
 	return b.s;
 }
 

@@ -242,7 +242,7 @@ static int infer_source(const Graph *g, Node *nd, Err *e)
 			return sh_fail(e, nd, "bad shape %s", sh_fmt(b1, s));
 	if (nd->op == OP_CONST && !nd->a.data)
 		return sh_fail(e, nd, "constant without values");
-	if ((nd->op == OP_PARAM || nd->op == OP_BUFFER || nd->op == OP_INPUT) && !nd->a.name)
+	if ((ir_ops[nd->op].attrs & A_NAME) && !nd->a.name)
 		return sh_fail(e, nd, "needs a name");
 	return 0;
 }
@@ -256,8 +256,9 @@ int ir_infer_node(Graph *g, Node *nd, Err *e)
 	for (int k = 0; k < nd->nin; k++) {
 		if (nd->in[k] < 0 || nd->in[k] >= nd->id)
 			return sh_fail(e, nd, "operand %d refers to %%%d, not an earlier node", k, nd->in[k]);
-		if (g->nodes[nd->in[k]]->dtype != DT_F32)
-			return sh_fail(e, nd, "operand %d is not f32", k);
+		int want_i32 = (nd->op == OP_XENT || nd->op == OP_XENT_DX) && k == 1;
+		if ((g->nodes[nd->in[k]]->dtype == DT_I32) != want_i32)
+			return sh_fail(e, nd, "operand %d must be %s", k, want_i32 ? "i32 (class labels)" : "f32");
 	}
 	if (oi->kind == K_SOURCE)
 		return infer_source(g, nd, e);
@@ -266,7 +267,7 @@ int ir_infer_node(Graph *g, Node *nd, Err *e)
 	case OP_CONV2D: return infer_conv(g, nd, e);
 	case OP_DENSE: return infer_dense(g, nd, e);
 	case OP_MATMUL: return infer_matmul(g, nd, e);
-	case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: return infer_broadcast(g, nd, e);
+	case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_MINIMUM: return infer_broadcast(g, nd, e);
 	case OP_GAVG: case OP_GMAX: case OP_GMIN: return infer_global(g, nd, e);
 	case OP_MAXPOOL: case OP_AVGPOOL: return infer_pool(g, nd, e);
 	case OP_BATCHNORM: return infer_bn(g, nd, e);
@@ -278,9 +279,14 @@ int ir_infer_node(Graph *g, Node *nd, Err *e)
 		if (nd->a.mode != MODE_OFF && nd->a.mode != MODE_TRAIN && nd->a.mode != MODE_MC)
 			return sh_fail(e, nd, "mode must be off, train or mc, got %s", ir_mode_name(nd->a.mode));
 		/* fall through */
-	default: /* elementwise, softmax: same shape as the operand */
+	default: {
+		int r = sh_infer_train(g, nd, e);
+		if (r <= 0)
+			return r;
+		/* elementwise, softmax: same shape as the operand */
 		nd->shape = *sh_arg(g, nd, 0);
 		return 0;
+	}
 	}
 }
 

@@ -22,16 +22,40 @@ static int unique_names(const Graph *g, Err *e)
 	return 0;
 }
 
-/* Check that dropout streams are unique, so masks are independent. */
-static int unique_streams(const Graph *g, Err *e)
+/* Check dropout streams: dropouts that share a stream draw the same mask,
+** which is only meant for a dropout and its gradient (autodiff applies the
+** forward mask to dy), so they must agree on p, mode and shape. */
+static int check_streams(const Graph *g, Err *e)
 {
 	for (int i = 0; i < g->nnodes; i++) {
-		if (g->nodes[i]->op != OP_DROPOUT)
+		const Node *a = g->nodes[i];
+		if (a->op != OP_DROPOUT)
 			continue;
-		for (int j = 0; j < i; j++)
-			if (g->nodes[j]->op == OP_DROPOUT && g->nodes[j]->a.stream == g->nodes[i]->a.stream)
-				return ir_errorf(e, "verify: dropouts %%%d and %%%d share stream %d", j, i,
-				                 g->nodes[i]->a.stream);
+		for (int j = 0; j < i; j++) {
+			const Node *b = g->nodes[j];
+			if (b->op == OP_DROPOUT && b->a.stream == a->a.stream &&
+			    (b->a.p != a->a.p || b->a.mode != a->a.mode || !ir_shape_eq(&a->shape, &b->shape)))
+				return ir_errorf(e, "verify: dropouts %%%d and %%%d share stream %d but differ in p, mode or shape",
+				                 j, i, a->a.stream);
+		}
+	}
+	return 0;
+}
+
+/* Check the write-backs: an assign copies its value into a parameter,
+** buffer or state where it stands, so nothing after it may read the old
+** value, and a destination is written once. */
+static int check_assigns(const Graph *g, Err *e)
+{
+	for (int i = 0; i < g->nnodes; i++) {
+		const Node *a = g->nodes[i];
+		if (a->op != OP_ASSIGN)
+			continue;
+		for (int j = i + 1; j < g->nnodes; j++)
+			for (int k = 0; k < g->nodes[j]->nin; k++)
+				if (g->nodes[j]->in[k] == a->in[0])
+					return ir_errorf(e, "verify: %%%d reads %s after %%%d has overwritten it", j,
+					                 g->nodes[a->in[0]]->a.name, i);
 	}
 	return 0;
 }
@@ -73,5 +97,5 @@ int ir_verify(const Graph *g, Err *e)
 			if (!strcmp(g->outputs[i].name, g->outputs[j].name))
 				return ir_errorf(e, "verify: two outputs named \"%s\"", g->outputs[i].name);
 	}
-	return unique_names(g, e) || unique_streams(g, e) ? -1 : 0;
+	return unique_names(g, e) || check_streams(g, e) || check_assigns(g, e) ? -1 : 0;
 }

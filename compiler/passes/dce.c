@@ -1,8 +1,9 @@
 /*
 ** dce.c -- dead-code elimination: drop values that no output depends on.
 **   requires: a verified graph.
-**   keeps:    inputs, parameters and buffers (they are the model's interface
-**             and its weight file, even when unused), outputs.
+**   keeps:    inputs, parameters, buffers and state (they are the model's
+**             interface and its weight file, even when unused), outputs, and
+**             every assign (a write-back is a side effect).
 **   breaks:   node ids (the graph is compacted).
 */
 #include "passes.h"
@@ -17,7 +18,9 @@ int pass_dce(Graph *g, const PassOpts *o, Err *e)
 	for (int i = g->nnodes - 1; i >= 0; i--) {
 		Node *nd = g->nodes[i];
 		Op op = nd->op;
-		if (op == OP_INPUT || op == OP_PARAM || op == OP_BUFFER)
+		if (ir_ops[op].kind == K_SOURCE && op != OP_CONST)
+			live[i] = 1;
+		if (op == OP_ASSIGN)
 			live[i] = 1;
 		if (!live[i]) {
 			nd->dead = 1;

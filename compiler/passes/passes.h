@@ -20,24 +20,67 @@ typedef struct Plan {
 	int64_t peak_bytes_b1; /* fixed_bytes + batch_bytes, what n = 1 needs */
 } Plan;
 
+/* Layout: the bytes all entry points of one executable share. Every named
+** source (input, param, buffer, state) and every named output has one slot,
+** found by name, at the same offset in every entry; each entry's own values
+** are planned above the shared slots. */
+typedef struct Slot {
+	const char *name;
+	int batched;
+	int output;            /* a named output's slot (else a source's) */
+	int64_t off, bytes;    /* bytes per sample when batched */
+} Slot;
+
+typedef struct Layout {
+	Slot *slots;
+	int n, cap;
+	int64_t fixed_bytes;   /* shared part of the non-batched region */
+	int64_t batch_bytes;   /* shared part of the batched region, per sample */
+} Layout;
+
+/* Build the shared layout of the entry graphs gs[0..ng) (after their
+** pipelines). Two entries that disagree on a name's type are an error. */
+int pass_layout(Graph *const *gs, int ng, Layout *l, Err *e);
+void pass_layout_free(Layout *l);
+/* The slot named name, or NULL. */
+const Slot *pass_layout_find(const Layout *l, const char *name);
+
 /* Byte address of node id inside an arena for batch size n. */
 static inline int64_t plan_addr(const Plan *p, const Node *nd, int64_t n)
 {
 	return ir_batched(&nd->shape) ? p->fixed_bytes + p->off[nd->id] * n : p->off[nd->id];
 }
 
+/* The entry points an executable may have (runtime/lunac_rt.h). */
+typedef enum {
+	ENTRY_PREDICT,   /* dropout off, batch norm on running statistics */
+	ENTRY_MC,        /* dropout on (mc), running statistics: one Monte-Carlo sample */
+	ENTRY_EVAL,      /* predict plus the loss */
+	ENTRY_TRAIN,     /* dropout train, batch statistics; loss, gradients, update */
+	ENTRY_COUNT
+} EntryKind;
+
+typedef enum { OPT_ADAM, OPT_SGD } OptKind;
+
 typedef struct PassOpts {
-	const char *print_after;  /* pass name, "all", or NULL */
+	const char *print_after;  /* comma-separated pass names, "input", "all", or NULL */
 	const char *disable;      /* comma-separated pass names to skip, or NULL */
-	Mode dropout_mode;        /* what the mode pass sets: MODE_OFF (predict) or MODE_MC */
+	EntryKind entry;          /* which entry point the graph is specialised for */
+	OptKind optimizer;        /* ENTRY_TRAIN: which update rule */
 	void *print_file;         /* FILE * for --print-after, default stderr */
 } PassOpts;
+
+/* The entry's name in the executable ("predict", "train_adam", ...). */
+const char *pass_entry_name(EntryKind k, OptKind opt);
+/* Parse an entry name; returns -1 when unknown. */
+int pass_entry_parse(const char *name, EntryKind *k, OptKind *opt);
 
 typedef struct Pass {
 	const char *name;
 	const char *what;             /* one line for `lunac passes` */
 	int (*run)(Graph *g, const PassOpts *o, Err *e);
 	int can_disable;
+	int train_only;               /* runs only for ENTRY_TRAIN */
 } Pass;
 
 extern const Pass pass_list[];
@@ -45,10 +88,19 @@ extern const int pass_count;
 
 /* The pipeline: every pass in order, the verifier after each one. */
 int pass_pipeline(Graph *g, const PassOpts *o, Err *e);
-/* The memory planner (runs after the pipeline; its result feeds codegen). */
-int pass_plan(const Graph *g, Plan *p, Err *e);
+/* The memory planner (runs after the pipeline; its result feeds codegen).
+** With a layout, named sources and outputs take their shared slots and the
+** rest is planned above them; with NULL, the graph is planned on its own. */
+int pass_plan(const Graph *g, const Layout *l, Plan *p, Err *e);
+/* Give every plan the largest fixed and batched sizes among them, so that
+** one arena and one address rule serve every entry. */
+void pass_plan_unify(Plan *const *ps, int n);
 
 int pass_mode(Graph *g, const PassOpts *o, Err *e);
+int pass_autodiff(Graph *g, const PassOpts *o, Err *e);
+int pass_update(Graph *g, const PassOpts *o, Err *e);
+int pass_bnstats(Graph *g, const PassOpts *o, Err *e);
+int pass_cse(Graph *g, const PassOpts *o, Err *e);
 int pass_dce(Graph *g, const PassOpts *o, Err *e);
 int pass_simplify(Graph *g, const PassOpts *o, Err *e);
 

@@ -9,9 +9,13 @@
 #include <string.h>
 
 const Pass pass_list[] = {
-	{"mode", "specialise dropout and batch-norm modes for the entry point", pass_mode, 0},
-	{"simplify", "remove identity ops (dropout off, p = 0; same-shape reshape)", pass_simplify, 1},
-	{"dce", "remove values no output depends on (sources are kept)", pass_dce, 1},
+	{"mode", "specialise dropout and batch-norm modes and the outputs for the entry point", pass_mode, 0, 0},
+	{"autodiff", "reverse-mode gradients of the loss (training)", pass_autodiff, 0, 1},
+	{"update", "gradient clipping and the optimizer step, as IR (training)", pass_update, 0, 1},
+	{"bnstats", "running-statistics update of batch norm (training)", pass_bnstats, 0, 1},
+	{"simplify", "remove identity ops (dropout off, p = 0; same-shape reshape)", pass_simplify, 1, 0},
+	{"cse", "merge nodes that compute the same value (common subexpressions)", pass_cse, 1, 0},
+	{"dce", "remove values no output or write-back depends on (sources are kept)", pass_dce, 1, 0},
 };
 const int pass_count = sizeof pass_list / sizeof pass_list[0];
 
@@ -66,6 +70,8 @@ int pass_pipeline(Graph *g, const PassOpts *o, Err *e)
 	maybe_print(g, o, "input");
 	for (int i = 0; i < pass_count; i++) {
 		const Pass *p = &pass_list[i];
+		if (p->train_only && o->entry != ENTRY_TRAIN)
+			continue;
 		if (listed(o->disable, p->name)) {
 			if (!p->can_disable)
 				return ir_errorf(e, "--disable-pass: pass \"%s\" is required", p->name);
@@ -78,4 +84,31 @@ int pass_pipeline(Graph *g, const PassOpts *o, Err *e)
 		maybe_print(g, o, p->name);
 	}
 	return 0;
+}
+
+static const char *const entry_names[ENTRY_COUNT] = {"predict", "mc", "eval", "train"};
+
+/* The entry's name in the executable ("predict", "train_adam", ...). */
+const char *pass_entry_name(EntryKind k, OptKind opt)
+{
+	if (k == ENTRY_TRAIN)
+		return opt == OPT_SGD ? "train_sgd" : "train_adam";
+	return k < ENTRY_COUNT ? entry_names[k] : "?";
+}
+
+/* Parse an entry name; returns -1 when unknown. */
+int pass_entry_parse(const char *name, EntryKind *k, OptKind *opt)
+{
+	*opt = OPT_ADAM;
+	if (!strcmp(name, "train_sgd") || !strcmp(name, "train_adam")) {
+		*k = ENTRY_TRAIN;
+		*opt = name[6] == 's' ? OPT_SGD : OPT_ADAM;
+		return 0;
+	}
+	for (int i = 0; i < ENTRY_TRAIN; i++)
+		if (!strcmp(name, entry_names[i])) {
+			*k = (EntryKind)i;
+			return 0;
+		}
+	return -1;
 }

@@ -68,13 +68,35 @@ static int persistent(const Graph *g, const Node *nd, const char *is_output)
 	return ir_ops[nd->op].kind == K_SOURCE || is_output[nd->id];
 }
 
+/* Reserve [0, bytes) of a region (the shared slots of a layout). */
+static void reserve(Region *r, int64_t bytes)
+{
+	if (bytes > 0) {
+		r->live[r->n++] = (Block){0, bytes, -1};
+		r->top = bytes;
+	}
+}
+
+/* Offset of nd's shared slot: by its name for a source, by its output name
+** for an output; -1 if it has none. */
+static int64_t slot_of(const Graph *g, const Layout *l, const Node *nd)
+{
+	const Slot *s = NULL;
+	if (ir_ops[nd->op].attrs & A_NAME)
+		s = pass_layout_find(l, nd->a.name);
+	for (int i = 0; !s && i < g->noutputs; i++)
+		if (g->outputs[i].node == nd->id)
+			s = pass_layout_find(l, g->outputs[i].name);
+	return s ? s->off : -1;
+}
+
 /* Plan every value's offset. */
-int pass_plan(const Graph *g, Plan *p, Err *e)
+int pass_plan(const Graph *g, const Layout *l, Plan *p, Err *e)
 {
 	int n = g->nnodes;
 	int *last = calloc((size_t)n + 1, sizeof *last);
 	char *is_output = calloc((size_t)n + 1, 1);
-	Region reg[2] = {{calloc((size_t)n + 1, sizeof(Block)), 0, 0}, {calloc((size_t)n + 1, sizeof(Block)), 0, 0}};
+	Region reg[2] = {{calloc((size_t)n + 2, sizeof(Block)), 0, 0}, {calloc((size_t)n + 2, sizeof(Block)), 0, 0}};
 	if (!last || !is_output || !reg[0].live || !reg[1].live) {
 		free(last), free(is_output), free(reg[0].live), free(reg[1].live);
 		return ir_errorf(e, "plan: out of memory");
@@ -85,19 +107,34 @@ int pass_plan(const Graph *g, Plan *p, Err *e)
 	for (int i = 0; i < n; i++)
 		for (int k = 0; k < g->nodes[i]->nin; k++)
 			last[g->nodes[i]->in[k]] = i;
+	if (l) {
+		reserve(&reg[0], l->fixed_bytes);
+		reserve(&reg[1], l->batch_bytes);
+	}
 	/* sources hold their bytes from before the entry runs: place them first */
 	for (int i = 0; i < n; i++) {
 		const Node *nd = g->nodes[i];
-		if (ir_ops[nd->op].kind == K_SOURCE)
+		int64_t at = l ? slot_of(g, l, nd) : -1;
+		p->off[i] = -2;
+		if (at >= 0)
+			p->off[i] = at;
+		else if (ir_ops[nd->op].kind == K_SOURCE)
 			p->off[i] = first_fit(&reg[ir_batched(&nd->shape)], align_up(ir_numel(&nd->shape, 1) * 4), -1);
 	}
 	for (int i = 0; i < n; i++) {
 		const Node *nd = g->nodes[i];
 		Region *r = &reg[ir_batched(&nd->shape)];
 		int64_t bytes = align_up(ir_numel(&nd->shape, 1) * 4);
-		if (ir_ops[nd->op].kind == K_SOURCE)
+		if (p->off[i] >= 0 && ir_ops[nd->op].kind == K_SOURCE)
 			continue;
+		if (p->off[i] >= 0) /* an output in its shared slot */
+			goto release_operands;
+		if (nd->op == OP_ASSIGN) { /* writes into its destination; no bytes of its own */
+			p->off[i] = -1;
+			goto release_operands;
+		}
 		p->off[i] = first_fit(r, bytes, persistent(g, nd, is_output) ? -1 : i);
+	release_operands:
 		for (int k = 0; k < nd->nin; k++) {
 			const Node *in = g->nodes[nd->in[k]];
 			if (last[in->id] == i && !persistent(g, in, is_output))
@@ -112,4 +149,19 @@ int pass_plan(const Graph *g, Plan *p, Err *e)
 	p->peak_bytes_b1 = p->fixed_bytes + p->batch_bytes;
 	free(last), free(is_output), free(reg[0].live), free(reg[1].live);
 	return 0;
+}
+
+/* Give every plan the largest sizes among them. */
+void pass_plan_unify(Plan *const *ps, int n)
+{
+	int64_t f = 0, b = 0;
+	for (int i = 0; i < n; i++) {
+		f = ps[i]->fixed_bytes > f ? ps[i]->fixed_bytes : f;
+		b = ps[i]->batch_bytes > b ? ps[i]->batch_bytes : b;
+	}
+	for (int i = 0; i < n; i++) {
+		ps[i]->fixed_bytes = f;
+		ps[i]->batch_bytes = b;
+		ps[i]->peak_bytes_b1 = f + b;
+	}
 }

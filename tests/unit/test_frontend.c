@@ -118,7 +118,7 @@ static void test_tiny_cnn(void)
 	t_check(g != NULL, "tiny_cnn: loads", "%s", e.msg);
 	if (!g)
 		return;
-	t_check(g->nnodes == 16, "tiny_cnn: 16 nodes", "got %d", g->nnodes);
+	t_check(g->nnodes == 19, "tiny_cnn: 19 nodes", "got %d", g->nnodes);
 	t_check(!strcmp(g->name, "tiny_cnn"), "tiny_cnn: graph name", "got %s", g->name);
 	static const char *const names[] = {"conv1.weight", "conv1.bias", "bn1.weight", "bn1.bias",
 	                                    "bn1.running_mean", "bn1.running_var", "fc.weight", "fc.bias"};
@@ -131,7 +131,7 @@ static void test_tiny_cnn(void)
 	        "tiny_cnn: conv1.weight is a glorot [8,1,3,3] param", "wrong");
 	Node *rm = named(g, "bn1.running_var");
 	t_check(rm && rm->op == OP_BUFFER && rm->a.init == INIT_ONES, "tiny_cnn: running_var is a buffer of ones", "wrong");
-	Node *out = g->noutputs == 1 ? g->nodes[g->outputs[0].node] : NULL;
+	Node *out = g->noutputs == 2 ? g->nodes[g->outputs[0].node] : NULL;
 	t_check(out && !strcmp(g->outputs[0].name, "probs") && out->op == OP_SOFTMAX && out->shape.d[0] == IR_N &&
 	        out->shape.d[1] == 10, "tiny_cnn: output probs is softmax [N,10]", "wrong");
 	t_check(g->nodes[0]->loc && !strcmp(g->nodes[0]->loc, "models/tiny_cnn.lua:7"), "tiny_cnn: input loc",
@@ -194,13 +194,116 @@ static void test_attn(void)
 			streams++;
 		}
 	t_check(streams == 3 && ok, "attn_test: dropout streams 0,1,2 in mc mode", "%d dropouts", streams);
-	t_check(g->noutputs == 2 && ir_param_count(g) == 6926, "attn_test: 2 outputs, 6926 parameters",
+	t_check(g->noutputs == 3 && ir_param_count(g) == 6926, "attn_test: 3 outputs, 6926 parameters",
 	        "%d outputs, %lld parameters", g->noutputs, (long long)ir_param_count(g));
 	ir_free(g);
 	static const char *const kv[] = {"stride=1", NULL};
 	g = load("models/attn_test.lua", kv, &e);
 	t_check(g && !named(g, "branch1.b1.shortcut.conv.weight"), "attn_test: identity shortcut at stride 1", "%s",
 	        g ? "has a projection" : e.msg);
+	ir_free(g);
+}
+
+/* The node of the output called name, or NULL. */
+static Node *out_node(Graph *g, const char *name)
+{
+	int id = ir_find_output(g, name);
+	return id < 0 ? NULL : g->nodes[id];
+}
+
+/* The number of loss terms in nd, the f32[1] sum task() and loss() build
+** (adds of const * bmean, or a bare bmean for weight 1), with their weights
+** in w[]; -1 when nd is not such a sum. */
+static int weights(Graph *g, Node *nd, float *w, int max)
+{
+	if (!nd || nd->dtype != DT_F32 || nd->shape.rank != 1 || nd->shape.d[0] != 1)
+		return -1;
+	if (nd->op == OP_ADD) {
+		int k = weights(g, g->nodes[nd->in[0]], w, max);
+		int j = k < 0 || k >= max ? -1 : weights(g, g->nodes[nd->in[1]], w + k, max - k);
+		return j < 0 ? -1 : k + j;
+	}
+	if (nd->op == OP_BMEAN) {
+		*w = 1;
+		return 1;
+	}
+	Node *c = nd->op == OP_MUL ? g->nodes[nd->in[0]] : NULL;
+	if (!c || c->op != OP_CONST || g->nodes[nd->in[1]]->op != OP_BMEAN)
+		return -1;
+	*w = c->a.data[0];
+	return 1;
+}
+
+/* task(): its label input, output, loss term and Task record. */
+static void test_task(void)
+{
+	Err e;
+	Graph *g = load("models/tiny_cnn.lua", NULL, &e);
+	t_check(g != NULL, "task: tiny_cnn loads", "%s", e.msg);
+	if (!g)
+		return;
+	Node *lab = named(g, "probs.label"), *probs = out_node(g, "probs"), *loss = out_node(g, "loss");
+	t_check(lab && lab->op == OP_INPUT && lab->dtype == DT_I32 && lab->shape.rank == 1 && lab->shape.d[0] == IR_N,
+	        "task: makes the input probs.label i32[N]", "wrong");
+	t_check(probs && probs->op == OP_SOFTMAX && g->nodes[probs->in[0]]->op == OP_DENSE,
+	        "task: output probs is softmax of the logits", "wrong");
+	Node *ce = loss && loss->op == OP_BMEAN ? g->nodes[loss->in[0]] : NULL;
+	t_check(ce && ce->op == OP_XENT && ce->in[0] == probs->in[0] && ce->in[1] == lab->id && ce->a.smoothing == 0,
+	        "task: loss is bmean(xent(logits, labels))", "wrong");
+	t_check(loss && loss->dtype == DT_F32 && loss->shape.rank == 1 && loss->shape.d[0] == 1 &&
+	        !strcmp(g->outputs[g->noutputs - 1].name, "loss"), "task: output loss f32[1] comes last", "wrong");
+	Task *t = g->ntasks == 1 ? &g->tasks[0] : NULL;
+	t_check(t && !strcmp(t->name, "probs") && !strcmp(t->output, "probs") && !strcmp(t->label, "probs.label") &&
+	        t->classes == 10 && t->weight == 1, "task: Task {probs, probs, probs.label, 10, 1}", "%d tasks",
+	        g->ntasks);
+	ir_free(g);
+
+	static const char *const kv[] = {"loss_weights=0.3,0.7", NULL};
+	float w[4];
+	for (int d = 0; d < 2; d++) {
+		g = load("models/attn_test.lua", d ? kv : NULL, &e);
+		float w1 = d ? 0.3f : 0.5f, w2 = d ? 0.7f : 0.5f;
+		int n = g ? weights(g, out_node(g, "loss"), w, 4) : -1;
+		t_check(n == 2 && w[0] == w1 && w[1] == w2, d ? "task: -D loss_weights=0.3,0.7" : "task: two heads 0.5/0.5",
+		        "%s", g ? "loss is not w1*ce1 + w2*ce2" : e.msg);
+		t_check(g && g->ntasks == 2 && !strcmp(g->tasks[1].name, "task2") && !strcmp(g->tasks[1].label, "task2.label") &&
+		        g->tasks[0].classes == 3 && g->tasks[1].classes == 4 && g->tasks[0].weight == w1 &&
+		        g->tasks[1].weight == w2, d ? "task: -D sets the Task weights" : "task: two Tasks", "wrong");
+		ir_free(g);
+	}
+}
+
+/* label, xent, bmean, loss by hand; no loss terms, no "loss" output. */
+static void test_custom_loss(void)
+{
+	Err e;
+	const char *p = write_tmp("custom.lua",
+		"local cfg = config{ smoothing = 0.0 }\n"
+		"local x = input('x', {4})\n"
+		"local y = label('y', 3)\n"
+		"local logits = dense(x, param('w', {3, 4}))\n"
+		"output('probs', softmax(logits))\n"
+		"local ce = xent(logits, y, {smoothing = cfg.smoothing})\n"
+		"assert(ce.shape[1] == 'N' and #ce.shape == 1 and bmean(ce).shape[1] == 1)\n"
+		"assert(loss(bmean(ce)).op == 'bmean')\n"
+		"loss(bmean(xent(logits, y)), 0.01)\n");
+	static const char *const kv[] = {"smoothing=0.1", NULL};
+	Graph *g = load(p, kv, &e);
+	float w[4];
+	Node *y = g ? named(g, "y") : NULL;
+	t_check(y && y->dtype == DT_I32 && y->shape.rank == 1, "loss: label() is an i32[N] input", "%s", g ? "wrong" : e.msg);
+	int n = g ? weights(g, out_node(g, "loss"), w, 4) : -1;
+	t_check(n == 2 && w[0] == 1 && w[1] == 0.01f && g->ntasks == 0, "loss: the sum of weighted terms, no Task",
+	        "%d terms", n);
+	int sm = 0;
+	for (int i = 0; g && i < g->nnodes; i++)
+		sm += g->nodes[i]->op == OP_XENT && g->nodes[i]->a.smoothing == 0.1f;
+	t_check(sm == 1, "loss: xent smoothing from -D", "%d", sm);
+	ir_free(g);
+	p = write_tmp("noloss.lua", "output('y', 2 * input('x', {3}))\n");
+	g = load(p, NULL, &e);
+	t_check(g && g->noutputs == 1 && ir_find_output(g, "loss") < 0 && g->ntasks == 0,
+	        "loss: no terms, no loss output", "%s", g ? "wrong" : e.msg);
 	ir_free(g);
 }
 
@@ -271,6 +374,8 @@ int main(void)
 	test_tiny_cnn();
 	test_defines();
 	test_attn();
+	test_task();
+	test_custom_loss();
 	test_block_counts();
 	test_sandbox();
 	char cmd[600];

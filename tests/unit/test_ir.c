@@ -107,11 +107,11 @@ static void test_verifier(void)
 }
 
 /* Run the pipeline on text and compare the printed result. */
-static void expect_pipeline(const char *name, const char *in, Mode dm, const char *want)
+static void expect_pipeline(const char *name, const char *in, EntryKind k, const char *want)
 {
 	Err e;
 	Graph *g = parse(in, &e);
-	PassOpts o = {.dropout_mode = dm};
+	PassOpts o = {.entry = k};
 	if (!g || pass_pipeline(g, &o, &e)) {
 		t_check(0, name, "%s", e.msg);
 		ir_free(g);
@@ -126,7 +126,7 @@ static void expect_pipeline(const char *name, const char *in, Mode dm, const cha
 /* mode + simplify + dce on the small graph, for predict and for mc. */
 static void test_passes(void)
 {
-	expect_pipeline("pipeline for predict: dropout removed, dead exp removed", small, MODE_OFF,
+	expect_pipeline("pipeline for predict: dropout removed, dead exp removed", small, ENTRY_PREDICT,
 		"graph small\n"
 		"%0 = input \"x\" : f32[N,3,8,8]\n"
 		"%1 = param \"c.weight\" init=glorot : f32[4,3,3,3]\n"
@@ -138,7 +138,7 @@ static void test_passes(void)
 		"%7 = mul %5, %6 : f32[N,4]\n"
 		"%8 = softmax %7 : f32[N,4]\n"
 		"output \"probs\" %8\n");
-	expect_pipeline("pipeline for mc: dropout kept", small, MODE_MC,
+	expect_pipeline("pipeline for mc: dropout kept", small, ENTRY_MC,
 		"graph small\n"
 		"%0 = input \"x\" : f32[N,3,8,8]\n"
 		"%1 = param \"c.weight\" init=glorot : f32[4,3,3,3]\n"
@@ -177,7 +177,7 @@ static void test_plan(void)
 	Err e = {0};
 	Graph *g = parse(chain, &e);
 	Plan p;
-	if (!g || pass_plan(g, &p, &e)) {
+	if (!g || pass_plan(g, NULL, &p, &e)) {
 		t_check(0, "plan chain", "%s", e.msg);
 		return;
 	}
@@ -204,6 +204,57 @@ static void test_plan(void)
 	ir_free(g);
 }
 
+/* Autodiff: a parameter used twice gets the sum of both gradients; the
+** training pipeline writes every parameter back once; errors are clear. */
+static void test_training_passes(void)
+{
+	static const char *const twice =
+		"%0 = input \"x\" : f32[N,3]\n"
+		"%1 = input \"y\" : i32[N]\n"
+		"%2 = param \"d.weight\" init=glorot : f32[3,3]\n"
+		"%3 = dense %0, %2\n%4 = sigmoid %3\n%5 = dense %4, %2\n"
+		"%6 = xent %5, %1 smoothing=0.1\n%7 = bmean %6\n"
+		"output \"loss\" %7\n";
+	Err e = {0};
+	Graph *g = parse(twice, &e);
+	PassOpts o = {.entry = ENTRY_TRAIN, .disable = "update"};
+	int ok = g && !pass_mode(g, &o, &e) && !pass_autodiff(g, &o, &e);
+	int grad = ok ? ir_find_output(g, "grad.d.weight") : -1;
+	t_check(grad >= 0 && g->nodes[grad]->op == OP_ADD, "autodiff: a shared parameter's gradients are summed",
+	        "%s", e.msg);
+	ir_free(g);
+
+	memset(&e, 0, sizeof e);
+	g = parse(twice, &e);
+	o = (PassOpts){.entry = ENTRY_TRAIN, .optimizer = OPT_SGD};
+	ok = g && !pass_pipeline(g, &o, &e);
+	int assigns = 0, states = 0;
+	for (int i = 0; ok && i < g->nnodes; i++) {
+		assigns += g->nodes[i]->op == OP_ASSIGN;
+		states += g->nodes[i]->op == OP_STATE;
+	}
+	t_check(ok && assigns == 2 && states == 1 && g->noutputs == 1, "train_sgd: one momentum state, two write-backs",
+	        "%s assigns %d states %d", e.msg, assigns, states);
+	ir_free(g);
+
+	memset(&e, 0, sizeof e);
+	g = parse("%0 = input \"x\" : f32[N,3]\n%1 = relu %0\noutput \"y\" %1\n", &e);
+	o = (PassOpts){.entry = ENTRY_TRAIN};
+	t_check(g && pass_pipeline(g, &o, &e) && strstr(e.msg, "defines no loss"), "train without a loss is refused",
+	        "%s", e.msg);
+	ir_free(g);
+
+	memset(&e, 0, sizeof e);
+	g = parse("%0 = param \"p\" init=ones : f32[3]\n%1 = neg %0\n%2 = assign %0, %1\n%3 = relu %0\n"
+	          "output \"y\" %3\n", &e);
+	t_check(g && ir_verify(g, &e) && strstr(e.msg, "%3 reads p after %2 has overwritten it"),
+	        "verifier: read after write-back", "%s", e.msg);
+	ir_free(g);
+	expect_error("xent wants i32 labels",
+	             "%0 = input \"x\" : f32[N,3]\n%1 = input \"y\" : f32[N]\n%2 = xent %0, %1 smoothing=0\n",
+	             "xent: operand 1 must be i32 (class labels)");
+}
+
 int main(void)
 {
 	test_roundtrip();
@@ -211,5 +262,6 @@ int main(void)
 	test_verifier();
 	test_passes();
 	test_plan();
+	test_training_passes();
 	return t_done();
 }
