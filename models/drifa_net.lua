@@ -20,7 +20,7 @@ local cfg = config{
   classes1 = 5, classes2 = 7,
   dropout = 0.25,
   loss_weights = {0.5, 0.5},
-  width = 1,                 -- channel multiplier: stages have 64, 128, 256, 512 x width
+  width = 1.0,               -- channel multiplier: stages have 64, 128, 256, 512 x width
   blocks = 2,                -- RRA blocks per stage
   mfa = true, post_mfa = true, mifa = true,
   branches = 2,

@@ -1,8 +1,9 @@
 /*
 ** info.c -- `info`: what the executable holds, as JSON on stdout: name,
-** compiler, spec hash, inputs and outputs (-1 is the batch dimension),
-** every parameter and buffer with its shape, and the sizes that matter
-** when choosing a batch: bytes per sample and fixed bytes.
+** compiler, spec hash, entry points, the data inputs and the outputs of
+** predict (-1 is the batch dimension), label inputs and tasks, every
+** parameter and buffer with its shape, the optimizer state, and the sizes
+** that matter when choosing a batch: bytes per sample and fixed bytes.
 */
 #include "rt.h"
 
@@ -16,20 +17,58 @@ static void tensor(FILE *out, const RtTensor *t, int is_param)
 	if (is_param) {
 		static const char *init[] = {"none", "glorot", "zeros", "ones"};
 		fprintf(out, ", \"kind\": \"%s\", \"init\": \"%s\", \"count\": %lld",
-		        t->is_buffer ? "buffer" : "param", init[t->init], (long long)rt_numel(t, 0));
+		        rt_kind_name(t->kind), init[t->init], (long long)rt_numel(t, 0));
 	}
 	fputc('}', out);
 }
 
-/* "key": [tensors...] */
-static void list(FILE *out, const char *key, const RtTensor *ts, int n, int is_param)
+/* "key": [the tensors of ts[0..n) that keep() accepts]. */
+static void list(FILE *out, const char *key, const RtTensor *ts, int n, int is_param,
+                 int (*keep)(const RtTensor *))
 {
-	fprintf(out, "  \"%s\": [%s", key, n ? "\n" : "");
+	int first = 1;
+	fprintf(out, "  \"%s\": [", key);
 	for (int i = 0; i < n; i++) {
+		if (keep && !keep(&ts[i]))
+			continue;
+		fputs(first ? "\n" : ",\n", out);
 		tensor(out, &ts[i], is_param);
-		fputs(i + 1 < n ? ",\n" : "\n  ", out);
+		first = 0;
 	}
-	fputs("],\n", out);
+	fputs(first ? "],\n" : "\n  ],\n", out);
+}
+
+/* Filters for list(). */
+static int is_label(const RtTensor *t) { return t->role == RT_ROLE_LABEL; }
+static int is_weight(const RtTensor *t) { return t->kind != RT_STATE; }
+static int is_state(const RtTensor *t) { return t->kind == RT_STATE; }
+
+/* "tasks": [{"name", "output", "label", "classes", "weight"}] */
+static void tasks(FILE *out, const RtModel *m)
+{
+	fputs("  \"tasks\": [", out);
+	for (int i = 0; i < m->ntasks; i++) {
+		const RtTask *t = &m->tasks[i];
+		fputs(i ? ",\n    {\"name\": " : "\n    {\"name\": ", out);
+		rt_json_str(out, t->name);
+		fputs(", \"output\": ", out);
+		rt_json_str(out, m->outputs[t->output].name);
+		fputs(", \"label\": ", out);
+		rt_json_str(out, m->inputs[t->label].name);
+		fprintf(out, ", \"classes\": %d, \"weight\": ", t->classes);
+		rt_json_float(out, (float)t->weight);
+		fputc('}', out);
+	}
+	fputs(m->ntasks ? "\n  ],\n" : "],\n", out);
+}
+
+/* Elements of the params of kind k. */
+static int64_t elements(const RtModel *m, RtKind k)
+{
+	int64_t n = 0;
+	for (int i = 0; i < m->nparams; i++)
+		n += m->params[i].kind == k ? rt_numel(&m->params[i], 0) : 0;
+	return n;
 }
 
 int rt_info(const RtModel *m, FILE *out, RtErr *e)
@@ -43,18 +82,20 @@ int rt_info(const RtModel *m, FILE *out, RtErr *e)
 	fputs(",\n  \"entries\": [", out);
 	for (int i = 0; i < m->nentries; i++) {
 		fputs(i ? ", " : "", out);
-		rt_json_str(out, m->entries[i]);
+		rt_json_str(out, m->entries[i].name);
 	}
 	fputs("],\n", out);
-	list(out, "inputs", m->inputs, m->ninputs, 0);
-	list(out, "outputs", m->outputs, m->noutputs, 0);
-	list(out, "parameters", m->params, m->nparams, 1);
-	int64_t nbuf = 0;
-	for (int i = 0; i < m->nparams; i++)
-		nbuf += m->params[i].is_buffer ? rt_numel(&m->params[i], 0) : 0;
+	list(out, "inputs", m->inputs, m->ndata, 0, NULL);
+	list(out, "outputs", m->outputs, m->npredict, 0, NULL);
+	list(out, "labels", m->inputs, m->ninputs, 0, is_label);
+	tasks(out, m);
+	list(out, "parameters", m->params, m->nparams, 1, is_weight);
+	list(out, "optimizer_state", m->params, m->nparams, 1, is_state);
 	fprintf(out, "  \"trainable_parameters\": %lld,\n  \"buffer_elements\": %lld,\n"
+	        "  \"optimizer_state_elements\": %lld,\n"
 	        "  \"weight_bytes\": %lld,\n  \"bytes_per_sample\": %lld,\n  \"fixed_bytes\": %lld\n}\n",
-	        (long long)rt_param_count(m), (long long)nbuf, (long long)rt_weight_bytes(m),
+	        (long long)rt_param_count(m), (long long)elements(m, RT_BUFFER),
+	        (long long)elements(m, RT_STATE), (long long)rt_weight_bytes(m),
 	        (long long)m->batch_bytes, (long long)m->fixed_bytes);
 	if (fflush(out) != 0 || ferror(out))
 		return rt_errorf(e, "cannot write to standard output");

@@ -6,6 +6,7 @@
 **           the descriptor (conv: fan_in = C*KH*KW, fan_out = O*KH*KW)
 **   zeros   0 (biases, BN beta, BN running_mean)
 **   ones    1 (BN gamma, BN running_var)
+**   optimizer state (kind "state") is always zeros.
 **
 ** Element i of tensor p is (2u - 1) * L with u = rt_uniform(seed,
 ** RT_INIT_STEP, fnv1a32(p's name), i). Keying the stream by the name, not
@@ -30,8 +31,8 @@ static uint32_t fnv1a32(const char *s)
 void rt_init_tensor(const RtTensor *p, uint64_t seed, float *dst)
 {
 	int64_t n = rt_numel(p, 0);
-	if (p->init != RT_INIT_GLOROT) {
-		float v = p->init == RT_INIT_ONES ? 1.0f : 0.0f;
+	if (p->kind == RT_STATE || p->init != RT_INIT_GLOROT) {
+		float v = p->kind != RT_STATE && p->init == RT_INIT_ONES ? 1.0f : 0.0f;
 		for (int64_t i = 0; i < n; i++)
 			dst[i] = v;
 		return;

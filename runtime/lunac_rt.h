@@ -4,7 +4,15 @@
 ** A generated object file defines:
 **
 **   const char lunac_model_json[];   the model descriptor, NUL-terminated JSON
-**   void lunac_predict(char *arena, int64_t n, const RtCtx *ctx);
+**   void lunac_<entry>(char *arena, int64_t n, const RtCtx *ctx);
+**        for each entry the descriptor lists:
+**        predict     inference: dropout off, batch norm on running statistics
+**        mc          one Monte-Carlo sample: dropout on (mode mc), running statistics
+**        eval        predict plus the "loss" output (reads the label inputs)
+**        train_sgd   one training step with SGD + momentum (reads inputs, labels
+**        train_adam  and hyper.* inputs; writes "loss"; updates parameters,
+**                    buffers and optimizer state in the arena when it returns)
+**        eval, train_* exist only when the model defines a loss.
 **
 ** and may call the rt_* functions declared below. The runtime owns main().
 **
@@ -17,15 +25,27 @@
 **     "fixed_bytes": F,              bytes of the non-batched region
 **     "batch_bytes": B,              per-sample bytes of the batched region
 **     "inputs":  [{"name","dtype":"f32"|"i32","shape":[-1,3,28,28],"offset","batched"}],
-**     "outputs": [same fields],
+**                 model inputs, label inputs (i32 [-1]) and, for training, the
+**                 hyper-parameters (f32 [1], not batched): hyper.lr, hyper.clip
+**                 (max global gradient norm; the runtime passes 1e30 for none),
+**                 SGD: hyper.momentum, hyper.wd; Adam: hyper.b1, hyper.b2,
+**                 hyper.eps, hyper.wd_l2 (Adam's L2), hyper.wd_dec (AdamW's
+**                 decoupled decay), hyper.ibc1 = 1/(1-b1^t), hyper.ibc2 = 1/(1-b2^t)
+**                 with t the 1-based step number.
+**     "outputs": [same fields]       every named output of every entry ("loss": f32 [1])
 **     "params":  [{"name","dtype","shape","offset","batched":false,
-**                  "kind":"param"|"buffer","init":"glorot"|"zeros"|"ones",
-**                  "fan_in","fan_out"}],
-**     "entries": ["predict"]
+**                  "kind":"param"|"buffer"|"state","init":"glorot"|"zeros"|"ones",
+**                  "fan_in","fan_out"}]
+**                 state: optimizer state (opt.m.<param>, opt.v.<param>), zeros
+**     "tasks":   [{"name","output","label","classes","weight"}]   one per classification head
+**     "entries": [{"name":"predict","outputs":["probs"]}, ...]
 **   }
+** Every input, output, parameter, buffer and state has ONE offset, the same
+** in every entry, so the runtime fills inputs and reads outputs in one place.
 ** A shape entry of -1 is the batch size n. A tensor lives at arena + offset
 ** when not batched and at arena + fixed_bytes + offset * n when batched; the
-** arena is fixed_bytes + batch_bytes * n bytes, 64-byte aligned.
+** arena is fixed_bytes + batch_bytes * n bytes, 64-byte aligned, and is
+** large enough for every entry.
 */
 #ifndef LUNAC_RT_H
 #define LUNAC_RT_H
@@ -34,7 +54,8 @@
 
 typedef struct RtCtx {
 	uint64_t seed;     /* dropout RNG seed */
-	uint64_t step;     /* training step or Monte-Carlo sample index */
+	uint64_t step;     /* train_*: the 1-based step t (as in hyper.ibc1/ibc2);
+	                      mc: the Monte-Carlo sample index; predict, eval: 0 */
 	int nthreads;      /* threads the kernels may use */
 } RtCtx;
 

@@ -4,26 +4,35 @@
 **   MODEL info
 **   MODEL init [--seed N] -o W.safetensors
 **   MODEL predict --weights W.safetensors --input NAME=X.npy ... [-o OUT.npy] [--batch B]
+**   MODEL train --data SPEC --out RUNDIR [options] | --resume RUNDIR/last.safetensors
+**   MODEL eval --weights W.safetensors --data SPEC [--batch B] [--json]
 **   MODEL help [COMMAND] | --help | --version
 **
 ** Exit status: 0 success, 1 a runtime error (a bad file, out of memory),
 ** 2 a usage error (unknown command or flag, missing or malformed value).
 ** This is the only file that prints to stderr or exits, and the only one
-** that names the generated symbols.
+** that names the generated symbols. Every entry but predict is declared
+** weak: a model without a loss has no eval or train entries and still
+** links; the commands that need them say so.
 */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "rt.h"
+#include "train.h"
 
 extern const char lunac_model_json[];
 void lunac_predict(char *arena, int64_t n, const RtCtx *ctx);
+__attribute__((weak)) void lunac_mc(char *arena, int64_t n, const RtCtx *ctx);
+__attribute__((weak)) void lunac_eval(char *arena, int64_t n, const RtCtx *ctx);
+__attribute__((weak)) void lunac_train_sgd(char *arena, int64_t n, const RtCtx *ctx);
+__attribute__((weak)) void lunac_train_adam(char *arena, int64_t n, const RtCtx *ctx);
 
-#define MAXARGS 256
+#define MAXFLAGS 32
 
 static const char *prog = "model";
 static RtModel model;
@@ -177,11 +186,11 @@ static int predict(const Cmd *c, const char **vals[], int nvals[], const char **
 		return usage_error(c->name, "--batch %s: not a positive integer", vals[P_BATCH][0]);
 	if (nvals[P_THREADS] && parse_u64(vals[P_THREADS][0], 1, 4096, &threads))
 		return usage_error(c->name, "--threads %s: not an integer from 1 to 4096", vals[P_THREADS][0]);
-	int rc = bind(c->name, "--input", "input", vals[P_INPUT], nvals[P_INPUT], model.inputs, model.ninputs,
-	              model.ninputs == 1, in);
+	int rc = bind(c->name, "--input", "input", vals[P_INPUT], nvals[P_INPUT], model.inputs, model.ndata,
+	              model.ndata == 1, in);
 	if (!rc)
-		rc = bind(c->name, "-o", "output", vals[P_OUTPUT], nvals[P_OUTPUT], model.outputs, model.noutputs, 1, out);
-	for (int i = 0; !rc && i < model.ninputs; i++)
+		rc = bind(c->name, "-o", "output", vals[P_OUTPUT], nvals[P_OUTPUT], model.outputs, model.npredict, 1, out);
+	for (int i = 0; !rc && i < model.ndata; i++)
 		if (!in[i])
 			rc = usage_error(c->name, "input \"%s\" is missing (--input %s=FILE.npy)",
 			                 model.inputs[i].name, model.inputs[i].name);
@@ -207,6 +216,131 @@ static int cmd_predict(const Cmd *c, const char **vals[], int nvals[])
 	return rc;
 }
 
+/* The entry functions this executable links. */
+static RtEntries entries(void)
+{
+	return (RtEntries){lunac_predict, lunac_mc, lunac_eval, lunac_train_sgd, lunac_train_adam};
+}
+
+/* The number of CPUs (1 if unknown). */
+static int ncpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 && n < 4096 ? (int)n : 1;
+}
+
+/* Flag slots of train and eval (the order of their tables below). */
+enum { T_OUT = 1 + RT_NSETTINGS, T_RESUME, T_WEIGHTS, T_THREADS, T_NFLAGS };
+enum { E_WEIGHTS = 1, E_DATA, E_BATCH, E_THREADS, E_JSON, E_LABEL_TASK };
+
+/* `train`: settings from flags (each checked), then the run. */
+static int cmd_train(const Cmd *c, const char **vals[], int nvals[])
+{
+	RtTrainOpts o;
+	RtErr e = {0};
+	uint64_t threads = (uint64_t)ncpus();
+	rt_train_defaults(&o);
+	int rc = 0;
+	for (int i = 1; c->flags[i].name && !rc; i++)
+		for (int s = 0; s < RT_NSETTINGS && !rc; s++)
+			if (nvals[i] && !strcmp(c->flags[i].name, rt_setting_flag((RtSetting)s)) &&
+			    rt_setting_parse(&o, (RtSetting)s, vals[i][0], 1, &e))
+				rc = usage_error(c->name, "%s", e.msg);
+	if (!rc && nvals[T_THREADS] && parse_u64(vals[T_THREADS][0], 1, 4096, &threads))
+		rc = usage_error(c->name, "--threads %s: not an integer from 1 to 4096", vals[T_THREADS][0]);
+	o.out = nvals[T_OUT] ? vals[T_OUT][0] : NULL;
+	o.resume = nvals[T_RESUME] ? vals[T_RESUME][0] : NULL;
+	o.weights = nvals[T_WEIGHTS] ? vals[T_WEIGHTS][0] : NULL;
+	if (!rc && !o.resume && !o.data)
+		rc = usage_error(c->name, "train needs --data SPEC (e.g. npy:x.npy,y.npy)");
+	if (!rc && !o.resume && !o.out)
+		rc = usage_error(c->name, "train needs --out RUNDIR (the directory for checkpoints and metrics)");
+	if (!rc && o.resume && o.weights)
+		rc = usage_error(c->name, "--resume and --weights exclude each other (a checkpoint holds the weights)");
+	if (!rc) {
+		o.threads = (int)threads;
+		o.log = stderr;
+		o.tty = isatty(STDERR_FILENO);
+		RtEntries fns = entries();
+		RtTrainResult res;
+		if (rt_train(&model, &fns, &o, &res, &e))
+			rc = runtime_error(&e);
+	}
+	rt_train_opts_free(&o);
+	return rc;
+}
+
+/* `eval`'s report as JSON: {"model","weights","data","samples","loss","tasks":{name: metrics}}. */
+static int eval_json(const RtEvalOpts *o, const RtEvalResult *r)
+{
+	cJSON *j = cJSON_CreateObject(), *t = NULL;
+	int ok = j && cJSON_AddStringToObject(j, "model", model.name) &&
+	         cJSON_AddStringToObject(j, "weights", o->weights) &&
+	         cJSON_AddStringToObject(j, "data", o->data) &&
+	         cJSON_AddNumberToObject(j, "samples", (double)r->samples) &&
+	         (isnan(r->loss) ? cJSON_AddNullToObject(j, "loss") != NULL
+	                         : cJSON_AddNumberToObject(j, "loss", r->loss) != NULL) &&
+	         (t = cJSON_AddObjectToObject(j, "tasks"));
+	for (int q = 0; ok && q < r->npairs; q++) {
+		cJSON *mj = r->has_metrics[q] ? metrics_json(&r->metrics[q], r->class_names[q])
+		                              : cJSON_CreateNull();
+		ok = mj && cJSON_AddItemToObject(t, r->task[q], mj);
+	}
+	char *text = ok ? cJSON_Print(j) : NULL;
+	cJSON_Delete(j);
+	if (!text)
+		return fprintf(stderr, "%s: out of memory\n", prog), 1;
+	int bad = printf("%s\n", text) < 0 || fflush(stdout) != 0;
+	free(text);
+	return bad ? (fprintf(stderr, "%s: cannot write to standard output\n", prog), 1) : 0;
+}
+
+/* `eval`'s report as tables, one per task. */
+static int eval_table(const RtEvalOpts *o, const RtEvalResult *r)
+{
+	printf("model %s, weights %s\ndata %s: %lld samples", model.name, o->weights, o->data,
+	       (long long)r->samples);
+	if (!isnan(r->loss))
+		printf(", loss %.4f", r->loss);
+	printf("\n");
+	for (int q = 0; q < r->npairs; q++) {
+		if (!r->has_metrics[q])
+			continue;
+		printf("\ntask %s (%d classes)\n", r->task[q], r->metrics[q].k);
+		metrics_print(&r->metrics[q], r->class_names[q], stdout);
+	}
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return fprintf(stderr, "%s: cannot write to standard output\n", prog), 1;
+	return 0;
+}
+
+/* `eval --weights W --data SPEC [--batch B] [--threads T] [--json] [--label-task NAME]` */
+static int cmd_eval(const Cmd *c, const char **vals[], int nvals[])
+{
+	uint64_t batch = 32, threads = (uint64_t)ncpus();
+	if (!nvals[E_WEIGHTS])
+		return usage_error(c->name, "eval needs --weights FILE.safetensors");
+	if (!nvals[E_DATA])
+		return usage_error(c->name, "eval needs --data SPEC (e.g. npy:x.npy,y.npy)");
+	if (nvals[E_BATCH] && parse_u64(vals[E_BATCH][0], 1, 1 << 30, &batch))
+		return usage_error(c->name, "--batch %s: not a positive integer", vals[E_BATCH][0]);
+	if (nvals[E_THREADS] && parse_u64(vals[E_THREADS][0], 1, 4096, &threads))
+		return usage_error(c->name, "--threads %s: not an integer from 1 to 4096", vals[E_THREADS][0]);
+	RtEvalOpts o = {vals[E_WEIGHTS][0], vals[E_DATA][0],
+	                nvals[E_LABEL_TASK] ? vals[E_LABEL_TASK][0] : NULL, (int64_t)batch, (int)threads};
+	RtEntries fns = entries();
+	RtEvalResult r;
+	RtErr e = {0}, w = {0};
+	int rc = rt_eval(&model, &fns, &o, &r, &e, &w);
+	warn(&w);
+	if (rc)
+		rc = runtime_error(&e);
+	else
+		rc = nvals[E_JSON] ? eval_json(&o, &r) : eval_table(&o, &r);
+	rt_eval_result_free(&r);
+	return rc;
+}
+
 static const Flag info_flags[] = {
 	{"help", 'h', NULL, 0, "this help"},
 	{0},
@@ -228,11 +362,53 @@ static const Flag predict_flags[] = {
 	{0},
 };
 
+static const Flag train_flags[] = {
+	{"help", 'h', NULL, 0, "this help"},
+	/* one per RtSetting, in its order */
+	{"data", 'd', "SPEC", 0, "training data: idx:IMAGES,LABELS, npy:X.npy,Y.npy or fashion-mnist:train"},
+	{"val-data", 0, "SPEC", 0, "validation data (default: --val-split of --data)"},
+	{"val-split", 0, "F", 0, "fraction of --data held out for validation (default 0.2; 0: none)"},
+	{"label-task", 0, "NAME", 0, "the task the labels are for (default: the model's only task)"},
+	{"epochs", 'e', "N", 0, "train up to N epochs in all (default 200)"},
+	{"batch", 'b', "B", 0, "samples per step (default 32)"},
+	{"lr", 0, "X", 0, "learning rate (default 0.001)"},
+	{"optimizer", 0, "NAME", 0, "adam, adamw or sgd (default adam)"},
+	{"seed", 0, "S", 0, "seed of initialisation, split, shuffling and dropout (default 0)"},
+	{"momentum", 0, "M", 0, "SGD momentum (default 0.9)"},
+	{"weight-decay", 0, "W", 0, "L2 (sgd, adam) or decoupled (adamw) weight decay (default 0)"},
+	{"clip", 0, "C", 0, "clip gradients to global norm C (default 0: off)"},
+	{"schedule", 0, "NAME", 0, "none, plateau or cosine (default plateau)"},
+	{"plateau-factor", 0, "F", 0, "plateau: multiply lr by F (default 0.2)"},
+	{"plateau-patience", 0, "N", 0, "plateau: after N epochs without improvement (default 5)"},
+	{"min-lr", 0, "X", 0, "plateau and cosine: lowest lr (default 1e-05)"},
+	{"early-stop", 0, "N", 0, "stop after N epochs without improvement (default 100; 0: off)"},
+	{"out", 'o', "RUNDIR", 0, "directory for best/last.safetensors and metrics.jsonl"},
+	{"resume", 0, "CKPT", 0, "continue the run of RUNDIR/last.safetensors exactly"},
+	{"weights", 'w', "FILE", 0, "start from these weights instead of a fresh initialisation"},
+	{"threads", 't', "T", 0, "threads the model may use (default: every CPU)"},
+	{0},
+};
+_Static_assert(sizeof train_flags / sizeof train_flags[0] == T_NFLAGS + 1, "train flags");
+static const Flag eval_flags[] = {
+	{"help", 'h', NULL, 0, "this help"},
+	{"weights", 'w', "FILE", 0, "weights or a training checkpoint (.safetensors)"},
+	{"data", 'd', "SPEC", 0, "labelled data: idx:IMAGES,LABELS, npy:X.npy,Y.npy or fashion-mnist:test"},
+	{"batch", 'b', "B", 0, "samples at a time (default 32)"},
+	{"threads", 't', "T", 0, "threads the model may use (default: every CPU)"},
+	{"json", 0, NULL, 0, "print the metrics as JSON"},
+	{"label-task", 0, "NAME", 0, "the task the labels are for (default: the model's only task)"},
+	{0},
+};
+
 static const Cmd cmds[] = {
 	{"info", "", "describe the model (inputs, outputs, parameters) as JSON", info_flags, cmd_info},
 	{"init", "[--seed N] -o W.safetensors", "write freshly initialised weights", init_flags, cmd_init},
 	{"predict", "--weights W.safetensors --input NAME=X.npy ... [-o OUT.npy] [--batch B]",
 	 "run the model on .npy inputs and print its outputs as JSON", predict_flags, cmd_predict},
+	{"train", "--data SPEC --out RUNDIR [options] | --resume RUNDIR/last.safetensors",
+	 "train the model, writing checkpoints and metrics to RUNDIR", train_flags, cmd_train},
+	{"eval", "--weights W.safetensors --data SPEC [--batch B] [--json]",
+	 "evaluate weights on labelled data: accuracy, precision, recall, F1, AUC", eval_flags, cmd_eval},
 };
 #define NCMDS ((int)(sizeof cmds / sizeof cmds[0]))
 
@@ -273,9 +449,18 @@ static void cmd_help(FILE *f, const Cmd *c)
 	}
 	if (c->run == cmd_predict) {
 		tensors(f, "inputs (N: the number of samples; a file may also hold one sample without N)",
-		        model.inputs, model.ninputs);
-		tensors(f, "outputs", model.outputs, model.noutputs);
+		        model.inputs, model.ndata);
+		tensors(f, "outputs", model.outputs, model.npredict);
 	}
+	if ((c->run == cmd_train || c->run == cmd_eval) && model.ntasks) {
+		fprintf(f, "\ntasks:\n");
+		for (int i = 0; i < model.ntasks; i++)
+			fprintf(f, "  %-12s %d classes (output \"%s\", labels \"%s\")\n", model.tasks[i].name,
+			        model.tasks[i].classes, model.outputs[model.tasks[i].output].name,
+			        model.inputs[model.tasks[i].label].name);
+	}
+	if (c->run == cmd_train && !rt_model_entry(&model, "train_adam") && !rt_model_entry(&model, "train_sgd"))
+		fprintf(f, "\nNote: %s.\n", RT_NO_LOSS_MSG);
 }
 
 /* ---- flag parsing ------------------------------------------------------ */
@@ -324,8 +509,8 @@ static int parse_flags(const Cmd *c, int argc, char **argv, const char **vals[],
 /* Parse the flags of command c and run it. */
 static int run_cmd(const Cmd *c, int argc, char **argv)
 {
-	const char **vals[16] = {0};
-	int nvals[16] = {0}, nflags = 0, rc = 0;
+	const char **vals[MAXFLAGS] = {0};
+	int nvals[MAXFLAGS] = {0}, nflags = 0, rc = 0;
 	while (c->flags[nflags].name)
 		nflags++;
 	for (int i = 0; i < nflags && !rc; i++)

@@ -1,7 +1,8 @@
 /*
 ** model.c -- the model descriptor (schema in lunac_rt.h): parsed from the
 ** JSON the compiler embeds, checked once, then used through plain structs.
-** Every check failure is an internal error: the compiler wrote it.
+** Every check failure is an internal error: the compiler wrote it. The
+** tensor lists are parsed here, entries and tasks in model_entries.c.
 */
 #include <math.h>
 #include <stdlib.h>
@@ -79,6 +80,17 @@ static int64_t region_bytes(const RtTensor *t)
 	return b;
 }
 
+/* An input's optional "classes" (a label input's class count). */
+static int getclasses(const cJSON *o, RtTensor *t, const char *what, RtErr *e)
+{
+	int64_t k = 0;
+	if (cJSON_GetObjectItemCaseSensitive(o, "classes") &&
+	    getint(o, "classes", 2, 1000000, &k, what, e))
+		return -1;
+	t->classes = (int)k;
+	return 0;
+}
+
 /* Parse one tensor entry; params carry kind, init and fans. */
 static int gettensor(const cJSON *o, RtTensor *t, int is_param, const RtModel *m, RtErr *e)
 {
@@ -113,13 +125,18 @@ static int gettensor(const cJSON *o, RtTensor *t, int is_param, const RtModel *m
 	if (bytes < 0 || __builtin_add_overflow(t->offset, bytes, &end) || end > limit)
 		return BAD("%s: lies outside the %s region", what, t->batched ? "batched" : "fixed");
 	if (!is_param)
-		return 0;
+		return getclasses(o, t, what, e);
 	if (t->batched)
 		return BAD("%s: a parameter cannot be batched", what);
 	const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "kind"));
-	if (!kind || (strcmp(kind, "param") && strcmp(kind, "buffer")))
-		return BAD("%s: \"kind\" must be \"param\" or \"buffer\"", what);
-	t->is_buffer = !strcmp(kind, "buffer");
+	if (kind && !strcmp(kind, "param"))
+		t->kind = RT_PARAM;
+	else if (kind && !strcmp(kind, "buffer"))
+		t->kind = RT_BUFFER;
+	else if (kind && !strcmp(kind, "state"))
+		t->kind = RT_STATE;
+	else
+		return BAD("%s: \"kind\" must be \"param\", \"buffer\" or \"state\"", what);
 	const char *init = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "init"));
 	if (init && !strcmp(init, "glorot"))
 		t->init = RT_INIT_GLOROT;
@@ -130,7 +147,7 @@ static int gettensor(const cJSON *o, RtTensor *t, int is_param, const RtModel *m
 	else
 		return BAD("%s: \"init\" must be \"glorot\", \"zeros\" or \"ones\"", what);
 	if (t->dtype != RT_F32)
-		return BAD("%s: parameters and buffers must be f32", what);
+		return BAD("%s: parameters, buffers and state must be f32", what);
 	if (getint(o, "fan_in", 0, 1LL << 40, &t->fan_in, what, e) ||
 	    getint(o, "fan_out", 0, 1LL << 40, &t->fan_out, what, e))
 		return -1;
@@ -161,25 +178,6 @@ static int getlist(const cJSON *root, const char *key, RtTensor **ts, int *n, in
 	return 0;
 }
 
-/* Parse "entries": an array of strings. */
-static int getentries(const cJSON *root, RtModel *m, RtErr *e)
-{
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "entries");
-	if (!cJSON_IsArray(a))
-		return BAD("\"entries\" is missing or not an array");
-	int k = cJSON_GetArraySize(a);
-	if (!(m->entries = calloc(k ? k : 1, sizeof *m->entries)))
-		return rt_errorf(e, "out of memory");
-	const cJSON *s;
-	cJSON_ArrayForEach(s, a) {
-		if (!cJSON_IsString(s))
-			return BAD("\"entries\" holds a non-string");
-		if (!(m->entries[m->nentries++] = dupstr(s->valuestring)))
-			return rt_errorf(e, "out of memory");
-	}
-	return 0;
-}
-
 /* Everything but the tensor lists. */
 static int getheader(const cJSON *root, RtModel *m, RtErr *e)
 {
@@ -193,8 +191,7 @@ static int getheader(const cJSON *root, RtModel *m, RtErr *e)
 	       getstr(root, "compiler", &m->compiler, "top level", e) ||
 	       getstr(root, "spec_hash", &m->spec_hash, "top level", e) ||
 	       getint(root, "fixed_bytes", 0, INT64_MAX / 4, &m->fixed_bytes, "top level", e) ||
-	       getint(root, "batch_bytes", 0, INT64_MAX / 4, &m->batch_bytes, "top level", e) ||
-	       getentries(root, m, e) ? -1 : 0;
+	       getint(root, "batch_bytes", 0, INT64_MAX / 4, &m->batch_bytes, "top level", e) ? -1 : 0;
 }
 
 int rt_model_parse(RtModel *m, const char *json, RtErr *e)
@@ -208,9 +205,11 @@ int rt_model_parse(RtModel *m, const char *json, RtErr *e)
 	         getlist(root, "inputs", &m->inputs, &m->ninputs, 0, m, e) ||
 	         getlist(root, "outputs", &m->outputs, &m->noutputs, 0, m, e) ||
 	         getlist(root, "params", &m->params, &m->nparams, 1, m, e) ? -1 : 0;
-	cJSON_Delete(root);
 	if (!rc && m->noutputs == 0)
 		rc = BAD("the model has no outputs");
+	if (!rc)
+		rc = rt_model_parse_entries(m, root, e);
+	cJSON_Delete(root);
 	if (rc)
 		rt_model_free(m);
 	return rc;
@@ -233,9 +232,14 @@ void rt_model_free(RtModel *m)
 	freelist(m->inputs, m->ninputs);
 	freelist(m->outputs, m->noutputs);
 	freelist(m->params, m->nparams);
-	for (int i = 0; i < m->nentries; i++)
-		free(m->entries[i]);
+	for (int i = 0; m->entries && i < m->nentries; i++) {
+		free(m->entries[i].name);
+		free(m->entries[i].outputs);
+	}
 	free(m->entries);
+	for (int i = 0; m->tasks && i < m->ntasks; i++)
+		free(m->tasks[i].name);
+	free(m->tasks);
 	memset(m, 0, sizeof *m);
 }
 
@@ -302,7 +306,7 @@ int64_t rt_param_count(const RtModel *m)
 {
 	int64_t k = 0;
 	for (int i = 0; i < m->nparams; i++)
-		if (!m->params[i].is_buffer)
+		if (m->params[i].kind == RT_PARAM)
 			k += rt_numel(&m->params[i], 0);
 	return k;
 }
@@ -311,6 +315,7 @@ int64_t rt_weight_bytes(const RtModel *m)
 {
 	int64_t k = 0;
 	for (int i = 0; i < m->nparams; i++)
-		k += rt_numel(&m->params[i], 0) * (int64_t)rt_dtype_size(m->params[i].dtype);
+		if (m->params[i].kind != RT_STATE)
+			k += rt_numel(&m->params[i], 0) * (int64_t)rt_dtype_size(m->params[i].dtype);
 	return k;
 }

@@ -7,7 +7,9 @@
 ** zeroed; the weights are loaded into it once; the generated entry point
 ** then runs on successive chunks. Outputs always carry the batch dimension.
 ** Output files are staged first and renamed into place only after
-** everything else, stdout included, has succeeded.
+** everything else, stdout included, has succeeded. Only the data inputs
+** (inputs[0..ndata)) are read and only predict's outputs (outputs[0..
+** npredict)) reported; labels and hyper-parameters stay zero.
 */
 #include <math.h>
 #include <stdlib.h>
@@ -49,7 +51,7 @@ static int read_inputs(Run *r, RtErr *e)
 	const RtModel *m = r->m;
 	int first = -1;
 	r->n = -1;
-	for (int i = 0; i < m->ninputs; i++) {
+	for (int i = 0; i < m->ndata; i++) {
 		if (rt_npy_read(r->o->inputs[i], m->inputs[i].dtype, &r->in[i], e))
 			return -1;
 		int64_t k;
@@ -71,7 +73,7 @@ static int read_inputs(Run *r, RtErr *e)
 /* Allocate the output arrays for r->n samples. */
 static int alloc_outputs(Run *r, RtErr *e)
 {
-	for (int i = 0; i < r->m->noutputs; i++) {
+	for (int i = 0; i < r->m->npredict; i++) {
 		const RtTensor *t = &r->m->outputs[i];
 		RtArray *a = &r->out[i];
 		a->dtype = t->dtype;
@@ -107,10 +109,10 @@ static void run_chunks(Run *r, RtPredictFn fn)
 	RtCtx ctx = {.seed = 0, .step = 0, .nthreads = r->o->nthreads > 0 ? r->o->nthreads : 1};
 	for (int64_t s = 0; s < r->n; s += r->chunk) {
 		int64_t c = r->n - s < r->chunk ? r->n - s : r->chunk;
-		for (int i = 0; i < r->m->ninputs; i++)
+		for (int i = 0; i < r->m->ndata; i++)
 			move(r, &r->m->inputs[i], &r->in[i], s, c, 1);
 		fn(r->arena, c, &ctx);
-		for (int i = 0; i < r->m->noutputs; i++)
+		for (int i = 0; i < r->m->npredict; i++)
 			move(r, &r->m->outputs[i], &r->out[i], s, c, 0);
 	}
 }
@@ -157,7 +159,7 @@ static int print_json(const Run *r, FILE *f, RtErr *e)
 	fputs("{\n  \"model\": ", f);
 	rt_json_str(f, r->m->name);
 	fprintf(f, ",\n  \"samples\": %lld,\n  \"outputs\": {\n", (long long)r->n);
-	for (int i = 0; i < r->m->noutputs; i++) {
+	for (int i = 0; i < r->m->npredict; i++) {
 		const RtTensor *t = &r->m->outputs[i];
 		fputs("    ", f);
 		rt_json_str(f, t->name);
@@ -167,7 +169,7 @@ static int print_json(const Run *r, FILE *f, RtErr *e)
 		fputs(",\n      \"data\": ", f);
 		int64_t at = 0;
 		nested(f, &r->out[i], 0, &at);
-		fprintf(f, "\n    }%s\n", i + 1 < r->m->noutputs ? "," : "");
+		fprintf(f, "\n    }%s\n", i + 1 < r->m->npredict ? "," : "");
 	}
 	fputs("  }\n}\n", f);
 	if (fflush(f) != 0 || ferror(f))
@@ -178,7 +180,7 @@ static int print_json(const Run *r, FILE *f, RtErr *e)
 /* Stage the requested output files, print, then commit them all. */
 static int finish(Run *r, RtErr *e)
 {
-	int no = r->m->noutputs, rc = 0;
+	int no = r->m->npredict, rc = 0;
 	RtOut *files = calloc(no, sizeof *files);
 	if (!files)
 		return rt_errorf(e, "out of memory");
@@ -211,9 +213,9 @@ int rt_predict(const RtModel *m, RtPredictFn fn, const RtPredictOpts *o, RtErr *
 		run_chunks(&r, fn);
 		rc = finish(&r, e);
 	}
-	for (int i = 0; r.in && i < m->ninputs; i++)
+	for (int i = 0; r.in && i < m->ndata; i++)
 		rt_array_free(&r.in[i]);
-	for (int i = 0; r.out && i < m->noutputs; i++)
+	for (int i = 0; r.out && i < m->npredict; i++)
 		rt_array_free(&r.out[i]);
 	free(r.in);
 	free(r.out);

@@ -39,8 +39,14 @@ char *rt_shape_str(char *buf, size_t len, int ndim, const int64_t *shape);
 
 typedef enum { RT_F32, RT_I32 } RtDtype;
 typedef enum { RT_INIT_NONE, RT_INIT_GLOROT, RT_INIT_ZEROS, RT_INIT_ONES } RtInit;
+/* params[]: a trainable parameter, a buffer (batch-norm running statistics),
+** or optimizer state (opt.m.<param>, opt.v.<param>; training only). */
+typedef enum { RT_PARAM, RT_BUFFER, RT_STATE } RtKind;
+/* inputs[]: data (images), labels (a task's, or any i32 [N] input), or a
+** hyper-parameter (hyper.*). */
+typedef enum { RT_ROLE_DATA, RT_ROLE_LABEL, RT_ROLE_HYPER } RtRole;
 
-/* One input, output, parameter or buffer of the model. */
+/* One input, output, parameter, buffer or state tensor of the model. */
 typedef struct RtTensor {
 	char *name;
 	RtDtype dtype;
@@ -48,25 +54,67 @@ typedef struct RtTensor {
 	int64_t shape[RT_MAXDIM];   /* -1: the batch size n (first dimension only) */
 	int64_t offset;             /* bytes; see lunac_rt.h for the arena layout */
 	int batched;
-	int is_buffer;              /* params[]: 0 trainable parameter, 1 buffer */
+	RtKind kind;                /* params[] only */
+	RtRole role;                /* inputs[] only */
+	int classes;                /* a label input's class count ("classes"); 0: unknown */
 	RtInit init;                /* params[] only */
 	int64_t fan_in, fan_out;    /* params[] only; glorot needs fan_in + fan_out > 0 */
 } RtTensor;
 
+/* A classification head: its probabilities outputs[output] ([N,classes]),
+** trained against the labels inputs[label] (i32 [N]); weight in the loss. */
+typedef struct RtTask {
+	char *name;
+	int output, label;          /* indices into outputs[] and inputs[] */
+	int classes;
+	double weight;
+} RtTask;
+
+/* An entry point of the generated code and the outputs it writes. */
+typedef struct RtEntry {
+	char *name;                 /* "predict", "mc", "eval", "train_sgd", "train_adam" */
+	int *outputs;               /* indices into outputs[] */
+	int noutputs;
+} RtEntry;
+
+/* The descriptor. Inputs are ordered data first (inputs[0..ndata)), then
+** labels, then hyper-parameters; outputs are ordered with what predict
+** writes first (outputs[0..npredict)); each group keeps descriptor order. */
 typedef struct RtModel {
 	char *format, *name, *compiler, *spec_hash;
 	int64_t fixed_bytes;        /* non-batched region */
 	int64_t batch_bytes;        /* batched region, per sample */
 	RtTensor *inputs, *outputs, *params;
 	int ninputs, noutputs, nparams;
-	char **entries;
+	int ndata, npredict;
+	RtTask *tasks;
+	int ntasks;
+	RtEntry *entries;
 	int nentries;
 } RtModel;
 
 /* Parse and validate the descriptor JSON into m (zeroed first). A bad
-** descriptor is the compiler's fault: the message says "internal error". */
+** descriptor is the compiler's fault: the message says "internal error".
+** "entries" may be objects ({"name","outputs"}) or, the first ABI's form,
+** plain names (then every entry writes every output). */
 int rt_model_parse(RtModel *m, const char *json, RtErr *e);
 void rt_model_free(RtModel *m);
+
+/* Parse "entries" and "tasks" of root (a cJSON object), give every input
+** its role and order inputs and outputs as RtModel says (model_entries.c;
+** rt_model_parse calls it). */
+struct cJSON;
+int rt_model_parse_entries(RtModel *m, const struct cJSON *root, RtErr *e);
+/* The entry called name, or NULL. */
+const RtEntry *rt_model_entry(const RtModel *m, const char *name);
+/* Whether entry en writes outputs[out]. */
+int rt_entry_writes(const RtEntry *en, int out);
+/* The index of the input / output / param called name, or -1. */
+int rt_model_input(const RtModel *m, const char *name);
+int rt_model_output(const RtModel *m, const char *name);
+int rt_model_param(const RtModel *m, const char *name);
+/* "param", "buffer" or "state". */
+const char *rt_kind_name(RtKind k);
 
 /* Arena bytes for n samples; -1 on overflow. */
 int64_t rt_arena_bytes(const RtModel *m, int64_t n);
@@ -81,7 +129,8 @@ size_t rt_dtype_size(RtDtype d);
 const char *rt_dtype_name(RtDtype d);
 /* The arena for n samples: 64-byte aligned, zeroed; NULL with e filled. */
 char *rt_arena_new(const RtModel *m, int64_t n, RtErr *e);
-/* Trainable parameter elements (kind "param"), and all param+buffer bytes. */
+/* Trainable parameter elements (kind "param"), and all param+buffer bytes
+** (state is not counted: it is not part of a weights file). */
 int64_t rt_param_count(const RtModel *m);
 int64_t rt_weight_bytes(const RtModel *m);
 
@@ -168,9 +217,12 @@ int st_write(const char *path, const char *const *meta, int nmeta,
 ** model, spec_hash and compiler. */
 int rt_weights_save(const RtModel *m, const char *arena, const char *path, RtErr *e);
 /* Load path into arena: every param and buffer must be there, F32, with the
-** model's exact shape, and nothing else. A spec_hash different from the
-** model's is not an error; it is reported in warn (may be NULL). */
+** model's exact shape, and nothing else but optimizer state ("opt.*", as
+** in a training checkpoint), which is ignored. A spec_hash different from
+** the model's is not an error; it is reported in warn (may be NULL). */
 int rt_weights_load(const RtModel *m, char *arena, const char *path, RtErr *e, RtErr *warn);
+/* Check tensor i of f against p: F32 and exactly p's shape. */
+int rt_weights_check_tensor(const StFile *f, int i, const RtTensor *p, RtErr *e);
 
 /* ---- .npy arrays (npy.c) ----------------------------------------------- */
 
@@ -205,7 +257,7 @@ void rt_array_free(RtArray *a);
 #define RT_INIT_STEP 0x8000000000000000ull
 /* Fill tensor p (a param or buffer, numel floats at dst) by its init rule. */
 void rt_init_tensor(const RtTensor *p, uint64_t seed, float *dst);
-/* Initialise every param and buffer of m in arena. */
+/* Initialise every param and buffer of m in arena; state becomes zeros. */
 void rt_init_params(const RtModel *m, char *arena, uint64_t seed);
 
 /* ---- JSON output (jsonout.c) ------------------------------------------- */
@@ -230,14 +282,16 @@ typedef void (*RtPredictFn)(char *arena, int64_t n, const RtCtx *ctx);
 
 typedef struct RtPredictOpts {
 	const char *weights;        /* safetensors path */
-	const char **inputs;        /* one .npy path per model input, in model order */
-	const char **outputs;       /* one path per model output, or NULL entries */
+	const char **inputs;        /* one .npy path per data input (inputs[0..ndata)) */
+	const char **outputs;       /* one path per predict output (outputs[0..npredict)),
+	                               or NULL entries */
 	int64_t batch;              /* at most this many samples per call; 0: all */
 	int nthreads;
 	FILE *json;                 /* NULL: print nothing */
 } RtPredictOpts;
 
-/* `predict`: load weights and inputs, run fn in chunks, print and save outputs. */
+/* `predict`: load weights and inputs, run fn in chunks, print and save the
+** outputs predict writes. Labels and hyper-parameters are left zero. */
 int rt_predict(const RtModel *m, RtPredictFn fn, const RtPredictOpts *o, RtErr *e, RtErr *warn);
 
 #endif

@@ -5,7 +5,9 @@
 **
 ** Metadata written: format=lunac, model, spec_hash, compiler. On load the
 ** shapes decide: every param and buffer must be present with dtype F32 and
-** exactly the model's shape, and the file may hold nothing else. A spec_hash
+** exactly the model's shape, and the file may hold nothing else but
+** optimizer state ("opt.*", from a training checkpoint), which inference
+** ignores. Optimizer state is never written here (checkpoint.c). A spec_hash
 ** that differs from the model's is only a warning (the same weights fit a
 ** model recompiled with other flags, or a spec edited in ways that kept every
 ** shape); a file without lunac metadata (from PyTorch, say) loads silently.
@@ -20,20 +22,21 @@ int rt_weights_save(const RtModel *m, const char *arena, const char *path, RtErr
 	StOut *t = calloc(m->nparams + 1, sizeof *t);
 	if (!t)
 		return rt_errorf(e, "out of memory");
+	int nt = 0;
 	for (int i = 0; i < m->nparams; i++) {
 		const RtTensor *p = &m->params[i];
-		t[i] = (StOut){p->name, ST_F32, p->ndim, p->shape,
-		               rt_tensor_addr(m, p, (char *)arena, 0)};
+		if (p->kind != RT_STATE)
+			t[nt++] = (StOut){p->name, ST_F32, p->ndim, p->shape,
+			                  rt_tensor_addr(m, p, (char *)arena, 0)};
 	}
 	const char *meta[] = {"format", "lunac", "model", m->name, "spec_hash", m->spec_hash,
 	                      "compiler", m->compiler};
-	int rc = st_write(path, meta, 4, t, m->nparams, e);
+	int rc = st_write(path, meta, 4, t, nt, e);
 	free(t);
 	return rc;
 }
 
-/* Tensor i of f must be F32 with p's exact shape. */
-static int check_tensor(const StFile *f, int i, const RtTensor *p, RtErr *e)
+int rt_weights_check_tensor(const StFile *f, int i, const RtTensor *p, RtErr *e)
 {
 	const StTensor *t = &f->t[i];
 	char have[256], want[256];
@@ -52,23 +55,27 @@ static int check_tensor(const StFile *f, int i, const RtTensor *p, RtErr *e)
 	return 0;
 }
 
-/* Every param present and well-formed, no extra tensors. */
+/* Every param and buffer present and well-formed; nothing else but "opt.*". */
 static int check_all(const RtModel *m, const StFile *f, RtErr *e)
 {
-	for (int i = 0; i < m->nparams; i++) {
+	int nw = 0;
+	for (int i = 0; i < m->nparams; i++)
+		nw += m->params[i].kind != RT_STATE;
+	for (int i = 0, at = 0; i < m->nparams; i++) {
+		if (m->params[i].kind == RT_STATE)
+			continue;
 		int k = st_find(f, m->params[i].name);
+		at++;
 		if (k < 0)
 			return rt_errorf(e, "%s: tensor \"%s\" is missing (the model's %s %d of %d)", f->path,
-			                 m->params[i].name, m->params[i].is_buffer ? "buffer" : "parameter",
-			                 i + 1, m->nparams);
-		if (check_tensor(f, k, &m->params[i], e))
+			                 m->params[i].name, m->params[i].kind == RT_BUFFER ? "buffer" : "parameter",
+			                 at, nw);
+		if (rt_weights_check_tensor(f, k, &m->params[i], e))
 			return -1;
 	}
 	for (int k = 0; k < f->nt; k++) {
-		int known = 0;
-		for (int i = 0; !known && i < m->nparams; i++)
-			known = !strcmp(m->params[i].name, f->t[k].name);
-		if (!known)
+		int i = rt_model_param(m, f->t[k].name);
+		if ((i < 0 || m->params[i].kind == RT_STATE) && strncmp(f->t[k].name, "opt.", 4))
 			return rt_errorf(e, "%s: tensor \"%s\" is not a parameter or buffer of model \"%s\"",
 			                 f->path, f->t[k].name, m->name);
 	}
@@ -94,7 +101,9 @@ int rt_weights_load(const RtModel *m, char *arena, const char *path, RtErr *e, R
 		return -1;
 	int rc = check_all(m, &f, e);
 	for (int i = 0; !rc && i < m->nparams; i++)
-		rc = st_read(&f, st_find(&f, m->params[i].name), rt_tensor_addr(m, &m->params[i], arena, 0), e);
+		if (m->params[i].kind != RT_STATE)
+			rc = st_read(&f, st_find(&f, m->params[i].name),
+			             rt_tensor_addr(m, &m->params[i], arena, 0), e);
 	if (!rc)
 		check_hash(m, &f, warn);
 	st_close(&f);

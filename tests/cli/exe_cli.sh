@@ -183,6 +183,16 @@ else
 	notok "fixture: build" "$(head -c 400 "$tmp/cc.log")"
 fi
 
+# The same checks on a model with a loss (labels, hyper-parameters, optimizer
+# state): predict and init must see only its image input and weights.
+if [ -f lib/liblunacrt.a ] && cc -std=c11 -O2 -Iruntime -o "$tmp/fixture_train" tests/cli/fixture_train.c \
+	lib/liblunacrt.a -lcjson -lm -lpthread -lz >"$tmp/cc.log" 2>&1; then
+	ok "fixture_train: builds against lib/liblunacrt.a"
+	suite fixture_train "$tmp/fixture_train"
+elif [ -f lib/liblunacrt.a ]; then
+	notok "fixture_train: build" "$(head -c 400 "$tmp/cc.log")"
+fi
+
 if [ -x bin/lunac ] && [ -f models/tiny_cnn.lua ]; then
 	if bin/lunac build models/tiny_cnn.lua -o "$tmp/tiny" >"$tmp/lunac.log" 2>&1; then
 		ok "tiny_cnn: lunac builds the executable"

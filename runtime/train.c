@@ -1,0 +1,254 @@
+/*
+** train.c -- `train`: set a run up (settings, resume, data, arena,
+** weights, run directory), then run its epochs (train_epoch.c) until
+** --epochs or early stopping.
+**
+** Reproducibility: the arena is allocated once, for the batch size; the
+** split depends on the seed, epoch e's order on (seed, e) alone, dropout
+** on (seed, step), and a checkpoint holds every number that changes from
+** step to step. So a run of N epochs and a run of N/2 epochs resumed to N
+** end with the same bytes.
+*/
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train_run.h"
+
+/* dst = a copy of src that owns its strings. */
+static int copy_opts(RtTrainOpts *dst, const RtTrainOpts *src, RtErr *e)
+{
+	*dst = *src;
+	dst->data = dst->val_data = dst->label_task = NULL;
+	if ((src->data && !(dst->data = strdup(src->data))) ||
+	    (src->val_data && !(dst->val_data = strdup(src->val_data))) ||
+	    (src->label_task && !(dst->label_task = strdup(src->label_task))))
+		return rt_errorf(e, "out of memory");
+	return 0;
+}
+
+/* The entry that trains with the run's optimizer, and eval. */
+static int pick_entries(Run *r, const RtEntries *fns, RtErr *e)
+{
+	const RtModel *m = r->m;
+	const char *name = r->o.optimizer == RT_OPT_SGD ? "train_sgd" : "train_adam";
+	r->train_entry = rt_model_entry(m, name);
+	if (!r->train_entry)
+		return rt_errorf(e, "this model has no %s entry: it cannot be trained with --optimizer %s",
+		                 name, rt_optimizer_name(r->o.optimizer));
+	r->step_fn = r->o.optimizer == RT_OPT_SGD ? fns->train_sgd : fns->train_adam;
+	r->pass.fn = fns->eval;
+	r->pass.with_loss = 1;
+	if (!r->step_fn || !r->pass.fn || !rt_model_entry(m, "eval"))
+		return rt_errorf(e, "internal error: the executable lacks lunac_%s or lunac_eval", name);
+	r->loss_out = rt_model_output(m, "loss");
+	if (!rt_entry_writes(r->train_entry, r->loss_out))
+		return rt_errorf(e, "internal error: entry %s does not write \"loss\"", name);
+	int po = r->feed.pair[0].output;
+	r->train_probs = po >= 0 && rt_entry_writes(r->train_entry, po) ? po : -1;
+	return 0;
+}
+
+/* Every index of a dataset of n samples, in order. */
+static int all_of(DataIndex *x, int64_t n, RtErr *e)
+{
+	x->n = n;
+	if (!(x->idx = malloc(sizeof *x->idx * (size_t)(n ? n : 1))))
+		return rt_errorf(e, "out of memory");
+	for (int64_t i = 0; i < n; i++)
+		x->idx[i] = i;
+	return 0;
+}
+
+/* The training and validation samples: --val-data, a split, or none. */
+static int load_data(Run *r, RtErr *e)
+{
+	const RtTrainOpts *o = &r->o;
+	if (data_open(o->data, &r->train_ds, e) || rt_feed_check(r->m, &r->feed, &r->train_ds, e))
+		return -1;
+	r->vds = &r->train_ds;
+	if (o->val_data) {
+		r->vds = &r->val_ds;
+		if (data_open(o->val_data, &r->val_ds, e) || rt_feed_check(r->m, &r->feed, &r->val_ds, e) ||
+		    all_of(&r->tr, r->train_ds.count, e) || all_of(&r->va, r->val_ds.count, e))
+			return -1;
+	} else if (o->val_split > 0) {
+		if (data_split(&r->train_ds, o->val_split, o->seed, &r->tr, &r->va, e))
+			return -1;
+	} else if (all_of(&r->tr, r->train_ds.count, e)) {
+		return -1;
+	}
+	if (r->tr.n == 0)
+		return rt_errorf(e, "%s holds no samples to train on", o->data);
+	return 0;
+}
+
+/* Arena (once, for the largest batch), loaders, buffers for validation outputs. */
+static int allocate(Run *r, RtErr *e)
+{
+	int64_t most = r->tr.n > r->va.n ? r->tr.n : r->va.n;
+	int64_t B = r->o.batch < most ? r->o.batch : most;
+	const RtPair *p = &r->feed.pair[0];
+	if (!(r->arena = rt_arena_new(r->m, B, e)))
+		return -1;
+	r->pass.m = r->m;
+	r->pass.feed = &r->feed;
+	r->pass.arena = r->arena;
+	r->pass.batch = B;
+	r->pass.ctx = (RtCtx){.seed = r->o.seed, .step = 0, .nthreads = r->o.threads};
+	if (!(r->order = malloc(sizeof *r->order * (size_t)r->tr.n)) ||
+	    !(r->pass.probs[0] = malloc(sizeof(float) * (size_t)(r->va.n + 1) * (p->classes + 1))) ||
+	    !(r->pass.labels[0] = malloc(sizeof(int32_t) * (size_t)(r->va.n + 1))))
+		return rt_errorf(e, "out of memory");
+	if (loader_open(&r->L, &r->train_ds, r->tr.idx, 0, r->o.batch, e))
+		return -1;
+	return r->va.n ? loader_open(&r->LV, r->vds, r->va.idx, 0, r->o.batch, e) : 0;
+}
+
+/* The parameters: the checkpoint's, a weights file's, or fresh ones. */
+static int load_weights(Run *r, StFile *ck, RtErr *e, RtErr *warn)
+{
+	if (ck->path)
+		return rt_ckpt_read_tensors(r->m, ck, &r->o, r->arena, e);
+	if (r->o.weights)
+		return rt_weights_load(r->m, r->arena, r->o.weights, e, warn);
+	rt_init_params(r->m, r->arena, r->o.seed);
+	return 0;
+}
+
+/* Whether directories a and b are the same (both must exist). */
+static int same_dir(const char *a, const char *b)
+{
+	char ra[PATH_MAX], rb[PATH_MAX];
+	return realpath(a, ra) && realpath(b, rb) && !strcmp(ra, rb);
+}
+
+/* The run directory: --out, or the checkpoint's own when resuming without it. */
+static int open_dir(Run *r, RtErr *e)
+{
+	char *rdir = NULL;
+	if (r->o.resume) {
+		char *tmp = strdup(r->o.resume);
+		rdir = tmp ? strdup(dirname(tmp)) : NULL;
+		free(tmp);
+		if (!rdir)
+			return rt_errorf(e, "out of memory");
+	}
+	const char *out = r->o.out ? r->o.out : rdir;
+	int resuming = rdir && same_dir(out, rdir);
+	int rc = out ? rt_rundir_open(&r->dir, out, resuming, r->st.epoch, e)
+	             : rt_errorf(e, "train needs --out RUNDIR");
+	free(rdir);
+	return rc;
+}
+
+/* Resume: the checkpoint's state and settings (tensors come later). */
+static int open_resume(Run *r, StFile *ck, RtErr *e)
+{
+	if (!r->o.resume) {
+		rt_train_state_init(&r->st, &r->o);
+		return 0;
+	}
+	if (st_open(ck, r->o.resume, e) || rt_ckpt_read_meta(r->m, ck, &r->o, &r->st, e))
+		return -1;
+	if (r->st.epoch >= r->o.epochs)
+		return rt_errorf(e, "checkpoint %s has trained %lld epochs already: give --epochs "
+		                 "more than that to go on", r->o.resume, (long long)r->st.epoch);
+	return 0;
+}
+
+/* Everything before the first epoch; nothing is written until it all worked. */
+static int setup(Run *r, const RtEntries *fns, RtErr *e, RtErr *warn)
+{
+	StFile ck = {0};
+	if (!rt_model_entry(r->m, "train_sgd") && !rt_model_entry(r->m, "train_adam"))
+		return rt_errorf(e, RT_NO_LOSS_MSG);
+	int rc = open_resume(r, &ck, e);
+	if (!rc && !r->o.data)
+		rc = rt_errorf(e, "train needs --data SPEC");
+	if (!rc && (rt_feed_bind(r->m, r->o.label_task, 1, &r->feed, e) || pick_entries(r, fns, e)))
+		rc = -1;
+	if (!rc && r->m->ntasks > r->feed.npairs)
+		rc = rt_errorf(e, "the model has %d tasks; training on one dataset trains a model with "
+		               "one task", r->m->ntasks);
+	if (!rc && (load_data(r, e) || allocate(r, e) || load_weights(r, &ck, e, warn)))
+		rc = -1;
+	if (ck.path)
+		st_close(&ck);
+	if (!rc && hyper_bind(r, e))
+		rc = -1;
+	return rc ? -1 : open_dir(r, e);
+}
+
+/* Free everything the run holds. */
+static void teardown(Run *r)
+{
+	loader_close(r->L);
+	loader_close(r->LV);
+	rt_rundir_close(&r->dir);
+	data_index_free(&r->tr);
+	data_index_free(&r->va);
+	data_free(&r->train_ds);
+	data_free(&r->val_ds);
+	free(r->order);
+	free(r->arena);
+	free(r->pass.probs[0]);
+	free(r->pass.labels[0]);
+	rt_train_opts_free(&r->o);
+}
+
+/* The opening lines: what is trained on what, from where. */
+static void announce(Run *r)
+{
+	const RtTrainOpts *o = &r->o;
+	if (r->st.epoch > 0)
+		rt_progress_line(&r->prog, "resuming %s at epoch %lld, step %llu, lr %.3g", o->resume,
+		                 (long long)r->st.epoch + 1, (unsigned long long)r->st.step, r->st.lr);
+	rt_progress_line(&r->prog, "training \"%s\" on %s: %lld samples, validating on %lld%s; "
+	                 "%s, lr %g, batch %lld, %s schedule, seed %llu -> %s", r->m->name, o->data,
+	                 (long long)r->tr.n, (long long)r->va.n,
+	                 r->va.n ? "" : " (early stopping and the schedule watch the training loss)",
+	                 rt_optimizer_name(o->optimizer), o->lr, (long long)o->batch,
+	                 rt_schedule_name(o->schedule), (unsigned long long)o->seed, r->dir.dir);
+}
+
+/* The closing line. */
+static void summary(Run *r, const RtTrainResult *res)
+{
+	if (r->st.best_epoch > 0)
+		rt_progress_line(&r->prog, "%s after epoch %lld: best %s loss %.4f at epoch %lld -> %s",
+		                 res->stopped_early ? "stopped early" : "done", (long long)r->st.epoch,
+		                 res->has_val ? "validation" : "training", r->st.best_loss,
+		                 (long long)r->st.best_epoch, r->dir.best);
+}
+
+int rt_train(const RtModel *m, const RtEntries *fns, const RtTrainOpts *o, RtTrainResult *res,
+             RtErr *e)
+{
+	Run r = {.m = m, .loss_out = -1, .train_probs = -1};
+	RtErr warn = {0};
+	r.prog = (RtProgress){.f = o->log, .tty = o->tty};
+	memset(res, 0, sizeof *res);
+	int rc = copy_opts(&r.o, o, e) || setup(&r, fns, e, &warn) ? -1 : 0;
+	res->has_val = r.va.n > 0;
+	if (warn.set)
+		rt_progress_line(&r.prog, "warning: %s", warn.msg);
+	if (!rc)
+		announce(&r);
+	while (!rc && r.st.epoch < r.o.epochs) {
+		int flags = 0;
+		rc = run_epoch(&r, &flags, e);
+		res->epochs_run++;
+		if (flags & RT_SCHED_STOP) {
+			res->stopped_early = 1;
+			break;
+		}
+	}
+	res->st = r.st;
+	if (!rc)
+		summary(&r, res);
+	teardown(&r);
+	return rc;
+}

@@ -1,0 +1,262 @@
+/*
+** train.h -- training and evaluation: the settings of a run (trainopts.c),
+** learning-rate schedules (schedule.c), checkpoints (checkpoint.c), the run
+** directory and its metrics log (rundir.c), how a dataset feeds a model
+** (feed.c), progress output (progress.c), the training loop (train.c) and
+** evaluation (eval.c). docs/runtime.md describes the commands.
+**
+** Errors follow rt.h: 0 on success or -1 with the RtErr filled. Nothing
+** here exits; the only output goes to the FILE a caller passes in.
+*/
+#ifndef LUNAC_TRAIN_H
+#define LUNAC_TRAIN_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "data.h"
+#include "metrics.h"
+#include "rt.h"
+
+/* ---- the generated entry points ---------------------------------------- */
+
+/* The entry functions the executable links (NULL: the model lacks one). */
+typedef struct RtEntries {
+	RtPredictFn predict, mc, eval, train_sgd, train_adam;
+} RtEntries;
+
+#define RT_NO_LOSS_MSG "this model defines no loss: it cannot be trained " \
+	"(see loss() in docs/model-language.md)"
+
+/* ---- settings (trainopts.c) -------------------------------------------- */
+
+typedef enum { RT_OPT_ADAM, RT_OPT_ADAMW, RT_OPT_SGD } RtOptimizer;
+typedef enum { RT_SCHED_NONE, RT_SCHED_PLATEAU, RT_SCHED_COSINE } RtSchedule;
+
+/* The settings a run keeps in its checkpoints, by command-line flag. */
+typedef enum {
+	RT_SET_DATA, RT_SET_VAL_DATA, RT_SET_VAL_SPLIT, RT_SET_LABEL_TASK, RT_SET_EPOCHS,
+	RT_SET_BATCH, RT_SET_LR, RT_SET_OPTIMIZER, RT_SET_SEED, RT_SET_MOMENTUM,
+	RT_SET_WEIGHT_DECAY, RT_SET_CLIP, RT_SET_SCHEDULE, RT_SET_PLATEAU_FACTOR,
+	RT_SET_PLATEAU_PATIENCE, RT_SET_MIN_LR, RT_SET_EARLY_STOP, RT_NSETTINGS
+} RtSetting;
+
+/* Adam's constants (Keras' defaults, as in the authors' code). */
+#define RT_ADAM_B1 0.9
+#define RT_ADAM_B2 0.999
+#define RT_ADAM_EPS 1e-7
+/* hyper.clip when clipping is off. */
+#define RT_CLIP_OFF 1e30f
+
+/* A training run's settings. Strings are owned (rt_train_opts_free). */
+typedef struct RtTrainOpts {
+	char *data, *val_data, *label_task;   /* val_data, label_task: NULL if not given */
+	double val_split, lr, momentum, weight_decay, clip;
+	double plateau_factor, min_lr;
+	int64_t epochs, batch, plateau_patience, early_stop;
+	uint64_t seed;
+	RtOptimizer optimizer;
+	RtSchedule schedule;
+	unsigned given;             /* bit s: setting s came from the command line */
+	/* not kept in checkpoints: */
+	const char *out, *resume, *weights;
+	int threads;
+	FILE *log;                  /* progress and epoch lines; NULL: quiet */
+	int tty;                    /* log is a terminal: draw a progress bar */
+} RtTrainOpts;
+
+/* The authors' recipe (drifa-net.md section 6): Adam, lr 1e-3, batch 32,
+** 200 epochs, 20% validation, plateau x0.2 after 5 epochs (floor 1e-5),
+** early stopping after 100. */
+void rt_train_defaults(RtTrainOpts *o);
+void rt_train_opts_free(RtTrainOpts *o);
+/* The flag of setting s without "--" ("lr"), and its checkpoint key ("train.lr"). */
+const char *rt_setting_flag(RtSetting s);
+const char *rt_setting_key(RtSetting s);
+/* Set s from text (a flag's value or a checkpoint's); marks it given when
+** from_cli. The message names the flag: "--lr abc: not a positive number". */
+int rt_setting_parse(RtTrainOpts *o, RtSetting s, const char *text, int from_cli, RtErr *e);
+/* s's value as text that rt_setting_parse reads back exactly ("" when
+** unset); RT_SETTING_MAX bytes always hold it. */
+#define RT_SETTING_MAX 8200
+void rt_setting_format(const RtTrainOpts *o, RtSetting s, char *buf, size_t len);
+const char *rt_optimizer_name(RtOptimizer k);
+const char *rt_schedule_name(RtSchedule k);
+
+/* ---- the state of a run ------------------------------------------------ */
+
+typedef struct RtTrainState {
+	int64_t epoch;              /* epochs completed */
+	uint64_t step;              /* training steps completed */
+	double lr;                  /* the learning rate of the next epoch */
+	double best_loss;           /* best monitored (validation) loss; +inf at first */
+	int64_t best_epoch;         /* the epoch that reached it; 0: none yet */
+	int64_t plateau_wait;       /* epochs without improvement, for the plateau schedule */
+	int64_t early_stop_wait;    /* the same, for early stopping */
+} RtTrainState;
+
+/* A fresh run's state: epoch 0, step 0, lr = o->lr (cosine: its epoch 0). */
+void rt_train_state_init(RtTrainState *st, const RtTrainOpts *o);
+
+/* ---- schedules (schedule.c) -------------------------------------------- */
+
+/* Cosine annealing: lr0 at epoch 0 down to min_lr at epoch E,
+** min_lr + (lr0 - min_lr)(1 + cos(pi e / E)) / 2. */
+double rt_sched_cosine(double lr0, double min_lr, int64_t e, int64_t E);
+
+/* What rt_sched_epoch_end found. */
+enum { RT_SCHED_IMPROVED = 1, RT_SCHED_LR_CHANGED = 2, RT_SCHED_STOP = 4 };
+
+/* After an epoch whose monitored loss was loss: count the epoch, update the
+** best loss and the patience counters, then the learning rate (plateau:
+** x factor after `patience` epochs without improvement, not below min_lr;
+** cosine: the next epoch's), and decide early stopping. Improvement is
+** strictly lower (a NaN loss never improves). Returns RT_SCHED_* flags. */
+int rt_sched_epoch_end(const RtTrainOpts *o, RtTrainState *st, double loss);
+
+/* ---- checkpoints (checkpoint.c) ---------------------------------------- */
+
+/* Whether optimizer k updates state tensor name: SGD uses "opt.v.*" (its
+** momentum), Adam and AdamW "opt.m.*" and "opt.v.*" (compiler/passes/
+** update.c names them); state of other names: any optimizer. */
+int rt_state_used(const char *name, RtOptimizer k);
+
+/* Write params, buffers, the optimizer's state, st and o's settings to
+** path atomically (metadata in docs/runtime.md). */
+int rt_ckpt_save(const RtModel *m, const char *arena, const char *path, const RtTrainOpts *o,
+                 const RtTrainState *st, RtErr *e);
+
+/* Read a checkpoint's metadata: st, and o's settings that were not given on
+** the command line; a given setting that would change the run is refused.
+** f must be open (st_open). The spec hash must be the model's. */
+int rt_ckpt_read_meta(const RtModel *m, const StFile *f, RtTrainOpts *o, RtTrainState *st,
+                      RtErr *e);
+
+/* Load params, buffers and o->optimizer's state from f into arena. */
+int rt_ckpt_read_tensors(const RtModel *m, const StFile *f, const RtTrainOpts *o, char *arena,
+                         RtErr *e);
+
+/* ---- the run directory (rundir.c) -------------------------------------- */
+
+typedef struct RtRunDir {
+	char *dir, *best, *last, *metrics;   /* paths */
+	int dirfd;                           /* held with an exclusive flock */
+	int metricsfd;                       /* metrics.jsonl, O_APPEND */
+} RtRunDir;
+
+/* Is there a directory at path holding a run (last.safetensors)? */
+int rt_rundir_has_run(const char *dir);
+/* Create dir (and its parents), lock it, remove temporaries a killed run
+** left, and keep the lines of metrics.jsonl up to epoch keep (0: none). A
+** fresh run (resuming 0) refuses a directory that holds a run. */
+int rt_rundir_open(RtRunDir *r, const char *dir, int resuming, int64_t keep, RtErr *e);
+/* Append one line (without its newline) to metrics.jsonl and fsync it. */
+int rt_rundir_log(RtRunDir *r, const char *line, RtErr *e);
+void rt_rundir_close(RtRunDir *r);
+
+/* ---- how a dataset feeds the model (feed.c) ---------------------------- */
+
+#define RT_MAXPAIRS 2
+
+/* One image input, the label input its labels go to and the output whose
+** probabilities the metrics read. */
+typedef struct RtPair {
+	int input;                  /* index into inputs[] (a data input) */
+	int label;                  /* index into inputs[]; -1: the model reads no labels */
+	int task;                   /* index into tasks[]; -1: none (a custom loss, or predict) */
+	int output;                 /* the probabilities (outputs[]); -1: no metrics */
+	int classes;                /* the labels' class count; 0: unknown (not checked) */
+} RtPair;
+
+/* What a dataset feeds: for now one pair (one image input, one task). */
+typedef struct RtFeed {
+	RtPair pair[RT_MAXPAIRS];
+	int npairs;
+} RtFeed;
+
+/* Bind a one-input model's data input to its task (label_task names it;
+** NULL: the only task). Without tasks: its one label input (a custom
+** loss; training needs one) and its classifier output [N,K] if any. */
+int rt_feed_bind(const RtModel *m, const char *label_task, int train, RtFeed *f, RtErr *e);
+/* Check ds against the feed: image shape, labels below the task's classes. */
+int rt_feed_check(const RtModel *m, const RtFeed *f, const Dataset *ds, RtErr *e);
+/* Copy a batch of n samples into the arena laid out for n. */
+void rt_feed_batch(const RtModel *m, const RtFeed *f, char *arena, int64_t n,
+                   const float *images, const int32_t *labels);
+
+/* ---- progress (progress.c) --------------------------------------------- */
+
+typedef struct RtProgress {
+	FILE *f;                    /* NULL: quiet */
+	int tty;
+	int64_t epoch, epochs, nbatches;
+	double t0, last_draw;       /* seconds (monotonic) */
+	int drawn;                  /* a bar is on the line */
+} RtProgress;
+
+/* Seconds on a monotonic clock. */
+double rt_now(void);
+void rt_progress_epoch(RtProgress *p, int64_t epoch, int64_t epochs, int64_t nbatches);
+/* After batch b (1-based): redraw the bar, at most ~10 times a second. */
+void rt_progress_batch(RtProgress *p, int64_t b, double loss, int64_t images);
+/* A line of its own (the epoch summary, a note), clearing the bar first. */
+void rt_progress_line(RtProgress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- training (train.c) ------------------------------------------------ */
+
+typedef struct RtTrainResult {
+	RtTrainState st;
+	int stopped_early;
+	int64_t epochs_run;         /* in this invocation */
+	int has_val;                /* the monitored loss is a validation loss */
+} RtTrainResult;
+
+/* `train`: the whole run, as docs/runtime.md describes it. Progress,
+** warnings and a closing summary go to o->log. */
+int rt_train(const RtModel *m, const RtEntries *fns, const RtTrainOpts *o, RtTrainResult *res,
+             RtErr *e);
+
+/* ---- evaluation (eval.c) ----------------------------------------------- */
+
+/* One pass of fn over the samples order[0..n) of L's dataset (L opened
+** with this batch size), batch by batch, in an arena laid out for up to
+** `batch` samples: per pair, the probabilities (probs[p], n x classes) and
+** labels (labels[p], n) in order; with_loss: the mean of the "loss" output
+** weighted by batch size into *loss (else NaN). */
+typedef struct RtPass {
+	const RtModel *m;
+	const RtFeed *feed;
+	RtPredictFn fn;
+	int with_loss;              /* fn is the eval entry, which writes "loss" */
+	RtCtx ctx;
+	char *arena;
+	int64_t batch;
+	float *probs[RT_MAXPAIRS];
+	int32_t *labels[RT_MAXPAIRS];
+} RtPass;
+int rt_eval_pass(RtPass *p, Loader *L, const int64_t *order, int64_t n, double *loss, RtErr *e);
+
+typedef struct RtEvalOpts {
+	const char *weights, *data, *label_task;
+	int64_t batch;
+	int threads;
+} RtEvalOpts;
+
+/* What `eval` found: per pair, its task's name and metrics. */
+typedef struct RtEvalResult {
+	int npairs;
+	const char *task[RT_MAXPAIRS];
+	Metrics metrics[RT_MAXPAIRS];
+	int has_metrics[RT_MAXPAIRS];   /* 0: no classifier output (a custom loss): only the loss */
+	const char *const *class_names[RT_MAXPAIRS];
+	int64_t samples;
+	double loss;                /* NaN when the model has no loss */
+	Dataset ds;
+} RtEvalResult;
+
+/* `eval`: load weights and data, run eval (predict without a loss), compute metrics. */
+int rt_eval(const RtModel *m, const RtEntries *fns, const RtEvalOpts *o, RtEvalResult *r,
+            RtErr *e, RtErr *warn);
+void rt_eval_result_free(RtEvalResult *r);
+
+#endif

@@ -1,0 +1,225 @@
+/*
+** train_epoch.c -- one epoch of `train`: the shuffled training batches
+** through the train entry, the validation pass through the eval entry,
+** the schedule, one line of metrics.jsonl, the best and last checkpoints
+** and the epoch's line of progress. Nothing here allocates per step.
+**
+** Order of writes, so that a kill at any point leaves files that agree:
+** metrics.jsonl's line, then best.safetensors, then last.safetensors.
+** Resuming from last cuts metrics.jsonl back to last's epoch.
+*/
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "train_run.h"
+
+/* The arena address of hyper-parameter input name, or NULL. */
+static float *hyper_at(const Run *r, const char *name)
+{
+	int i = rt_model_input(r->m, name);
+	return i < 0 ? NULL : (float *)rt_tensor_addr(r->m, &r->m->inputs[i], r->arena, 0);
+}
+
+int hyper_bind(Run *r, RtErr *e)
+{
+	Hyper *h = &r->hy;
+	h->lr = hyper_at(r, "hyper.lr");
+	h->clip = hyper_at(r, "hyper.clip");
+	h->momentum = hyper_at(r, "hyper.momentum");
+	h->wd = hyper_at(r, "hyper.wd");
+	h->b1 = hyper_at(r, "hyper.b1");
+	h->b2 = hyper_at(r, "hyper.b2");
+	h->eps = hyper_at(r, "hyper.eps");
+	h->wd_l2 = hyper_at(r, "hyper.wd_l2");
+	h->wd_dec = hyper_at(r, "hyper.wd_dec");
+	h->ibc1 = hyper_at(r, "hyper.ibc1");
+	h->ibc2 = hyper_at(r, "hyper.ibc2");
+	if (!h->lr)
+		return rt_errorf(e, "internal error: the model has no input \"hyper.lr\"");
+	return 0;
+}
+
+/* Store v where p points, if the model has that input. */
+static void put(float *p, double v)
+{
+	if (p)
+		*p = (float)v;
+}
+
+/* The hyper-parameters fixed for an epoch (lr, clip, decay, Adam's betas). */
+static void hyper_epoch(Run *r)
+{
+	const RtTrainOpts *o = &r->o;
+	int adamw = o->optimizer == RT_OPT_ADAMW, sgd = o->optimizer == RT_OPT_SGD;
+	put(r->hy.lr, r->st.lr);
+	put(r->hy.clip, o->clip > 0 ? o->clip : RT_CLIP_OFF);
+	put(r->hy.momentum, o->momentum);
+	put(r->hy.wd, sgd ? o->weight_decay : 0);
+	put(r->hy.b1, RT_ADAM_B1);
+	put(r->hy.b2, RT_ADAM_B2);
+	put(r->hy.eps, RT_ADAM_EPS);
+	put(r->hy.wd_l2, !sgd && !adamw ? o->weight_decay : 0);
+	put(r->hy.wd_dec, adamw ? o->weight_decay : 0);
+}
+
+/* Adam's bias corrections for the 1-based step t. */
+static void hyper_step(Run *r, uint64_t t)
+{
+	put(r->hy.ibc1, 1.0 / (1.0 - pow(RT_ADAM_B1, (double)t)));
+	put(r->hy.ibc2, 1.0 / (1.0 - pow(RT_ADAM_B2, (double)t)));
+}
+
+/* Samples among n whose probabilities' arg-max (first on ties) is the label. */
+static int64_t correct(const float *probs, const int32_t *labels, int64_t n, int k)
+{
+	int64_t c = 0;
+	for (int64_t i = 0; i < n; i++, probs += k) {
+		int best = 0;
+		for (int j = 1; j < k; j++)
+			if (probs[j] > probs[best])
+				best = j;
+		c += best == labels[i];
+	}
+	return c;
+}
+
+/* What an epoch measured. */
+typedef struct Epoch {
+	double lr, train_loss, train_acc, val_loss, val_acc, val_f1, val_auc, secs, ips;
+	int64_t images;
+} Epoch;
+
+/* The training batches of epoch r->st.epoch (0-based) in its shuffled order. */
+static int train_batches(Run *r, Epoch *ep, RtErr *e)
+{
+	const RtModel *m = r->m;
+	const RtPair *p = &r->feed.pair[0];
+	memcpy(r->order, r->tr.idx, sizeof *r->order * (size_t)r->tr.n);
+	data_shuffle(r->order, r->tr.n, r->o.seed, (uint64_t)r->st.epoch);
+	if (loader_restart(r->L, r->order, r->tr.n, e))
+		return -1;
+	hyper_epoch(r);
+	rt_progress_epoch(&r->prog, r->st.epoch + 1, r->o.epochs, (r->tr.n + r->o.batch - 1) / r->o.batch);
+	const float *x;
+	const int32_t *y;
+	int64_t k, seen = 0, right = 0, b = 0;
+	double sum = 0;
+	while (loader_next(r->L, &x, &y, &k)) {
+		uint64_t t = r->st.step + 1;
+		rt_feed_batch(m, &r->feed, r->arena, k, x, y);
+		hyper_step(r, t);
+		RtCtx ctx = {.seed = r->o.seed, .step = t, .nthreads = r->o.threads};
+		r->step_fn(r->arena, k, &ctx);
+		float loss = *(const float *)rt_tensor_addr(m, &m->outputs[r->loss_out], r->arena, k);
+		if (!isfinite(loss))
+			return rt_errorf(e, "training diverged: the loss is %g at epoch %lld, step %llu; "
+			                 "try a lower --lr or --clip 1", (double)loss,
+			                 (long long)r->st.epoch + 1, (unsigned long long)t);
+		if (r->train_probs >= 0)
+			right += correct((const float *)rt_tensor_addr(m, &m->outputs[r->train_probs],
+			                                               r->arena, k), y, k, p->classes);
+		r->st.step = t;
+		sum += (double)loss * (double)k;
+		seen += k;
+		rt_progress_batch(&r->prog, ++b, sum / (double)seen, seen);
+	}
+	ep->images = seen;
+	ep->train_loss = sum / (double)seen;
+	ep->train_acc = r->train_probs >= 0 ? (double)right / (double)seen : NAN;
+	return 0;
+}
+
+/* The validation pass and its metrics (all NaN without validation data). */
+static int validate(Run *r, Epoch *ep, RtErr *e)
+{
+	ep->val_loss = ep->val_acc = ep->val_f1 = ep->val_auc = NAN;
+	if (r->va.n == 0)
+		return 0;
+	if (rt_eval_pass(&r->pass, r->LV, r->va.idx, r->va.n, &ep->val_loss, e))
+		return -1;
+	if (r->feed.pair[0].output < 0)
+		return 0;   /* a custom loss without a classifier output: the loss only */
+	Metrics mt = {0};
+	RtErr sub = {0};
+	if (metrics_compute(r->pass.probs[0], r->pass.labels[0], r->va.n, r->feed.pair[0].classes,
+	                    "validation", &mt, &sub))
+		return rt_errorf(e, "epoch %lld: %s", (long long)r->st.epoch + 1, sub.msg);
+	ep->val_acc = mt.accuracy;
+	ep->val_f1 = mt.macro_f1;
+	ep->val_auc = mt.macro_auc;
+	metrics_free(&mt);
+	return 0;
+}
+
+/* Append the epoch's line to metrics.jsonl. */
+static int log_epoch(Run *r, const Epoch *ep, int flags, RtErr *e)
+{
+	cJSON *j = cJSON_CreateObject();
+	if (!j)
+		return rt_errorf(e, "out of memory");
+	cJSON_AddNumberToObject(j, "epoch", (double)r->st.epoch);
+	cJSON_AddNumberToObject(j, "step", (double)r->st.step);
+	cJSON_AddNumberToObject(j, "lr", ep->lr);
+	cJSON_AddNumberToObject(j, "train_loss", ep->train_loss);
+	cJSON_AddNumberToObject(j, "train_acc", ep->train_acc);
+	cJSON_AddNumberToObject(j, "val_loss", ep->val_loss);
+	cJSON_AddNumberToObject(j, "val_acc", ep->val_acc);
+	cJSON_AddNumberToObject(j, "val_macro_f1", ep->val_f1);
+	cJSON_AddNumberToObject(j, "val_macro_auc", ep->val_auc);
+	cJSON_AddBoolToObject(j, "best", (flags & RT_SCHED_IMPROVED) != 0);
+	cJSON_AddNumberToObject(j, "time_s", round(ep->secs * 1e6) / 1e6);
+	cJSON_AddNumberToObject(j, "images_per_s", round(ep->ips * 10) / 10);
+	char *line = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	if (!line)
+		return rt_errorf(e, "out of memory");
+	int rc = rt_rundir_log(&r->dir, line, e);
+	free(line);
+	return rc;
+}
+
+/* The epoch's line of progress, and notes on the schedule. */
+static void report(Run *r, const Epoch *ep, int flags)
+{
+	char val[160] = "";
+	if (r->va.n)
+		snprintf(val, sizeof val, "  val_loss %.4f val_acc %.4f val_f1 %.4f", ep->val_loss,
+		         ep->val_acc, ep->val_f1);
+	char acc[40] = "";
+	if (!isnan(ep->train_acc))
+		snprintf(acc, sizeof acc, " acc %.4f", ep->train_acc);
+	rt_progress_line(&r->prog, "epoch %lld/%lld  loss %.4f%s%s  lr %.3g  %.1fs %.0f img/s%s",
+	                 (long long)r->st.epoch, (long long)r->o.epochs, ep->train_loss, acc, val, ep->lr,
+	                 ep->secs, ep->ips, flags & RT_SCHED_IMPROVED ? "  *best" : "");
+	if ((flags & RT_SCHED_LR_CHANGED) && r->o.schedule == RT_SCHED_PLATEAU)
+		rt_progress_line(&r->prog, "  no improvement for %lld epoch%s: lr reduced to %.3g",
+		                 (long long)r->o.plateau_patience, r->o.plateau_patience == 1 ? "" : "s",
+		                 r->st.lr);
+	if (flags & RT_SCHED_STOP)
+		rt_progress_line(&r->prog, "early stopping: no improvement for %lld epoch%s (best %.4f at "
+		                 "epoch %lld)", (long long)r->o.early_stop, r->o.early_stop == 1 ? "" : "s",
+		                 r->st.best_loss, (long long)r->st.best_epoch);
+}
+
+int run_epoch(Run *r, int *flags, RtErr *e)
+{
+	Epoch ep = {.lr = r->st.lr};
+	double t0 = rt_now();
+	if (train_batches(r, &ep, e))
+		return -1;
+	double t1 = rt_now();
+	if (validate(r, &ep, e))
+		return -1;
+	ep.secs = rt_now() - t0;
+	ep.ips = t1 > t0 ? (double)ep.images / (t1 - t0) : 0;   /* training images per second */
+	*flags = rt_sched_epoch_end(&r->o, &r->st, r->va.n ? ep.val_loss : ep.train_loss);
+	if (log_epoch(r, &ep, *flags, e) ||
+	    ((*flags & RT_SCHED_IMPROVED) && rt_ckpt_save(r->m, r->arena, r->dir.best, &r->o, &r->st, e)) ||
+	    rt_ckpt_save(r->m, r->arena, r->dir.last, &r->o, &r->st, e))
+		return -1;
+	report(r, &ep, *flags);
+	return 0;
+}

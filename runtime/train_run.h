@@ -1,0 +1,42 @@
+/*
+** train_run.h -- the state of one `train` invocation, shared by train.c
+** (setup and teardown) and train_epoch.c (one epoch). Private to them.
+*/
+#ifndef LUNAC_TRAIN_RUN_H
+#define LUNAC_TRAIN_RUN_H
+
+#include "train.h"
+
+/* Where the hyper.* inputs live in the arena (NULL: the model has none). */
+typedef struct Hyper {
+	float *lr, *clip, *momentum, *wd, *b1, *b2, *eps, *wd_l2, *wd_dec, *ibc1, *ibc2;
+} Hyper;
+
+typedef struct Run {
+	const RtModel *m;
+	RtTrainOpts o;              /* the settings, merged with a resumed checkpoint's */
+	RtTrainState st;
+	const RtEntry *train_entry;
+	RtPredictFn step_fn;        /* lunac_train_sgd or lunac_train_adam */
+	int loss_out;               /* index of the "loss" output */
+	int train_probs;            /* the output the train entry writes probabilities to, or -1 */
+	RtFeed feed;
+	Dataset train_ds, val_ds;
+	const Dataset *vds;         /* the validation samples' dataset: val_ds or train_ds */
+	DataIndex tr, va;           /* training and validation samples */
+	int64_t *order;             /* this epoch's order of tr */
+	Loader *L, *LV;
+	char *arena;                /* allocated once, for pass.batch samples */
+	RtPass pass;                /* validation: the eval entry */
+	Hyper hy;
+	RtRunDir dir;
+	RtProgress prog;
+} Run;
+
+/* Find the hyper.* inputs in the arena. */
+int hyper_bind(Run *r, RtErr *e);
+/* Train one epoch, validate, schedule, log and checkpoint; *flags gets
+** rt_sched_epoch_end's. */
+int run_epoch(Run *r, int *flags, RtErr *e);
+
+#endif
