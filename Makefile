@@ -40,7 +40,7 @@ TEST_BIN    = $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRC))
 LIBLUNAC = $(B)/liblunac.a
 LIBRTCORE = $(B)/librtcore.a
 
-.PHONY: all deps check check-asan demo clean help golden
+.PHONY: all deps check check-asan demo clean help golden bench
 all: $(BIN)/lunac $(LIB)/liblunacrt.a
 
 help:
@@ -49,6 +49,7 @@ help:
 	@echo "make check       build and run every test (N passed, N failed)"
 	@echo "make check-asan  the runtime's file-format tests under AddressSanitizer"
 	@echo "make demo        compile a model, initialise, predict (end to end)"
+	@echo "make bench       time the training step against PyTorch (installs python3-torch)"
 	@echo "make golden      accept new printed IR in tests/golden (read the diff!)"
 	@echo "make clean       remove build outputs"
 
@@ -108,6 +109,13 @@ check-asan: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh examples/demo.sh
+
+# Benchmarks against PyTorch (python3-torch); never part of check.
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@dpkg-query -W -f='$${Status}' python3-torch 2>/dev/null | grep -q 'ok installed' || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch; }
+	@sh bench/train_step.sh
 
 golden: all
 	@UPDATE=1 sh tests/cli/golden.sh

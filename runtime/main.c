@@ -341,6 +341,46 @@ static int cmd_eval(const Cmd *c, const char **vals[], int nvals[])
 	return rc;
 }
 
+enum { B_ENTRY = 1, B_BATCH, B_STEPS, B_REPEAT, B_THREADS };
+
+/* `bench [--entry E] [--batch B] [--steps S] [--repeat R] [--threads T]`:
+** one JSON line of timings on synthetic data (bench/ compares it with PyTorch). */
+static int cmd_bench(const Cmd *c, const char **vals[], int nvals[])
+{
+	uint64_t batch = 64, steps = 20, repeat = 5, threads = 1;
+	const char *name = nvals[B_ENTRY] ? vals[B_ENTRY][0] : "train_adam";
+	if ((nvals[B_BATCH] && parse_u64(vals[B_BATCH][0], 1, 1 << 20, &batch)) ||
+	    (nvals[B_STEPS] && parse_u64(vals[B_STEPS][0], 1, 1 << 20, &steps)) ||
+	    (nvals[B_REPEAT] && parse_u64(vals[B_REPEAT][0], 1, 1000, &repeat)) ||
+	    (nvals[B_THREADS] && parse_u64(vals[B_THREADS][0], 1, 4096, &threads)))
+		return usage_error(c->name, "--batch, --steps, --repeat and --threads take positive integers");
+	RtEntries fns = entries();
+	RtPredictFn fn = !strcmp(name, "predict") ? fns.predict : !strcmp(name, "mc") ? fns.mc
+	               : !strcmp(name, "eval") ? fns.eval : !strcmp(name, "train_sgd") ? fns.train_sgd
+	               : !strcmp(name, "train_adam") ? fns.train_adam : NULL;
+	if (!fn)
+		return usage_error(c->name, "--entry %s: this model has no such entry (see info)", name);
+	double ms[1000];
+	RtErr e = {0};
+	if (rt_bench(&model, fn, (int64_t)batch, (int)steps, (int)repeat, (int)threads, ms, &e))
+		return runtime_error(&e);
+	double sorted[1000];
+	memcpy(sorted, ms, sizeof(double) * repeat);
+	for (uint64_t i = 1; i < repeat; i++)
+		for (uint64_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
+			double t = sorted[j];
+			sorted[j] = sorted[j - 1];
+			sorted[j - 1] = t;
+		}
+	double median = repeat % 2 ? sorted[repeat / 2] : (sorted[repeat / 2 - 1] + sorted[repeat / 2]) / 2;
+	printf("{\"model\": \"%s\", \"entry\": \"%s\", \"batch\": %llu, \"threads\": %llu, \"ms_per_step\": [",
+	       model.name, name, (unsigned long long)batch, (unsigned long long)threads);
+	for (uint64_t r = 0; r < repeat; r++)
+		printf("%s%.3f", r ? ", " : "", ms[r]);
+	printf("], \"median_ms\": %.3f}\n", median);
+	return 0;
+}
+
 static const Flag info_flags[] = {
 	{"help", 'h', NULL, 0, "this help"},
 	{0},
@@ -400,6 +440,16 @@ static const Flag eval_flags[] = {
 	{0},
 };
 
+static const Flag bench_flags[] = {
+	{"help", 'h', NULL, 0, "this help"},
+	{"entry", 0, "NAME", 0, "the entry to time: train_adam (default), train_sgd, predict, mc, eval"},
+	{"batch", 'b', "B", 0, "samples per call (default 64)"},
+	{"steps", 0, "S", 0, "calls per round (default 20)"},
+	{"repeat", 0, "R", 0, "rounds; the median is reported (default 5)"},
+	{"threads", 't', "T", 0, "threads the model may use (default 1)"},
+	{0},
+};
+
 static const Cmd cmds[] = {
 	{"info", "", "describe the model (inputs, outputs, parameters) as JSON", info_flags, cmd_info},
 	{"init", "[--seed N] -o W.safetensors", "write freshly initialised weights", init_flags, cmd_init},
@@ -409,6 +459,8 @@ static const Cmd cmds[] = {
 	 "train the model, writing checkpoints and metrics to RUNDIR", train_flags, cmd_train},
 	{"eval", "--weights W.safetensors --data SPEC [--batch B] [--json]",
 	 "evaluate weights on labelled data: accuracy, precision, recall, F1, AUC", eval_flags, cmd_eval},
+	{"bench", "[--entry train_adam] [--batch B] [--steps S] [--repeat R] [--threads T]",
+	 "time an entry point on synthetic data (JSON; for bench/)", bench_flags, cmd_bench},
 };
 #define NCMDS ((int)(sizeof cmds / sizeof cmds[0]))
 
