@@ -13,7 +13,7 @@
 
 /* A new op in ops.h must get a case in dispatch() below; -Wswitch names it. */
 #pragma GCC diagnostic error "-Wswitch"
-_Static_assert(OP_COUNT == 28, "interp: ops.h changed; add the new op to dispatch()");
+_Static_assert(OP_COUNT == 53, "interp: ops.h changed; add the new op to dispatch()");
 
 int interp_fail(Run *r, const Node *nd, const char *fmt, ...)
 {
@@ -49,14 +49,21 @@ static int moves_only(Op op)
 	return ir_ops[op].kind == K_SOURCE || op == OP_RESHAPE || op == OP_CONCAT;
 }
 
+/* 1 if operand k of op holds class labels, which must be i32. */
+static int label_operand(Op op, int k)
+{
+	return (op == OP_XENT || op == OP_XENT_DX) && k == 1;
+}
+
 /* Structural checks that keep the kernels in bounds: operand count, operand
-** order, storage present, f32 where arithmetic happens. */
+** order, storage present (an assign may have none), f32 where arithmetic
+** happens, i32 where labels are read. */
 static int check_node(Run *r, const Node *nd)
 {
 	const OpInfo *oi = &ir_ops[nd->op];
 	if (nd->nin < oi->min_in || nd->nin > oi->max_in)
 		return interp_fail(r, nd, "%d operands, expected %d..%d", nd->nin, oi->min_in, oi->max_in);
-	if (!r->vals[nd->id])
+	if (!r->vals[nd->id] && nd->op != OP_ASSIGN)
 		return interp_fail(r, nd, "no storage for the result");
 	for (int k = 0; k < nd->nin; k++) {
 		int a = nd->in[k];
@@ -64,9 +71,11 @@ static int check_node(Run *r, const Node *nd)
 			return interp_fail(r, nd, "operand %d is %%%d, not an earlier node", k, a);
 		if (!r->vals[a])
 			return interp_fail(r, nd, "operand %%%d has no storage", a);
-		if (!moves_only(nd->op) && r->g->nodes[a]->dtype != DT_F32)
-			return interp_fail(r, nd, "operand %%%d is %s; only f32 is supported", a,
-			                   ir_dtype_name(r->g->nodes[a]->dtype));
+		DType t = r->g->nodes[a]->dtype;
+		if (label_operand(nd->op, k) && t != DT_I32)
+			return interp_fail(r, nd, "operand %%%d is %s; labels must be i32", a, ir_dtype_name(t));
+		if (!label_operand(nd->op, k) && !moves_only(nd->op) && t != DT_F32)
+			return interp_fail(r, nd, "operand %%%d is %s; only f32 is supported", a, ir_dtype_name(t));
 	}
 	if (!moves_only(nd->op) && nd->dtype != DT_F32)
 		return interp_fail(r, nd, "result is %s; only f32 is supported", ir_dtype_name(nd->dtype));
@@ -80,6 +89,7 @@ static int dispatch(Run *r, const Node *nd)
 	case OP_INPUT:
 	case OP_PARAM:
 	case OP_BUFFER:
+	case OP_STATE:
 		return 0;       /* filled by the caller */
 	case OP_CONST:
 		return interp_const(r, nd);
@@ -93,6 +103,7 @@ static int dispatch(Run *r, const Node *nd)
 	case OP_SUB:
 	case OP_MUL:
 	case OP_DIV:
+	case OP_MINIMUM:
 		return interp_binary(r, nd);
 	case OP_NEG:
 	case OP_RELU:
@@ -100,6 +111,7 @@ static int dispatch(Run *r, const Node *nd)
 	case OP_TANH:
 	case OP_EXP:
 	case OP_LOG:
+	case OP_SQRT:
 		return interp_unary(r, nd);
 	case OP_GAVG:
 	case OP_GMAX:
@@ -119,13 +131,52 @@ static int dispatch(Run *r, const Node *nd)
 		return interp_softmax(r, nd);
 	case OP_DROPOUT:
 		return interp_dropout(r, nd);
+	case OP_SUMTO:
+		return interp_sumto(r, nd);
+	case OP_BROADCAST:
+		return interp_broadcast(r, nd);
+	case OP_CONV2D_DX:
+		return interp_conv2d_dx(r, nd);
+	case OP_CONV2D_DW:
+		return interp_conv2d_dw(r, nd);
+	case OP_MATMUL_NT:
+	case OP_MATMUL_TN:
+		return interp_matmul_t(r, nd);
+	case OP_RELU_DX:
+		return interp_relu_dx(r, nd);
+	case OP_GSEL_DX:
+		return interp_gsel_dx(r, nd);
+	case OP_MAXPOOL_DX:
+		return interp_maxpool_dx(r, nd);
+	case OP_AVGPOOL_DX:
+		return interp_avgpool_dx(r, nd);
+	case OP_BN_DX:
+	case OP_BN_DGAMMA:
+		return interp_bn_grad(r, nd);
+	case OP_BN_MEAN:
+	case OP_BN_VAR:
+		return interp_bn_stat(r, nd);
+	case OP_SLICE:
+		return interp_slice(r, nd);
+	case OP_SOFTMAX_DX:
+	case OP_LOGSOFTMAX_DX:
+		return interp_softmax_dx(r, nd);
+	case OP_XENT:
+	case OP_XENT_DX:
+		return interp_xent(r, nd);
+	case OP_BMEAN:
+		return interp_bmean(r, nd);
+	case OP_BMEAN_DX:
+		return interp_bmean_dx(r, nd);
+	case OP_ASSIGN:
+		return interp_assign(r, nd);
 	case OP_COUNT:
 		break;
 	}
 	return interp_fail(r, nd, "unknown op %d", (int)nd->op);
 }
 
-int interp_run(const Graph *g, int64_t n, float **vals, uint64_t seed, uint64_t step, Err *e)
+int interp_run(const Graph *g, int64_t n, Real **vals, uint64_t seed, uint64_t step, Err *e)
 {
 	Run r = {g, n, vals, seed, step, e};
 	if (n < 1)
@@ -142,14 +193,14 @@ int interp_run(const Graph *g, int64_t n, float **vals, uint64_t seed, uint64_t 
 	return 0;
 }
 
-float **interp_alloc(const Graph *g, int64_t n)
+Real **interp_alloc(const Graph *g, int64_t n)
 {
-	float **vals = calloc(g->nnodes ? g->nnodes : 1, sizeof *vals);
+	Real **vals = calloc(g->nnodes ? g->nnodes : 1, sizeof *vals);
 	if (!vals)
 		return NULL;
 	for (int i = 0; i < g->nnodes; i++) {
 		int64_t k = ir_numel(&g->nodes[i]->shape, n);
-		vals[i] = calloc(k > 0 ? k : 1, sizeof(float));
+		vals[i] = calloc(k > 0 ? k : 1, sizeof(Real));
 		if (!vals[i]) {
 			interp_free(g, vals);
 			return NULL;
@@ -158,7 +209,7 @@ float **interp_alloc(const Graph *g, int64_t n)
 	return vals;
 }
 
-void interp_free(const Graph *g, float **vals)
+void interp_free(const Graph *g, Real **vals)
 {
 	if (!vals)
 		return;
@@ -168,7 +219,7 @@ void interp_free(const Graph *g, float **vals)
 }
 
 /* L = sum_i dy[i] * out[i] (sum of out when dy is NULL), in double. */
-static double weighted_sum(const float *out, const float *dy, int64_t k)
+static double weighted_sum(const Real *out, const Real *dy, int64_t k)
 {
 	double s = 0;
 	for (int64_t i = 0; i < k; i++)
@@ -176,19 +227,19 @@ static double weighted_sum(const float *out, const float *dy, int64_t k)
 	return s;
 }
 
-int interp_fd_grad(const Graph *g, int64_t n, float **vals, uint64_t seed, uint64_t step,
-                   int wrt, int out, const float *dy, float h, float *grad, Err *e)
+int interp_fd_grad(const Graph *g, int64_t n, Real **vals, uint64_t seed, uint64_t step,
+                   int wrt, int out, const Real *dy, Real h, Real *grad, Err *e)
 {
 	Run r = {g, n, vals, seed, step, e};
 	if (wrt < 0 || wrt >= g->nnodes || out < 0 || out >= g->nnodes)
 		return interp_fail(&r, NULL, "fd_grad: node out of range");
 	Op op = g->nodes[wrt]->op;
-	if (op != OP_INPUT && op != OP_PARAM && op != OP_BUFFER)
-		return interp_fail(&r, g->nodes[wrt], "fd_grad: can only perturb input, param or buffer");
-	float *x = vals[wrt];
+	if (op != OP_INPUT && op != OP_PARAM && op != OP_BUFFER && op != OP_STATE)
+		return interp_fail(&r, g->nodes[wrt], "fd_grad: can only perturb input, param, buffer or state");
+	Real *x = vals[wrt];
 	int64_t k = ir_numel(&g->nodes[wrt]->shape, n), ko = ir_numel(&g->nodes[out]->shape, n);
 	for (int64_t j = 0; j < k; j++) {
-		float x0 = x[j];
+		Real x0 = x[j];
 		x[j] = x0 + h;
 		if (interp_run(g, n, vals, seed, step, e))
 			return x[j] = x0, -1;
@@ -199,7 +250,7 @@ int interp_fd_grad(const Graph *g, int64_t n, float **vals, uint64_t seed, uint6
 		double lm = weighted_sum(vals[out], dy, ko);
 		x[j] = x0;
 		/* divide by the step actually taken, which rounding may change */
-		grad[j] = (float)((lp - lm) / ((double)(x0 + h) - (double)(x0 - h)));
+		grad[j] = (Real)((lp - lm) / ((double)(x0 + h) - (double)(x0 - h)));
 	}
 	return interp_run(g, n, vals, seed, step, e);
 }

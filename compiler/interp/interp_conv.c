@@ -8,7 +8,7 @@
 
 /* Check stride >= 1 and pad >= 0, and that (OH, OW) is what a window of
 ** (KH, KW) over (H, W) gives; 0 when consistent. */
-static int check_window(Run *r, const Node *nd, const int64_t x[4], int64_t kh, int64_t kw, const int64_t y[4])
+int interp_check_window(Run *r, const Node *nd, const int64_t x[4], int64_t kh, int64_t kw, const int64_t y[4])
 {
 	const int64_t *s = nd->a.stride, *p = nd->a.pad;
 	if (s[0] < 1 || s[1] < 1 || p[0] < 0 || p[1] < 0)
@@ -35,10 +35,10 @@ int interp_conv2d(Run *r, const Node *nd)
 	if (nd->nin == 3 && interp_numel(r, nd->in[2]) != wd[0])
 		return interp_fail(r, nd, "bias has %lld elements, expected %lld", (long long)interp_numel(r, nd->in[2]),
 		                   (long long)wd[0]);
-	if (check_window(r, nd, xd, wd[2], wd[3], yd))
+	if (interp_check_window(r, nd, xd, wd[2], wd[3], yd))
 		return -1;
-	const float *x = IN(r, nd, 0), *w = IN(r, nd, 1), *b = nd->nin == 3 ? IN(r, nd, 2) : NULL;
-	float *y = OUT(r, nd);
+	const Real *x = IN(r, nd, 0), *w = IN(r, nd, 1), *b = nd->nin == 3 ? IN(r, nd, 2) : NULL;
+	Real *y = OUT(r, nd);
 	int64_t C = xd[1], H = xd[2], W = xd[3], KH = wd[2], KW = wd[3];
 	int64_t sh = nd->a.stride[0], sw = nd->a.stride[1], ph = nd->a.pad[0], pw = nd->a.pad[1];
 	for (int64_t bn = 0; bn < yd[0]; bn++)
@@ -59,13 +59,13 @@ int interp_conv2d(Run *r, const Node *nd)
 								       w[((o * C + c) * KH + u) * KW + v];
 							}
 						}
-					y[((bn * yd[1] + o) * yd[2] + i) * yd[3] + j] = (float)acc;
+					y[((bn * yd[1] + o) * yd[2] + i) * yd[3] + j] = (Real)acc;
 				}
 	return 0;
 }
 
 /* y = a[M,K] . bt, where bt(k, p) reads b; sums in double. */
-static void gemm(const float *a, const float *b, const float *bias, float *y, int64_t M, int64_t K, int64_t P,
+static void gemm(const Real *a, const Real *b, const Real *bias, Real *y, int64_t M, int64_t K, int64_t P,
                  int b_is_wt)
 {
 	for (int64_t m = 0; m < M; m++)
@@ -73,7 +73,7 @@ static void gemm(const float *a, const float *b, const float *bias, float *y, in
 			double acc = bias ? bias[p] : 0.0;
 			for (int64_t k = 0; k < K; k++)
 				acc += (double)a[m * K + k] * (b_is_wt ? b[p * K + k] : b[k * P + p]);
-			y[m * P + p] = (float)acc;
+			y[m * P + p] = (Real)acc;
 		}
 }
 
@@ -113,7 +113,7 @@ int interp_matmul(Run *r, const Node *nd)
 /* One pooling window at output (i, j) of plane x[H,W]: the max (padding is
 ** -inf, so an all-padding window gives -inf) or the mean over the in-bounds
 ** elements (0 for an all-padding window). */
-static float window(const float *x, int64_t H, int64_t W, int64_t i0, int64_t j0, int64_t KH, int64_t KW, int max)
+static Real window(const Real *x, int64_t H, int64_t W, int64_t i0, int64_t j0, int64_t KH, int64_t KW, int max)
 {
 	double acc = max ? -INFINITY : 0.0;
 	int64_t cnt = 0;
@@ -131,8 +131,8 @@ static float window(const float *x, int64_t H, int64_t W, int64_t i0, int64_t j0
 		}
 	}
 	if (max)
-		return (float)acc;
-	return cnt ? (float)(acc / cnt) : 0.0f;
+		return (Real)acc;
+	return cnt ? (Real)(acc / cnt) : 0.0f;
 }
 
 /* maxpool / avgpool over each (n, c) plane with kernel, stride and pad. */
@@ -147,10 +147,10 @@ int interp_pool(Run *r, const Node *nd)
 	int64_t KH = nd->a.kernel[0], KW = nd->a.kernel[1];
 	if (KH < 1 || KW < 1)
 		return interp_fail(r, nd, "kernel %lldx%lld", (long long)KH, (long long)KW);
-	if (check_window(r, nd, xd, KH, KW, yd))
+	if (interp_check_window(r, nd, xd, KH, KW, yd))
 		return -1;
-	const float *x = IN(r, nd, 0);
-	float *y = OUT(r, nd);
+	const Real *x = IN(r, nd, 0);
+	Real *y = OUT(r, nd);
 	int max = nd->op == OP_MAXPOOL;
 	int64_t H = xd[2], W = xd[3], OH = yd[2], OW = yd[3];
 	for (int64_t pl = 0; pl < xd[0] * xd[1]; pl++)

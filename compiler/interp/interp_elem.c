@@ -1,15 +1,17 @@
 /*
 ** interp_elem.c -- the reference elementwise ops: add/sub/mul/div with numpy
-** broadcasting, the unary functions, and the global reductions.
+** broadcasting (and minimum), the unary functions (and sqrt), the global
+** reductions, and sumto / broadcast, which undo and do a broadcast.
 */
 #include "interp_impl.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 /* Strides (in elements) of operand shape s read at every index of the result
 ** dims yd[ry]: right-aligned; a missing or size-1 dim that the result
 ** stretches gets stride 0. Returns -1 when a dim neither matches nor is 1. */
-static int bcast_strides(const Run *r, const Shape *s, const int64_t *yd, int ry, int64_t st[IR_MAXDIM])
+int interp_bcast_strides(const Run *r, const Shape *s, const int64_t *yd, int ry, int64_t st[IR_MAXDIM])
 {
 	int64_t d[IR_MAXDIM];
 	int rs = interp_dims(r, s, d);
@@ -33,12 +35,14 @@ static int bcast_strides(const Run *r, const Shape *s, const int64_t *yd, int ry
 	return 0;
 }
 
+/* minimum propagates NaN, so a NaN norm is not clipped into a number. */
 static double binop(Op op, double a, double b)
 {
 	switch (op) {
 	case OP_ADD: return a + b;
 	case OP_SUB: return a - b;
 	case OP_MUL: return a * b;
+	case OP_MINIMUM: return isnan(a) || isnan(b) ? NAN : a < b ? a : b;
 	default: return a / b;
 	}
 }
@@ -49,14 +53,14 @@ int interp_binary(Run *r, const Node *nd)
 {
 	int64_t yd[IR_MAXDIM], sa[IR_MAXDIM], sb[IR_MAXDIM], idx[IR_MAXDIM] = {0};
 	int ry = interp_dims(r, &nd->shape, yd);
-	if (bcast_strides(r, &INNODE(r, nd, 0)->shape, yd, ry, sa) ||
-	    bcast_strides(r, &INNODE(r, nd, 1)->shape, yd, ry, sb))
+	if (interp_bcast_strides(r, &INNODE(r, nd, 0)->shape, yd, ry, sa) ||
+	    interp_bcast_strides(r, &INNODE(r, nd, 1)->shape, yd, ry, sb))
 		return interp_fail(r, nd, "operands do not broadcast to the result shape");
-	const float *a = IN(r, nd, 0), *b = IN(r, nd, 1);
-	float *y = OUT(r, nd);
+	const Real *a = IN(r, nd, 0), *b = IN(r, nd, 1);
+	Real *y = OUT(r, nd);
 	int64_t k = interp_numel(r, nd->id), oa = 0, ob = 0;
 	for (int64_t i = 0; i < k; i++) {
-		y[i] = (float)binop(nd->op, a[oa], b[ob]);
+		y[i] = (Real)binop(nd->op, a[oa], b[ob]);
 		for (int d = ry - 1; d >= 0; d--) {
 			oa += sa[d];
 			ob += sb[d];
@@ -87,6 +91,7 @@ static double unop(Op op, double x)
 	case OP_SIGMOID: return sigmoid(x);
 	case OP_TANH: return tanh(x);
 	case OP_EXP: return exp(x);
+	case OP_SQRT: return sqrt(x);
 	default: return log(x);
 	}
 }
@@ -98,10 +103,10 @@ int interp_unary(Run *r, const Node *nd)
 	if (interp_numel(r, nd->in[0]) != k)
 		return interp_fail(r, nd, "result has %lld elements, x %lld", (long long)k,
 		                   (long long)interp_numel(r, nd->in[0]));
-	const float *x = IN(r, nd, 0);
-	float *y = OUT(r, nd);
+	const Real *x = IN(r, nd, 0);
+	Real *y = OUT(r, nd);
 	for (int64_t i = 0; i < k; i++)
-		y[i] = (float)unop(nd->op, x[i]);
+		y[i] = (Real)unop(nd->op, x[i]);
 	return 0;
 }
 
@@ -119,10 +124,10 @@ int interp_global(Run *r, const Node *nd)
 	if (interp_numel(r, nd->id) != planes)
 		return interp_fail(r, nd, "result has %lld elements, expected N*C = %lld",
 		                   (long long)interp_numel(r, nd->id), (long long)planes);
-	const float *x = IN(r, nd, 0);
-	float *y = OUT(r, nd);
+	const Real *x = IN(r, nd, 0);
+	Real *y = OUT(r, nd);
 	for (int64_t p = 0; p < planes; p++) {
-		const float *s = x + p * inner;
+		const Real *s = x + p * inner;
 		double acc = nd->op == OP_GAVG ? 0.0 : s[0];
 		for (int64_t i = nd->op == OP_GAVG ? 0 : 1; i < inner; i++) {
 			double t = s[i];
@@ -131,7 +136,61 @@ int interp_global(Run *r, const Node *nd)
 			else if (isnan(t) || (nd->op == OP_GMAX ? t > acc : t < acc))
 				acc = isnan(acc) ? acc : t;
 		}
-		y[p] = (float)(nd->op == OP_GAVG ? acc / inner : acc);
+		y[p] = (Real)(nd->op == OP_GAVG ? acc / inner : acc);
+	}
+	return 0;
+}
+
+/* sumto: x summed down to the result shape T, which broadcasts to x: every
+** element of x adds into the element of T its broadcast reads. Sums in
+** double, in a scratch buffer. */
+int interp_sumto(Run *r, const Node *nd)
+{
+	int64_t xd[IR_MAXDIM], st[IR_MAXDIM], idx[IR_MAXDIM] = {0};
+	int rx = interp_dims(r, &INNODE(r, nd, 0)->shape, xd);
+	if (interp_bcast_strides(r, &nd->shape, xd, rx, st))
+		return interp_fail(r, nd, "the result shape does not broadcast to x");
+	int64_t k = interp_numel(r, nd->in[0]), ky = interp_numel(r, nd->id), o = 0;
+	double *acc = calloc(ky > 0 ? (size_t)ky : 1, sizeof *acc);
+	if (!acc)
+		return interp_fail(r, nd, "out of memory");
+	const Real *x = IN(r, nd, 0);
+	for (int64_t i = 0; i < k; i++) {
+		acc[o] += x[i];
+		for (int d = rx - 1; d >= 0; d--) {
+			o += st[d];
+			if (++idx[d] < xd[d])
+				break;
+			o -= st[d] * xd[d];
+			idx[d] = 0;
+		}
+	}
+	Real *y = OUT(r, nd);
+	for (int64_t i = 0; i < ky; i++)
+		y[i] = (Real)acc[i];
+	free(acc);
+	return 0;
+}
+
+/* broadcast: x expanded to the result shape (numpy rules). */
+int interp_broadcast(Run *r, const Node *nd)
+{
+	int64_t yd[IR_MAXDIM], st[IR_MAXDIM], idx[IR_MAXDIM] = {0};
+	int ry = interp_dims(r, &nd->shape, yd);
+	if (interp_bcast_strides(r, &INNODE(r, nd, 0)->shape, yd, ry, st))
+		return interp_fail(r, nd, "x does not broadcast to the result shape");
+	const Real *x = IN(r, nd, 0);
+	Real *y = OUT(r, nd);
+	int64_t k = interp_numel(r, nd->id), o = 0;
+	for (int64_t i = 0; i < k; i++) {
+		y[i] = x[o];
+		for (int d = ry - 1; d >= 0; d--) {
+			o += st[d];
+			if (++idx[d] < yd[d])
+				break;
+			o -= st[d] * yd[d];
+			idx[d] = 0;
+		}
 	}
 	return 0;
 }

@@ -1,6 +1,6 @@
 /*
 ** interp_misc.c -- the reference batch norm, softmax, concat, reshape,
-** dropout and const.
+** slice, dropout, const and assign.
 */
 #include "interp_impl.h"
 
@@ -11,7 +11,7 @@
 
 /* Per-channel batch statistics of x viewed as [N,C,S]: mean and biased
 ** variance over N and S, two passes in double. */
-static void batch_stats(const float *x, int64_t N, int64_t C, int64_t S, int64_t c, double *mean, double *var)
+void interp_batch_stats(const Real *x, int64_t N, int64_t C, int64_t S, int64_t c, double *mean, double *var)
 {
 	double s = 0, q = 0;
 	for (int64_t b = 0; b < N; b++)
@@ -44,18 +44,18 @@ int interp_batchnorm(Run *r, const Node *nd)
 		return interp_fail(r, nd, "result size differs from x");
 	if (nd->a.mode != MODE_RUNNING && nd->a.mode != MODE_BATCH)
 		return interp_fail(r, nd, "mode=%s, expected running or batch", ir_mode_name(nd->a.mode));
-	const float *x = IN(r, nd, 0), *gamma = IN(r, nd, 1), *beta = IN(r, nd, 2);
-	const float *rmean = IN(r, nd, 3), *rvar = IN(r, nd, 4);
-	float *y = OUT(r, nd);
+	const Real *x = IN(r, nd, 0), *gamma = IN(r, nd, 1), *beta = IN(r, nd, 2);
+	const Real *rmean = IN(r, nd, 3), *rvar = IN(r, nd, 4);
+	Real *y = OUT(r, nd);
 	for (int64_t c = 0; c < C; c++) {
 		double mean = rmean[c], var = rvar[c];
 		if (nd->a.mode == MODE_BATCH)
-			batch_stats(x, N, C, S, c, &mean, &var);
+			interp_batch_stats(x, N, C, S, c, &mean, &var);
 		double scale = gamma[c] / sqrt(var + (double)nd->a.eps);
 		for (int64_t b = 0; b < N; b++)
 			for (int64_t i = 0; i < S; i++) {
 				int64_t at = (b * C + c) * S + i;
-				y[at] = (float)((x[at] - mean) * scale + beta[c]);
+				y[at] = (Real)((x[at] - mean) * scale + beta[c]);
 			}
 	}
 	return 0;
@@ -69,18 +69,18 @@ int interp_softmax(Run *r, const Node *nd)
 	if (s->rank < 1 || interp_numel(r, nd->in[0]) != k)
 		return interp_fail(r, nd, "result must have x's shape, rank >= 1");
 	int64_t L = s->d[s->rank - 1] == IR_N ? r->n : s->d[s->rank - 1];
-	const float *x = IN(r, nd, 0);
-	float *y = OUT(r, nd);
+	const Real *x = IN(r, nd, 0);
+	Real *y = OUT(r, nd);
 	for (int64_t row = 0; L > 0 && row < k / L; row++) {
-		const float *xr = x + row * L;
-		float *yr = y + row * L;
+		const Real *xr = x + row * L;
+		Real *yr = y + row * L;
 		double m = xr[0], sum = 0;
 		for (int64_t i = 1; i < L; i++)
 			m = xr[i] > m ? xr[i] : m;
 		for (int64_t i = 0; i < L; i++)
 			sum += exp(xr[i] - m);
 		for (int64_t i = 0; i < L; i++)
-			yr[i] = (float)(nd->op == OP_SOFTMAX ? exp(xr[i] - m) / sum : xr[i] - m - log(sum));
+			yr[i] = (Real)(nd->op == OP_SOFTMAX ? exp(xr[i] - m) / sum : xr[i] - m - log(sum));
 	}
 	return 0;
 }
@@ -108,11 +108,11 @@ int interp_concat(Run *r, const Node *nd)
 	if (total != yd[ax])
 		return interp_fail(r, nd, "operands sum to %lld along axis %d, result has %lld", (long long)total, ax,
 		                   (long long)yd[ax]);
-	float *y = OUT(r, nd);
+	Real *y = OUT(r, nd);
 	for (int64_t o = 0; o < outer; o++)
 		for (int k = 0; k < nd->nin; k++) {
 			int64_t slab = interp_numel(r, nd->in[k]) / (outer ? outer : 1);
-			memcpy(y, IN(r, nd, k) + o * slab, slab * sizeof(float));
+			memcpy(y, IN(r, nd, k) + o * slab, slab * sizeof(Real));
 			y += slab;
 		}
 	return 0;
@@ -125,7 +125,7 @@ int interp_reshape(Run *r, const Node *nd)
 	if (interp_numel(r, nd->in[0]) != k)
 		return interp_fail(r, nd, "result has %lld elements, x %lld", (long long)k,
 		                   (long long)interp_numel(r, nd->in[0]));
-	memcpy(OUT(r, nd), IN(r, nd, 0), k * sizeof(float));
+	memcpy(OUT(r, nd), IN(r, nd, 0), k * sizeof(Real));
 	return 0;
 }
 
@@ -137,10 +137,10 @@ int interp_dropout(Run *r, const Node *nd)
 	int64_t k = interp_numel(r, nd->id);
 	if (interp_numel(r, nd->in[0]) != k)
 		return interp_fail(r, nd, "result size differs from x");
-	const float *x = IN(r, nd, 0);
-	float *y = OUT(r, nd);
+	const Real *x = IN(r, nd, 0);
+	Real *y = OUT(r, nd);
 	if (nd->a.mode == MODE_OFF) {
-		memcpy(y, x, k * sizeof(float));
+		memcpy(y, x, k * sizeof(Real));
 		return 0;
 	}
 	if (nd->a.mode != MODE_TRAIN && nd->a.mode != MODE_MC)
@@ -149,17 +149,60 @@ int interp_dropout(Run *r, const Node *nd)
 	if (!(p >= 0.0f && p <= 1.0f))
 		return interp_fail(r, nd, "p=%g outside [0, 1]", (double)p);
 	for (int64_t i = 0; i < k; i++)
-		y[i] = rt_uniform(r->seed, r->step, (uint32_t)nd->a.stream, (uint64_t)i) >= p ? x[i] / (1.0f - p) : 0.0f;
+		y[i] = rt_uniform(r->seed, r->step, (uint32_t)nd->a.stream, (uint64_t)i) >= p ? x[i] / ((Real)1 - p) : 0;
 	return 0;
 }
 
-/* The constant's values, copied from its data. */
+/* The constant's values, converted from its data. */
 int interp_const(Run *r, const Node *nd)
 {
 	if (ir_batched(&nd->shape))
 		return interp_fail(r, nd, "a constant cannot have the batch dimension N");
 	if (!nd->a.data)
 		return interp_fail(r, nd, "no data");
-	memcpy(OUT(r, nd), nd->a.data, interp_numel(r, nd->id) * sizeof(float));
+	Real *y = OUT(r, nd);
+	for (int64_t i = 0; i < interp_numel(r, nd->id); i++)
+		y[i] = nd->a.data[i];
+	return 0;
+}
+
+/* slice: the window [start, start + T[axis]) of x along axis; the other
+** dims are x's. */
+int interp_slice(Run *r, const Node *nd)
+{
+	int64_t xd[IR_MAXDIM], yd[IR_MAXDIM];
+	int rx = interp_dims(r, &INNODE(r, nd, 0)->shape, xd), ry = interp_dims(r, &nd->shape, yd), ax = nd->a.axis;
+	int ok = rx == ry && ax >= 0 && ax < rx && nd->a.start >= 0 && nd->a.start + yd[ax] <= xd[ax];
+	for (int i = 0; ok && i < rx; i++)
+		ok = i == ax || xd[i] == yd[i];
+	if (!ok)
+		return interp_fail(r, nd, "window at %lld along axis %d does not fit x", (long long)nd->a.start, ax);
+	int64_t outer = 1, inner = 1;
+	for (int i = 0; i < ax; i++)
+		outer *= xd[i];
+	for (int i = ax + 1; i < rx; i++)
+		inner *= xd[i];
+	const Real *x = IN(r, nd, 0);
+	Real *y = OUT(r, nd);
+	for (int64_t o = 0; o < outer; o++)
+		memcpy(y + o * yd[ax] * inner, x + (o * xd[ax] + nd->a.start) * inner, (size_t)(yd[ax] * inner) * sizeof(Real));
+	return 0;
+}
+
+/* assign: value copied into the destination's storage now (positional:
+** the verifier guarantees nothing after this node reads the destination),
+** and into the assign's own storage when it has any. */
+int interp_assign(Run *r, const Node *nd)
+{
+	int64_t k = interp_numel(r, nd->in[1]);
+	if (interp_numel(r, nd->in[0]) != k)
+		return interp_fail(r, nd, "value has %lld elements, destination %lld", (long long)k,
+		                   (long long)interp_numel(r, nd->in[0]));
+	Op d = INNODE(r, nd, 0)->op;
+	if (d != OP_PARAM && d != OP_BUFFER && d != OP_STATE)
+		return interp_fail(r, nd, "destination %%%d is a %s, not a param, buffer or state", nd->in[0], ir_ops[d].name);
+	memcpy(r->vals[nd->in[0]], IN(r, nd, 1), (size_t)k * sizeof(Real));
+	if (OUT(r, nd))
+		memcpy(OUT(r, nd), IN(r, nd, 1), (size_t)k * sizeof(Real));
 	return 0;
 }

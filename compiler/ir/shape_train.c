@@ -80,8 +80,8 @@ static int infer_gsel_dx(const Graph *g, Node *nd, Err *e)
 {
 	char b1[128];
 	const Shape *x = sh_arg(g, nd, 0), *y = sh_arg(g, nd, 1);
-	int ok = x->rank == 4 && ir_shape_eq(y, sh_arg(g, nd, 2)) && (y->rank == 2 || y->rank == 4) &&
-	         y->d[0] == x->d[0] && y->d[1] == x->d[1];
+	int ok = x->rank == 4 && ir_shape_eq(y, sh_arg(g, nd, 2)) &&
+	         (y->rank == 2 || (y->rank == 4 && y->d[2] == 1 && y->d[3] == 1)) && y->d[0] == x->d[0] && y->d[1] == x->d[1];
 	if (!ok)
 		return sh_fail(e, nd, "%s is not a global reduction of %s", sh_fmt(b1, y), sh_fmt((char[128]){0}, x));
 	nd->shape = *x;

@@ -1,6 +1,8 @@
 /*
 ** test_interp.c -- the reference interpreter against hand-computed numbers
-** and independent naive formulas, one group of checks per op.
+** and independent naive formulas, one group of checks per op (the training
+** ops: test_interp_train.c; gradients against finite differences:
+** test_grad.c).
 */
 #include "t.h"
 
