@@ -108,6 +108,11 @@ static int train_batches(Run *r, Epoch *ep, RtErr *e)
 	int64_t k, seen = 0, right = 0, b = 0;
 	double sum = 0;
 	while (loader_next(r->L, &x, &y, &k)) {
+		/* a last batch of one sample has no batch statistics (its variance
+		** is 0/0 and would poison batch norm's running variance): skip it,
+		** as PyTorch refuses it */
+		if (k == 1 && b > 0)
+			continue;
 		uint64_t t = r->st.step + 1;
 		rt_feed_batch(m, &r->feed, r->arena, k, x, y);
 		hyper_step(r, t);
