@@ -9,7 +9,7 @@ LUA_CFLAGS = $(shell pkg-config --cflags lua5.4 2>/dev/null)
 LUA_LIBS   = $(shell pkg-config --libs lua5.4 2>/dev/null)
 LLVM_CFLAGS = $(shell $(LLVM_CONFIG) --cflags 2>/dev/null)
 LLVM_LIBS   = $(shell $(LLVM_CONFIG) --ldflags --libs 2>/dev/null)
-RT_LIBS    = -lcjson -lz -lm -lpthread
+RT_LIBS    = -lcjson -lpng -ljpeg -lz -lm -lpthread
 SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer
 
 B = build
@@ -27,6 +27,7 @@ DRIVER_SRC  = $(wildcard compiler/driver/*.c)
 RT_CORE_SRC = $(filter-out runtime/main.c,$(wildcard runtime/*.c))
 RT_MAIN_SRC = $(wildcard runtime/main.c)
 TEST_SRC    = $(wildcard tests/unit/test_*.c)
+SYNTH_SRC   = $(wildcard runtime/tools/synth*.c)
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 IR_OBJ      = $(call obj,$(IR_SRC))
@@ -35,17 +36,18 @@ FE_OBJ      = $(call obj,$(FE_SRC))
 DRIVER_OBJ  = $(call obj,$(DRIVER_SRC))
 RT_CORE_OBJ = $(call obj,$(RT_CORE_SRC))
 RT_MAIN_OBJ = $(call obj,$(RT_MAIN_SRC))
+SYNTH_OBJ   = $(call obj,$(SYNTH_SRC))
 TEST_BIN    = $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRC))
 
 LIBLUNAC = $(B)/liblunac.a
 LIBRTCORE = $(B)/librtcore.a
 
 .PHONY: all deps check check-asan demo clean help golden bench
-all: $(BIN)/lunac $(LIB)/liblunacrt.a
+all: $(BIN)/lunac $(BIN)/lunac-synth $(LIB)/liblunacrt.a
 
 help:
 	@echo "make deps        install missing Debian packages (apt-get)"
-	@echo "make             build bin/lunac and lib/liblunacrt.a"
+	@echo "make             build bin/lunac, bin/lunac-synth and lib/liblunacrt.a"
 	@echo "make check       build and run every test (N passed, N failed)"
 	@echo "make check-asan  the runtime's file-format tests under AddressSanitizer"
 	@echo "make demo        compile a model, initialise, predict (end to end)"
@@ -91,6 +93,11 @@ $(LIB)/liblunacrt.a: $(RT_CORE_OBJ) $(RT_MAIN_OBJ)
 $(BIN)/lunac: $(DRIVER_OBJ) $(LIBLUNAC) $(LIBRTCORE)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LUA_LIBS) $(LLVM_LIBS) $(RT_LIBS)
+
+# The synthetic data tool (docs/data.md, "Synthetic data").
+$(BIN)/lunac-synth: $(SYNTH_OBJ) $(LIBRTCORE)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(RT_LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(LIBLUNAC) $(LIBRTCORE)
 	@mkdir -p $(dir $@)

@@ -1,0 +1,52 @@
+/*
+** image.h -- medical images for the runtime: decoding PNG (libpng), JPEG
+** (libjpeg-turbo) and BMP (our own reader) into float tensors, resizing,
+** channel conversion, and the seeded augmentations of training.
+**
+** Errors follow rt.h: 0 on success or -1 with the RtErr filled; every
+** message names the file ("scan.png: truncated PNG data"). A corrupt or
+** truncated image never crashes and never leaves a partial result.
+*/
+#ifndef LUNAC_IMAGE_H
+#define LUNAC_IMAGE_H
+
+#include <stdint.h>
+
+#include "rt.h"
+
+/* A decoded 8-bit image: h rows of w pixels of c channels (1 grey, 3 RGB;
+** grey+alpha and RGBA are reduced to 1 and 3 on decoding), interleaved. */
+typedef struct Image {
+	int w, h, c;
+	uint8_t *px;            /* malloc'ed, w*h*c bytes */
+} Image;
+
+/* Decode path by its content (PNG, JPEG or BMP signature, not the file
+** name). Limits: sides up to 32768, at most 2^28 pixels. */
+int img_decode(const char *path, Image *out, RtErr *e);
+void img_free(Image *im);
+
+/* The preprocessing of training and prediction: convert im to c channels
+** (grey -> 3 by repetition; RGB -> 1 by ITU-R BT.601 luma), resize to h x w
+** with bilinear interpolation over an area-averaged (anti-aliased) source
+** when shrinking, scale to [0, 1], and write planar float [c, h, w] to dst. */
+void img_to_tensor(const Image *im, int c, int h, int w, float *dst);
+
+/* Decode and preprocess in one step. */
+int img_load(const char *path, int c, int h, int w, float *dst, RtErr *e);
+
+/* Augmentation of one planar float image [c, h, w] in place, in this
+** order: rotation by deg degrees about the centre (bilinear, zero fill),
+** translation by (dx, dy) pixels (zero fill), horizontal and vertical
+** flips, brightness (multiply by factor, clamp to [0, 1]). Identity values:
+** deg 0, dx = dy = 0, no flips, factor 1. tmp holds c*h*w floats. */
+typedef struct Augment {
+	float deg, dx, dy, brightness;
+	int hflip, vflip;
+} Augment;
+void img_augment(float *x, int c, int h, int w, const Augment *a, float *tmp);
+
+/* Write 8-bit pixels as a PNG file atomically (the synthetic data tool). */
+int img_write_png(const char *path, const Image *im, RtErr *e);
+
+#endif
