@@ -1,11 +1,12 @@
 /*
 ** cg.h -- what the code generator's files share (private to compiler/codegen/).
 **
-** One Cg per emission: the LLVM context, module and builder, the graph and
-** its plan, and the kernel being built. Each op family has an emitter that
-** builds the body of one kernel function `void kID_op(ptr slot..., i64 n,
-** ptr ctx)` (slots: storage.c); the loop-nest builder (loops.c) and the
-** value helpers below keep those emitters short.
+** One Cg per emission: the LLVM context, module and builder, the entry
+** being emitted (its graph and plan), and the kernel being built. Each op
+** family has an emitter that builds the body of one kernel function
+** `void <entry>_kID_op(ptr slot..., i64 n, ptr ctx)` (slots: storage.c); the
+** loop-nest builder (loops.c) and the value helpers below keep those
+** emitters short.
 */
 #ifndef LUNAC_CG_H
 #define LUNAC_CG_H
@@ -25,6 +26,7 @@ typedef struct Cg {
 	const char *cpu, *features;                 /* target, for function attributes */
 	int avx512;                                 /* features enable avx512f */
 	LLVMValueRef *constg;                       /* CONST node id -> its private global */
+	const char *prefix;                         /* the entry's name: kernels are "<prefix>_kID_op" */
 	/* The kernel being built: its pointer arguments ("slots", one per
 	** distinct storage, see storage.c), n and the RtCtx pointer. */
 	LLVMValueRef fn, n, rtctx;
@@ -84,12 +86,15 @@ LLVMValueRef dimv(Cg *c, const Shape *s, int i);
 /* Product of dims [from, to) of s. */
 LLVMValueRef dimsv(Cg *c, const Shape *s, int from, int to);
 
-/* Load / store the f32 at p[idx]. */
+/* Load / store the f32 at p[idx]; load the i32 at p[idx] as an i64. */
 LLVMValueRef ld(Cg *c, LLVMValueRef p, LLVMValueRef idx);
 void st(Cg *c, LLVMValueRef p, LLVMValueRef idx, LLVMValueRef v);
+LLVMValueRef ld_i32(Cg *c, LLVMValueRef p, LLVMValueRef idx);
 
-/* A mutable f32 (an alloca in the entry block; mem2reg makes it a phi). */
+/* A mutable f32 (an alloca in the entry block; mem2reg makes it a phi);
+** var_new_i64 makes an i64 one. var_get reads either. */
 LLVMValueRef var_new(Cg *c, LLVMValueRef init);
+LLVMValueRef var_new_i64(Cg *c, LLVMValueRef init);
 LLVMValueRef var_get(Cg *c, LLVMValueRef v);
 void var_set(Cg *c, LLVMValueRef v, LLVMValueRef x);
 
@@ -99,30 +104,63 @@ LLVMValueRef f_acc(Cg *c, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef f_mul(Cg *c, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef f_max(Cg *c, LLVMValueRef a, LLVMValueRef b);  /* NaN-propagating */
 LLVMValueRef f_min(Cg *c, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef f_div(Cg *c, LLVMValueRef a, LLVMValueRef b);  /* IEEE a / b */
+LLVMValueRef f_sub(Cg *c, LLVMValueRef a, LLVMValueRef b);  /* IEEE a - b */
+LLVMValueRef i2f(Cg *c, LLVMValueRef i);                    /* signed i64 -> f32 */
 /* Calls to the llvm.<name>.f32 intrinsic (exp, log, sqrt) and to libm tanhf. */
 LLVMValueRef f_call(Cg *c, const char *intrinsic, LLVMValueRef x);
 LLVMValueRef f_tanh(Cg *c, LLVMValueRef x);
 
 /* ---- op families ---- */
-int cg_unary(Cg *c, const Node *nd);      /* cg_elementwise.c */
-int cg_binary(Cg *c, const Node *nd);
+int cg_unary(Cg *c, const Node *nd);      /* cg_elementwise.c: also sqrt */
+int cg_binary(Cg *c, const Node *nd);     /* also minimum, relu_dx */
+int cg_sumto(Cg *c, const Node *nd);
+int cg_broadcast(Cg *c, const Node *nd);
 int cg_conv2d(Cg *c, const Node *nd);     /* cg_conv.c */
 int cg_dense(Cg *c, const Node *nd);
 int cg_matmul(Cg *c, const Node *nd);
 int cg_pool(Cg *c, const Node *nd);
+int cg_conv2d_dx(Cg *c, const Node *nd);  /* cg_grad.c: gradients of the window and matrix ops */
+int cg_conv2d_dw(Cg *c, const Node *nd);
+int cg_matmul_nt(Cg *c, const Node *nd);  /* (cg_conv.c) */
+int cg_matmul_tn(Cg *c, const Node *nd);  /* (cg_conv.c) */
+int cg_maxpool_dx(Cg *c, const Node *nd);
+int cg_avgpool_dx(Cg *c, const Node *nd);
+int cg_gsel_dx(Cg *c, const Node *nd);
 int cg_global(Cg *c, const Node *nd);     /* cg_reduce.c */
 int cg_softmax(Cg *c, const Node *nd);
 int cg_batchnorm(Cg *c, const Node *nd);
+int cg_bn_grad(Cg *c, const Node *nd);    /* cg_loss.c: bn_dx, bn_dgamma, bn_mean, bn_var */
+int cg_softmax_dx(Cg *c, const Node *nd); /* softmax_dx, logsoftmax_dx */
+int cg_xent(Cg *c, const Node *nd);       /* xent, xent_dx */
+int cg_bmean(Cg *c, const Node *nd);
+int cg_bmean_dx(Cg *c, const Node *nd);
 void cg_const_globals(Cg *c);             /* cg_misc.c: before any kernel */
 int cg_const(Cg *c, const Node *nd);
 int cg_concat(Cg *c, const Node *nd);
 int cg_copy(Cg *c, const Node *nd);       /* reshape, dropout off */
 int cg_dropout(Cg *c, const Node *nd);
+int cg_slice(Cg *c, const Node *nd);
+int cg_assign(Cg *c, const Node *nd);
+
+/* Shared by the window ops and their gradients (cg_conv.c). */
+/* Output columns [*lo, *hi) whose input column ow*s - p + k lies in [0, W). */
+void cg_span(Cg *c, LLVMValueRef k, int64_t s, int64_t p, int64_t W, int64_t OW, LLVMValueRef *lo, LLVMValueRef *hi);
+/* y[row + j] = v for j in [0, len). */
+void cg_fill(Cg *c, LLVMValueRef y, LLVMValueRef row, LLVMValueRef len, LLVMValueRef v);
+/* Input row ih = oh*s - p + kh; opens `if (0 <= ih < H)` and returns its join. */
+LLVMBasicBlockRef cg_row_in_bounds(Cg *c, LLVMValueRef oh, LLVMValueRef kh, int64_t s, int64_t p, int64_t H,
+                                   LLVMValueRef *ih);
+/* Sum over b in [0, N), i in [0, S) of x[(b*C + ch)*S + i], or of (x - mean)^2
+** when mean is given (cg_reduce.c). */
+LLVMValueRef cg_channel_sum(Cg *c, LLVMValueRef x, LLVMValueRef N, int64_t C, int64_t S, LLVMValueRef ch,
+                            LLVMValueRef mean);
 
 /* ---- storage.c: where values live ---- */
 
 int cg_is_copy(const Node *nd);                   /* reshape, dropout off */
-/* The node whose storage holds id's value (follows copies the plan aliased). */
+/* The node whose storage holds id's value (follows copies the plan aliased,
+** and an assign to its destination). */
 int cg_holder(const Graph *g, const Plan *p, int id);
 int cg_home(const Cg *c, int id);
 int cg_same_storage(const Cg *c, int a, int b);
@@ -131,10 +169,17 @@ int cg_slots(Cg *c, const Node *nd);
 int cg_slot_noalias(const Cg *c, int k);
 /* In a kernel: pointer to node id's storage (slot argument or constant). */
 LLVMValueRef base(Cg *c, int id);
-/* Refuse plans where a kernel writes over a parameter, buffer or live input. */
+/* Refuse plans where a kernel writes over a parameter, buffer, state or
+** live input (an assign may write its destination), or reads a destination
+** after its assign. */
 int cg_check_plan(Cg *c);
 /* In the entry: arena + plan_addr(id) for the builder's n. */
 LLVMValueRef cg_addr(Cg *c, LLVMValueRef arena, int id);
+
+/* ---- descriptor.c ---- */
+
+/* cg_descriptor_entries with the reason for a failure in e. */
+char *cg_descriptor_check(const CgEntry *es, int n, Err *e);
 
 /* ---- kernels.c ---- */
 

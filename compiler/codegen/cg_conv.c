@@ -1,19 +1,21 @@
 /*
-** cg_conv.c -- conv2d, dense, matmul, maxpool and avgpool.
+** cg_conv.c -- conv2d, dense, matmul (and its transposed forms matmul_nt,
+** matmul_tn), maxpool and avgpool.
 **
 ** Window ops (conv, pools) accumulate into one output row at a time: for
 ** each output row (n, o, oh) and each tap (c, kh, kw) the innermost loop runs
 ** over the output columns whose input column is in bounds, so it is
 ** contiguous in the output and padding costs no branch in the inner loop.
-** dense is a dot product per output (a vectorisable reduction); matmul
-** accumulates rows of b into a row of the result.
+** dense and matmul_nt are a dot product per output (a vectorisable
+** reduction); matmul and matmul_tn accumulate rows of b into a row of the
+** result.
 */
 #include "cg.h"
 
 #include <math.h>
 
 /* Output columns [*lo, *hi) whose input column ow*s - p + k lies in [0, W). */
-static void span(Cg *c, LLVMValueRef k, int64_t s, int64_t p, int64_t W, int64_t OW, LLVMValueRef *lo,
+void cg_span(Cg *c, LLVMValueRef k, int64_t s, int64_t p, int64_t W, int64_t OW, LLVMValueRef *lo,
                  LLVMValueRef *hi)
 {
 	*lo = imax(c, ci(c, 0), iceildiv(c, isub(c, ci(c, p), k), s));
@@ -21,16 +23,16 @@ static void span(Cg *c, LLVMValueRef k, int64_t s, int64_t p, int64_t W, int64_t
 }
 
 /* y[row + j] = v for j in [0, len). */
-static void fill(Cg *c, LLVMValueRef y, LLVMValueRef row, int64_t len, LLVMValueRef v)
+void cg_fill(Cg *c, LLVMValueRef y, LLVMValueRef row, LLVMValueRef len, LLVMValueRef v)
 {
 	Loop l;
-	loop_open(c, &l, ci(c, 0), ci(c, len));
+	loop_open(c, &l, ci(c, 0), len);
 	st(c, y, iadd(c, row, l.i), v);
 	loop_close(c, &l);
 }
 
 /* Input row ih = oh*s - p + kh; opens `if (0 <= ih < H)` and returns its join. */
-static LLVMBasicBlockRef row_in_bounds(Cg *c, LLVMValueRef oh, LLVMValueRef kh, int64_t s, int64_t p, int64_t H,
+LLVMBasicBlockRef cg_row_in_bounds(Cg *c, LLVMValueRef oh, LLVMValueRef kh, int64_t s, int64_t p, int64_t H,
                                        LLVMValueRef *ih)
 {
 	*ih = iadd(c, isub(c, imul(c, oh, ci(c, s)), ci(c, p)), kh);
@@ -51,16 +53,16 @@ int cg_conv2d(Cg *c, const Node *nd)
 	loop_open(c, &lo, ci(c, 0), ci(c, O));
 	loop_open(c, &loh, ci(c, 0), ci(c, OH));
 	LLVMValueRef yrow = imul(c, iadd(c, imul(c, iadd(c, imul(c, ln.i, ci(c, O)), lo.i), ci(c, OH)), loh.i), ci(c, OW));
-	fill(c, y, yrow, OW, bias ? ld(c, bias, lo.i) : cf(c, 0));
+	cg_fill(c, y, yrow, ci(c, OW), bias ? ld(c, bias, lo.i) : cf(c, 0));
 	loop_open(c, &lc, ci(c, 0), ci(c, C));
 	loop_open(c, &lkh, ci(c, 0), ci(c, KH));
 	LLVMValueRef ih;
-	LLVMBasicBlockRef join = row_in_bounds(c, loh.i, lkh.i, sh, ph, H, &ih);
+	LLVMBasicBlockRef join = cg_row_in_bounds(c, loh.i, lkh.i, sh, ph, H, &ih);
 	LLVMValueRef xrow = imul(c, iadd(c, imul(c, iadd(c, imul(c, ln.i, ci(c, C)), lc.i), ci(c, H)), ih), ci(c, W));
 	LLVMValueRef wrow = imul(c, iadd(c, imul(c, iadd(c, imul(c, lo.i, ci(c, C)), lc.i), ci(c, KH)), lkh.i), ci(c, KW));
 	loop_open(c, &lkw, ci(c, 0), ci(c, KW));
 	LLVMValueRef wv = ld(c, w, iadd(c, wrow, lkw.i)), from, to;
-	span(c, lkw.i, sw, pw, W, OW, &from, &to);
+	cg_span(c, lkw.i, sw, pw, W, OW, &from, &to);
 	LLVMValueRef xoff = isub(c, iadd(c, xrow, lkw.i), ci(c, pw));
 	loop_open(c, &low, from, to);
 	LLVMValueRef at = iadd(c, yrow, low.i);
@@ -120,10 +122,49 @@ int cg_matmul(Cg *c, const Node *nd)
 	Loop lm, lk, lp;
 	loop_open(c, &lm, ci(c, 0), dimv(c, as, 0));
 	LLVMValueRef yrow = imul(c, lm.i, ci(c, P));
-	fill(c, y, yrow, P, cf(c, 0));
+	cg_fill(c, y, yrow, ci(c, P), cf(c, 0));
 	loop_open(c, &lk, ci(c, 0), ci(c, K));
 	LLVMValueRef av = ld(c, a, iadd(c, imul(c, lm.i, ci(c, K)), lk.i));
 	LLVMValueRef brow = imul(c, lk.i, ci(c, P));
+	loop_open(c, &lp, ci(c, 0), ci(c, P));
+	LLVMValueRef at = iadd(c, yrow, lp.i);
+	LLVMValueRef yv = ld(c, y, at), bv = ld(c, b, iadd(c, brow, lp.i));
+	st(c, y, at, f_acc(c, yv, f_mul(c, av, bv)));
+	loop_close(c, &lp);
+	loop_close(c, &lk);
+	loop_close(c, &lm);
+	return 0;
+}
+
+/* y[m,k] = sum_p a[m,p] * b[k,p]: a row of a dotted with each row of b. */
+int cg_matmul_nt(Cg *c, const Node *nd)
+{
+	const Shape *as = &c->g->nodes[nd->in[0]]->shape;
+	int64_t P = as->d[1], K = nd->shape.d[1];
+	LLVMValueRef a = base(c, nd->in[0]), b = base(c, nd->in[1]), y = base(c, nd->id);
+	Loop lm, lk;
+	loop_open(c, &lm, ci(c, 0), dimv(c, as, 0));
+	loop_open(c, &lk, ci(c, 0), ci(c, K));
+	LLVMValueRef v = dot(c, a, imul(c, lm.i, ci(c, P)), b, imul(c, lk.i, ci(c, P)), P);
+	st(c, y, iadd(c, imul(c, lm.i, ci(c, K)), lk.i), v);
+	loop_close(c, &lk);
+	loop_close(c, &lm);
+	return 0;
+}
+
+/* y[k,:] = sum_m a[m,k] * b[m,:], m outermost: rows of b accumulate into
+** rows of y in order of m, so a sum over the batch has one fixed order. */
+int cg_matmul_tn(Cg *c, const Node *nd)
+{
+	const Shape *as = &c->g->nodes[nd->in[0]]->shape;
+	int64_t K = as->d[1], P = nd->shape.d[1];
+	LLVMValueRef a = base(c, nd->in[0]), b = base(c, nd->in[1]), y = base(c, nd->id);
+	cg_fill(c, y, ci(c, 0), ci(c, K * P), cf(c, 0));
+	Loop lm, lk, lp;
+	loop_open(c, &lm, ci(c, 0), dimv(c, as, 0));
+	loop_open(c, &lk, ci(c, 0), ci(c, K));
+	LLVMValueRef av = ld(c, a, iadd(c, imul(c, lm.i, ci(c, K)), lk.i));
+	LLVMValueRef yrow = imul(c, lk.i, ci(c, P)), brow = imul(c, lm.i, ci(c, P));
 	loop_open(c, &lp, ci(c, 0), ci(c, P));
 	LLVMValueRef at = iadd(c, yrow, lp.i);
 	LLVMValueRef yv = ld(c, y, at), bv = ld(c, b, iadd(c, brow, lp.i));
@@ -166,14 +207,14 @@ int cg_pool(Cg *c, const Node *nd)
 	loop_open(c, &lpl, ci(c, 0), dimsv(c, xs, 0, 2));
 	loop_open(c, &loh, ci(c, 0), ci(c, OH));
 	LLVMValueRef yrow = imul(c, iadd(c, imul(c, lpl.i, ci(c, OH)), loh.i), ci(c, OW));
-	fill(c, y, yrow, OW, cf(c, max ? -INFINITY : 0.0f));
+	cg_fill(c, y, yrow, ci(c, OW), cf(c, max ? -INFINITY : 0.0f));
 	loop_open(c, &lkh, ci(c, 0), ci(c, KH));
 	LLVMValueRef ih;
-	LLVMBasicBlockRef join = row_in_bounds(c, loh.i, lkh.i, nd->a.stride[0], nd->a.pad[0], H, &ih);
+	LLVMBasicBlockRef join = cg_row_in_bounds(c, loh.i, lkh.i, nd->a.stride[0], nd->a.pad[0], H, &ih);
 	LLVMValueRef xrow = imul(c, iadd(c, imul(c, lpl.i, ci(c, H)), ih), ci(c, W));
 	loop_open(c, &lkw, ci(c, 0), ci(c, KW));
 	LLVMValueRef from, to;
-	span(c, lkw.i, nd->a.stride[1], nd->a.pad[1], W, OW, &from, &to);
+	cg_span(c, lkw.i, nd->a.stride[1], nd->a.pad[1], W, OW, &from, &to);
 	LLVMValueRef xoff = isub(c, iadd(c, xrow, lkw.i), ci(c, nd->a.pad[1]));
 	loop_open(c, &low, from, to);
 	LLVMValueRef at = iadd(c, yrow, low.i);

@@ -1,11 +1,15 @@
 /*
-** cg_elementwise.c -- unary functions and the broadcasting binary ops.
+** cg_elementwise.c -- unary functions, the broadcasting binary ops (and
+** minimum, relu_dx), broadcast and its gradient sumto.
 **
 ** Unary ops are one flat loop over the element count. Binary ops run a loop
 ** nest over the result's dims after dropping size-1 dims and merging
 ** neighbours that both operands walk contiguously (or both broadcast), so
 ** [N,C,H,W] + [1,C,1,1] becomes a [N,C] nest around a contiguous H*W loop
 ** with b loop-invariant, and same-shape operands become one flat loop.
+** broadcast is the same walk with one operand; sumto walks x's dims with
+** the result read through broadcast strides, and when the innermost merged
+** dim is summed it becomes a register reduction.
 */
 #include "cg.h"
 
@@ -25,6 +29,8 @@ static LLVMValueRef unop(Cg *c, Op op, LLVMValueRef x)
 		return f_tanh(c, x);
 	case OP_EXP:
 		return f_call(c, "llvm.exp", x);
+	case OP_SQRT:
+		return f_call(c, "llvm.sqrt", x);
 	default: /* OP_LOG */
 		return f_call(c, "llvm.log", x);
 	}
@@ -68,15 +74,14 @@ static int strides(const Shape *s, const Shape *y, int64_t st[IR_MAXDIM])
 	return 0;
 }
 
-/* The result's dims, size-1 dims dropped and mergeable neighbours merged;
-** returns how many remain, or -1 if an operand does not broadcast. */
-static int bdims(const Graph *g, const Node *nd, BDim out[IR_MAXDIM])
+/* The walk over dims y, size-1 dims dropped and mergeable neighbours
+** merged, reading operands a and b (b may be NULL) through their broadcast
+** strides; returns how many dims remain, or -1 if an operand does not fit. */
+static int walk(const Shape *y, const Shape *a, const Shape *b, BDim out[IR_MAXDIM])
 {
-	int64_t st[2][IR_MAXDIM];
-	const Shape *y = &nd->shape;
-	for (int k = 0; k < 2; k++)
-		if (strides(&g->nodes[nd->in[k]]->shape, y, st[k]))
-			return -1;
+	int64_t st[2][IR_MAXDIM] = {{0}};
+	if (strides(a, y, st[0]) || (b && strides(b, y, st[1])))
+		return -1;
 	int m = 0;
 	for (int i = 0; i < y->rank; i++) {
 		if (y->d[i] == 1)
@@ -96,13 +101,32 @@ static int bdims(const Graph *g, const Node *nd, BDim out[IR_MAXDIM])
 	return m;
 }
 
-/* a OP b in f32 (correctly rounded, as the interpreter's double then float). */
+/* Open the nest over the walk's dims; bounds[] gets each extent (n-scaled),
+** ia / ib the operands' element offsets at the innermost counters. */
+static void walk_open(Cg *c, const BDim *d, int m, Nest *s, LLVMValueRef bounds[IR_MAXDIM], LLVMValueRef *ia,
+                      LLVMValueRef *ib)
+{
+	for (int k = 0; k < m; k++)
+		bounds[k] = d[k].n ? imul(c, ci(c, d[k].d), c->n) : ci(c, d[k].d);
+	nest_open(c, s, m, bounds);
+	*ia = ci(c, 0), *ib = ci(c, 0);
+	for (int k = 0; k < m; k++) {
+		*ia = iadd(c, *ia, imul(c, s->l[k].i, ci(c, d[k].s[0])));
+		*ib = iadd(c, *ib, imul(c, s->l[k].i, ci(c, d[k].s[1])));
+	}
+}
+
+/* a OP b in f32 (correctly rounded, as the interpreter's double then float);
+** minimum propagates NaN (llvm.minimum), relu_dx is b where a > 0, else 0. */
 static LLVMValueRef binop(Cg *c, Op op, LLVMValueRef a, LLVMValueRef b)
 {
 	switch (op) {
 	case OP_ADD: return LLVMBuildFAdd(c->b, a, b, "");
 	case OP_SUB: return LLVMBuildFSub(c->b, a, b, "");
 	case OP_MUL: return LLVMBuildFMul(c->b, a, b, "");
+	case OP_MINIMUM: return f_min(c, a, b);
+	case OP_RELU_DX:
+		return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOGT, a, cf(c, 0), ""), b, cf(c, 0), "");
 	default: return LLVMBuildFDiv(c->b, a, b, "");
 	}
 }
@@ -111,22 +135,62 @@ static LLVMValueRef binop(Cg *c, Op op, LLVMValueRef a, LLVMValueRef b)
 int cg_binary(Cg *c, const Node *nd)
 {
 	BDim d[IR_MAXDIM];
-	int m = bdims(c->g, nd, d);
+	int m = walk(&nd->shape, &c->g->nodes[nd->in[0]]->shape, &c->g->nodes[nd->in[1]]->shape, d);
 	if (m < 0)
 		return cg_fail(c, nd, "operands do not broadcast to the result shape");
 	LLVMValueRef a = base(c, nd->in[0]), b = base(c, nd->in[1]), y = base(c, nd->id);
-	LLVMValueRef bounds[IR_MAXDIM];
-	for (int k = 0; k < m; k++)
-		bounds[k] = d[k].n ? imul(c, ci(c, d[k].d), c->n) : ci(c, d[k].d);
+	LLVMValueRef bounds[IR_MAXDIM], ia, ib;
 	Nest s;
-	nest_open(c, &s, m, bounds);
-	LLVMValueRef ia = ci(c, 0), ib = ci(c, 0);
-	for (int k = 0; k < m; k++) {
-		ia = iadd(c, ia, imul(c, s.l[k].i, ci(c, d[k].s[0])));
-		ib = iadd(c, ib, imul(c, s.l[k].i, ci(c, d[k].s[1])));
-	}
+	walk_open(c, d, m, &s, bounds, &ia, &ib);
 	LLVMValueRef va = ld(c, a, ia), vb = ld(c, b, ib); /* sequenced: deterministic IR */
 	st(c, y, nest_flat(c, &s, bounds), binop(c, nd->op, va, vb));
+	nest_close(c, &s);
+	return 0;
+}
+
+/* broadcast: y = x expanded to the result shape. */
+int cg_broadcast(Cg *c, const Node *nd)
+{
+	BDim d[IR_MAXDIM];
+	int m = walk(&nd->shape, &c->g->nodes[nd->in[0]]->shape, NULL, d);
+	if (m < 0)
+		return cg_fail(c, nd, "x does not broadcast to the result shape");
+	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id);
+	LLVMValueRef bounds[IR_MAXDIM], ix, unused;
+	Nest s;
+	walk_open(c, d, m, &s, bounds, &ix, &unused);
+	st(c, y, nest_flat(c, &s, bounds), ld(c, x, ix));
+	nest_close(c, &s);
+	return 0;
+}
+
+/* sumto: y = 0, then every element of x adds into the element of y its
+** broadcast reads, x in row-major order (one summation order for every
+** thread count). A summed innermost dim is a vectorisable reduction into a
+** register, added to y once per row. */
+int cg_sumto(Cg *c, const Node *nd)
+{
+	const Shape *xs = &c->g->nodes[nd->in[0]]->shape;
+	BDim d[IR_MAXDIM];
+	int m = walk(xs, xs, &nd->shape, d);
+	if (m < 0)
+		return cg_fail(c, nd, "the result does not broadcast to x");
+	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id);
+	cg_fill(c, y, ci(c, 0), dimsv(c, &nd->shape, 0, nd->shape.rank), cf(c, 0));
+	int red = m > 0 && d[m - 1].s[1] == 0;   /* innermost dim summed: reduce in a register */
+	LLVMValueRef bounds[IR_MAXDIM], ix, iy, acc = NULL;
+	Nest s;
+	walk_open(c, d, m - red, &s, bounds, &ix, &iy);
+	if (red) {
+		Loop l;
+		acc = var_new(c, cf(c, 0));
+		loop_open(c, &l, ci(c, 0), d[m - 1].n ? imul(c, ci(c, d[m - 1].d), c->n) : ci(c, d[m - 1].d));
+		LLVMValueRef v = ld(c, x, iadd(c, ix, imul(c, l.i, ci(c, d[m - 1].s[0]))));
+		var_set(c, acc, f_acc(c, var_get(c, acc), v));
+		loop_close(c, &l);
+	}
+	LLVMValueRef v = red ? var_get(c, acc) : ld(c, x, ix);
+	st(c, y, iy, f_add(c, ld(c, y, iy), v));
 	nest_close(c, &s);
 	return 0;
 }

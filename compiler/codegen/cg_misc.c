@@ -1,7 +1,8 @@
 /*
-** cg_misc.c -- constants, concat, reshape (a copy unless the planner put it
-** on its operand), and dropout (a copy when off; Philox masks through the
-** runtime's rt_uniform when train or mc).
+** cg_misc.c -- constants, concat, slice, reshape (a copy unless the planner
+** put it on its operand), dropout (a copy when off; Philox masks through the
+** runtime's rt_uniform when train or mc), and assign (the write-back of a
+** parameter, buffer or state).
 */
 #include "cg.h"
 
@@ -25,8 +26,8 @@ void cg_const_globals(Cg *c)
 			v[i] = cf(c, nd->a.data[i]);
 		LLVMValueRef init = LLVMConstArray2(c->f32, v, (uint64_t)k);
 		free(v);
-		char name[32];
-		snprintf(name, sizeof name, "const.%d", id);
+		char name[96];
+		snprintf(name, sizeof name, "%s.const.%d", c->prefix, id);
 		LLVMValueRef gv = LLVMAddGlobal(c->mod, LLVMTypeOf(init), name);
 		LLVMSetInitializer(gv, init);
 		LLVMSetGlobalConstant(gv, 1);
@@ -85,6 +86,36 @@ int cg_concat(Cg *c, const Node *nd)
 	return 0;
 }
 
+/* slice: for each index of the dims before axis, the slab of T[axis] *
+** inner elements starting at start * inner in x's slab. */
+int cg_slice(Cg *c, const Node *nd)
+{
+	const Shape *s = &nd->shape, *xs = &c->g->nodes[nd->in[0]]->shape;
+	int ax = nd->a.axis;
+	if (ax < 0 || ax >= s->rank || xs->rank != s->rank)
+		return cg_fail(c, nd, "axis %d out of range", ax);
+	LLVMValueRef outer = dimsv(c, s, 0, ax), inner = dimsv(c, s, ax + 1, s->rank);
+	LLVMValueRef slab = imul(c, ci(c, s->d[ax]), inner), xslab = imul(c, ci(c, xs->d[ax]), inner);
+	LLVMValueRef from = imul(c, ci(c, nd->a.start), inner), x = base(c, nd->in[0]), y = base(c, nd->id);
+	Loop lo, lj;
+	loop_open(c, &lo, ci(c, 0), outer);
+	LLVMValueRef yat = imul(c, lo.i, slab), xat = iadd(c, imul(c, lo.i, xslab), from);
+	loop_open(c, &lj, ci(c, 0), slab);
+	st(c, y, iadd(c, yat, lj.i), ld(c, x, iadd(c, xat, lj.i)));
+	loop_close(c, &lj);
+	loop_close(c, &lo);
+	return 0;
+}
+
+/* assign (dst, value): copy value into dst's storage now. The assign has no
+** storage of its own: its home is dst (storage.c), so later readers of the
+** assign see the new value. */
+int cg_assign(Cg *c, const Node *nd)
+{
+	LLVMBuildMemMove(c->b, base(c, nd->in[0]), 4, base(c, nd->in[1]), 4, bytes(c, nd->in[1]));
+	return 0;
+}
+
 /* The i64 field at byte offset off of the RtCtx argument. */
 static LLVMValueRef ctx_u64(Cg *c, int64_t off)
 {
@@ -105,7 +136,8 @@ static LLVMValueRef call_uniform(Cg *c, LLVMValueRef seed, LLVMValueRef step, in
 	return LLVMBuildCall2(c->b, t, f, v, 4, "");
 }
 
-/* mode=off: a copy; train / mc: y[i] = x[i] / (1-p) where rt_uniform(seed,
+/* mode=off: a copy; train / mc: y[i] = x[i] / (1-p) (a division, as the
+** interpreter's) where rt_uniform(seed,
 ** step, stream, i) >= p, else 0, with seed and step read from the RtCtx. */
 int cg_dropout(Cg *c, const Node *nd)
 {
@@ -113,14 +145,14 @@ int cg_dropout(Cg *c, const Node *nd)
 		return cg_copy(c, nd);
 	if (nd->a.mode != MODE_TRAIN && nd->a.mode != MODE_MC)
 		return cg_fail(c, nd, "mode=%s, expected off, train or mc", ir_mode_name(nd->a.mode));
-	float p = nd->a.p, scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+	float p = nd->a.p;
 	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id);
 	LLVMValueRef seed = ctx_u64(c, offsetof(RtCtx, seed)), step = ctx_u64(c, offsetof(RtCtx, step));
 	Loop l;
 	loop_open(c, &l, ci(c, 0), dimsv(c, &nd->shape, 0, nd->shape.rank));
 	LLVMValueRef u = call_uniform(c, seed, step, nd->a.stream, l.i);
 	LLVMValueRef keep = LLVMBuildFCmp(c->b, LLVMRealOGE, u, cf(c, p), "");
-	LLVMValueRef v = LLVMBuildFMul(c->b, ld(c, x, l.i), cf(c, scale), "");
+	LLVMValueRef v = f_div(c, ld(c, x, l.i), cf(c, 1.0f - p));
 	st(c, y, l.i, LLVMBuildSelect(c->b, keep, v, cf(c, 0), ""));
 	loop_close(c, &l);
 	return 0;

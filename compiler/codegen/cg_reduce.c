@@ -87,7 +87,7 @@ int cg_softmax(Cg *c, const Node *nd)
 
 /* Sum over b in [0, N), i in [0, S) of f(x[(b*C + ch)*S + i]) where f is the
 ** identity, or (v - mean)^2 when mean is given. */
-static LLVMValueRef channel_sum(Cg *c, LLVMValueRef x, LLVMValueRef N, int64_t C, int64_t S, LLVMValueRef ch,
+LLVMValueRef cg_channel_sum(Cg *c, LLVMValueRef x, LLVMValueRef N, int64_t C, int64_t S, LLVMValueRef ch,
                                 LLVMValueRef mean)
 {
 	LLVMValueRef acc = var_new(c, cf(c, 0));
@@ -127,8 +127,8 @@ int cg_batchnorm(Cg *c, const Node *nd)
 		var = ld(c, base(c, nd->in[4]), lc.i);
 	} else {
 		LLVMValueRef cnt = LLVMBuildSIToFP(c->b, imul(c, N, ci(c, S)), c->f32, "");
-		mean = LLVMBuildFDiv(c->b, channel_sum(c, x, N, C, S, lc.i, NULL), cnt, "");
-		var = LLVMBuildFDiv(c->b, channel_sum(c, x, N, C, S, lc.i, mean), cnt, "");
+		mean = LLVMBuildFDiv(c->b, cg_channel_sum(c, x, N, C, S, lc.i, NULL), cnt, "");
+		var = LLVMBuildFDiv(c->b, cg_channel_sum(c, x, N, C, S, lc.i, mean), cnt, "");
 	}
 	LLVMValueRef sd = f_call(c, "llvm.sqrt", f_add(c, var, cf(c, nd->a.eps)));
 	LLVMValueRef scale = LLVMBuildFDiv(c->b, ld(c, gamma, lc.i), sd, "");

@@ -17,19 +17,41 @@ typedef struct CgOptions {
 	const char *cpu;        /* NULL: the host's CPU name */
 	const char *features;   /* NULL: the host's CPU features */
 	int opt_level;          /* 0..3, default 3 */
-	const char *entry;      /* entry point symbol, default "lunac_predict" */
+	const char *entry;      /* cg_emit's one entry: its name ("predict", the default; a
+	                           leading "lunac_" is ignored); cg_emit_entries ignores it */
 } CgOptions;
 
-/* Emit g (already through the pipeline) with plan p as an object file,
-** textual LLVM IR or assembly at path (EMIT_EXE is the driver's business:
-** it asks for EMIT_OBJ and links). Output is byte-identical for the same
-** graph, options and LLVM version. Writes to a temporary file and renames.
-** o may be NULL (host CPU, -O3, "lunac_predict"); opt_level is taken as
-** given. Fails with an internal error if the plan puts a computed value over
-** a parameter, buffer or live input. docs/codegen.md describes the output. */
+/* Emit g (already through the pipeline) with plan p as the one entry
+** o->entry: cg_emit_entries with one entry. */
 int cg_emit(const Graph *g, const Plan *p, const CgOptions *o, EmitKind k, const char *path, Err *e);
 
-/* The model descriptor JSON (schema in runtime/lunac_rt.h); malloc'ed. */
+/* The descriptor of g and p as the one entry "predict"; malloc'ed. */
 char *cg_descriptor(const Graph *g, const Plan *p);
+
+/* One entry point of an executable: its specialised graph and plan. */
+typedef struct CgEntry {
+	const char *name;       /* "predict", "mc", "eval", "train_sgd", "train_adam" */
+	const Graph *g;
+	const Plan *p;          /* planned against the shared layout, unified sizes */
+} CgEntry;
+
+/* Emit every entry into one module as an object file, textual LLVM IR or
+** assembly at path (EMIT_EXE is the driver's business: it asks for EMIT_OBJ
+** and links): per entry a function lunac_<name> and its kernels
+** <name>_kID_op, and one descriptor built from all of them. The entries'
+** plans must share one layout and have unified sizes (pass_plan_unify).
+** Output is byte-identical for the same graphs, plans, options and LLVM
+** version. Writes to a temporary file and renames. o may be NULL (host CPU,
+** -O3); opt_level is taken as given. Fails with an internal error if a plan
+** puts a computed value over a parameter, buffer, state or live input (an
+** assign writes only its destination), if a value is read after an assign
+** overwrote its storage, or if two entries place a name differently.
+** docs/codegen.md describes the output. */
+int cg_emit_entries(const CgEntry *es, int n, const CgOptions *o, EmitKind k, const char *path, Err *e);
+/* The descriptor of several entries (schema in runtime/lunac_rt.h): inputs,
+** outputs and params+buffers+state listed once by name, "tasks" from the
+** first entry's graph, "entries" with each entry's outputs; malloc'ed, NULL
+** on an internal error (see cg_emit_entries). */
+char *cg_descriptor_entries(const CgEntry *es, int n);
 
 #endif

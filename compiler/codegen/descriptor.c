@@ -1,7 +1,11 @@
 /*
 ** descriptor.c -- the model descriptor JSON (schema in runtime/lunac_rt.h):
-** what the runtime needs to find inputs, outputs, parameters and buffers in
-** the arena and to initialise parameters. Keys are written in a fixed order.
+** what the runtime needs to find inputs, outputs, parameters, buffers and
+** optimizer state in the arena, to initialise them, and which entries and
+** tasks the executable has. Keys are written in a fixed order. Tensors are
+** listed once by name across entries (first appearance, entries in order);
+** entries share one layout, so a name has one offset in all of them, which
+** is checked.
 **
 ** fan_in / fan_out (for glorot, Keras / PyTorch convention): for a weight
 ** of rank >= 2 with shape [d0, d1, rest...], receptive = prod(rest),
@@ -15,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../version.h"
 
@@ -54,64 +59,148 @@ static cJSON *tensor(const Graph *g, const Plan *p, const Node *nd, const char *
 	return t;
 }
 
-/* Add t to array a; 0, or -1 (and free nothing: a owns what it has) if t is NULL. */
-static int push(cJSON *a, cJSON *t)
+/* The descriptor being built: its arrays, and the first error. */
+typedef struct Desc {
+	cJSON *in, *out, *ps;
+	Err *e;
+} Desc;
+
+/* The element of array a named name, or NULL. */
+static cJSON *named(cJSON *a, const char *name)
+{
+	cJSON *t;
+	cJSON_ArrayForEach(t, a) {
+		if (!strcmp(cJSON_GetObjectItem(t, "name")->valuestring, name))
+			return t;
+	}
+	return NULL;
+}
+
+/* Add t (named name) to array a unless a has it; an entry that already
+** listed it must agree on offset, dtype and shape. NULL t: no storage. */
+static int add(Desc *d, cJSON *a, cJSON *t, const char *entry, const char *name)
 {
 	if (!t)
-		return -1;
-	cJSON_AddItemToArray(a, t);
+		return ir_errorf(d->e, "codegen: internal error: %s: \"%s\" has no storage in the memory plan", entry, name);
+	cJSON *old = named(a, name);
+	if (!old) {
+		cJSON_AddItemToArray(a, t);
+		return 0;
+	}
+	static const char *const keys[] = {"offset", "dtype", "shape", "batched"};
+	for (int i = 0; i < 4; i++)
+		if (!cJSON_Compare(cJSON_GetObjectItem(old, keys[i]), cJSON_GetObjectItem(t, keys[i]), 1)) {
+			cJSON_Delete(t);
+			return ir_errorf(d->e, "codegen: internal error: %s: \"%s\" has another %s than in an earlier entry", entry,
+			                 name, keys[i]);
+		}
+	cJSON_Delete(t);
 	return 0;
 }
 
-/* The params array: every param and buffer, in node order. */
-static int params(const Graph *g, const Plan *p, cJSON *a)
+/* A param, buffer or state: the tensor fields, kind, init and fans. */
+static cJSON *weight(const Graph *g, const Plan *p, const Node *nd)
 {
+	cJSON *t = tensor(g, p, nd, nd->a.name);
+	if (!t)
+		return NULL;
+	int64_t fi, fo;
+	fans(&nd->shape, &fi, &fo);
+	const char *kind = nd->op == OP_PARAM ? "param" : nd->op == OP_BUFFER ? "buffer" : "state";
+	cJSON_AddStringToObject(t, "kind", kind);
+	cJSON_AddStringToObject(t, "init", nd->a.init == INIT_NONE ? "zeros" : ir_init_name(nd->a.init));
+	cJSON_AddNumberToObject(t, "fan_in", (double)fi);
+	cJSON_AddNumberToObject(t, "fan_out", (double)fo);
+	return t;
+}
+
+/* Add one entry's inputs, outputs and weights (node order); its object
+** {"name","outputs"} goes to en. */
+static int entry(Desc *d, const CgEntry *en, cJSON *ens)
+{
+	const Graph *g = en->g;
+	const Plan *p = en->p;
 	for (int i = 0; i < g->nnodes; i++) {
 		const Node *nd = g->nodes[i];
-		if (nd->dead || (nd->op != OP_PARAM && nd->op != OP_BUFFER))
+		if (nd->dead)
 			continue;
-		cJSON *t = tensor(g, p, nd, nd->a.name);
-		if (push(a, t))
+		if (nd->op == OP_INPUT && add(d, d->in, tensor(g, p, nd, nd->a.name), en->name, nd->a.name))
 			return -1;
-		int64_t fi, fo;
-		fans(&nd->shape, &fi, &fo);
-		cJSON_AddStringToObject(t, "kind", nd->op == OP_PARAM ? "param" : "buffer");
-		cJSON_AddStringToObject(t, "init", nd->a.init == INIT_NONE ? "zeros" : ir_init_name(nd->a.init));
-		cJSON_AddNumberToObject(t, "fan_in", (double)fi);
-		cJSON_AddNumberToObject(t, "fan_out", (double)fo);
+		int w = nd->op == OP_PARAM || nd->op == OP_BUFFER || nd->op == OP_STATE;
+		if (w && add(d, d->ps, weight(g, p, nd), en->name, nd->a.name))
+			return -1;
+	}
+	cJSON *o = cJSON_CreateObject(), *names = cJSON_CreateArray();
+	cJSON_AddItemToArray(ens, o);
+	cJSON_AddStringToObject(o, "name", en->name);
+	cJSON_AddItemToObject(o, "outputs", names);
+	for (int i = 0; i < g->noutputs; i++) {
+		const Output *out = &g->outputs[i];
+		if (add(d, d->out, tensor(g, p, g->nodes[out->node], out->name), en->name, out->name))
+			return -1;
+		cJSON_AddItemToArray(names, cJSON_CreateString(out->name));
 	}
 	return 0;
 }
 
-/* The inputs and outputs arrays. */
-static int ios(const Graph *g, const Plan *p, cJSON *in, cJSON *out)
+/* The "tasks" array of graph g. */
+static void tasks(const Graph *g, cJSON *a)
 {
-	for (int i = 0; i < g->nnodes; i++) {
-		const Node *nd = g->nodes[i];
-		if (!nd->dead && nd->op == OP_INPUT && push(in, tensor(g, p, nd, nd->a.name)))
-			return -1;
+	for (int i = 0; i < g->ntasks; i++) {
+		const Task *t = &g->tasks[i];
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", t->name ? t->name : "");
+		cJSON_AddStringToObject(o, "output", t->output ? t->output : "");
+		cJSON_AddStringToObject(o, "label", t->label ? t->label : "");
+		cJSON_AddNumberToObject(o, "classes", t->classes);
+		cJSON_AddNumberToObject(o, "weight", t->weight);
+		cJSON_AddItemToArray(a, o);
 	}
-	for (int i = 0; i < g->noutputs; i++)
-		if (push(out, tensor(g, p, g->nodes[g->outputs[i].node], g->outputs[i].name)))
-			return -1;
-	return 0;
 }
 
-/* The descriptor JSON, malloc'ed; NULL if an input, output or parameter
-** has no storage in the plan. */
-char *cg_descriptor(const Graph *g, const Plan *p)
+/* The descriptor of entries es[0..n), malloc'ed; NULL with e set if a
+** tensor has no storage, two entries place a name differently, or the
+** plans' sizes are not unified. */
+char *cg_descriptor_check(const CgEntry *es, int n, Err *e)
 {
+	if (n < 1)
+		return ir_errorf(e, "codegen: no entry to emit"), NULL;
+	const Graph *g = es[0].g;
+	for (int i = 1; i < n; i++)
+		if (es[i].p->fixed_bytes != es[0].p->fixed_bytes || es[i].p->batch_bytes != es[0].p->batch_bytes)
+			return ir_errorf(e, "codegen: internal error: entries %s and %s have plans of different sizes "
+			                    "(pass_plan_unify)", es[0].name, es[i].name), NULL;
 	cJSON *d = cJSON_CreateObject();
 	cJSON_AddStringToObject(d, "format", "lunac-model-1");
 	cJSON_AddStringToObject(d, "name", g->name ? g->name : "");
 	cJSON_AddStringToObject(d, "compiler", LUNAC_COMPILER);
 	cJSON_AddStringToObject(d, "spec_hash", g->spec_hash ? g->spec_hash : "");
-	cJSON_AddNumberToObject(d, "fixed_bytes", (double)p->fixed_bytes);
-	cJSON_AddNumberToObject(d, "batch_bytes", (double)p->batch_bytes);
-	cJSON *in = cJSON_AddArrayToObject(d, "inputs"), *out = cJSON_AddArrayToObject(d, "outputs");
-	cJSON *ps = cJSON_AddArrayToObject(d, "params"), *en = cJSON_AddArrayToObject(d, "entries");
-	cJSON_AddItemToArray(en, cJSON_CreateString("predict"));
-	char *s = ios(g, p, in, out) || params(g, p, ps) ? NULL : cJSON_PrintUnformatted(d);
+	cJSON_AddNumberToObject(d, "fixed_bytes", (double)es[0].p->fixed_bytes);
+	cJSON_AddNumberToObject(d, "batch_bytes", (double)es[0].p->batch_bytes);
+	Desc ds = {.e = e};
+	ds.in = cJSON_AddArrayToObject(d, "inputs");
+	ds.out = cJSON_AddArrayToObject(d, "outputs");
+	ds.ps = cJSON_AddArrayToObject(d, "params");
+	tasks(g, cJSON_AddArrayToObject(d, "tasks"));
+	cJSON *ens = cJSON_AddArrayToObject(d, "entries");
+	int bad = 0;
+	for (int i = 0; i < n && !bad; i++)
+		bad = entry(&ds, &es[i], ens);
+	char *s = bad ? NULL : cJSON_PrintUnformatted(d);
 	cJSON_Delete(d);
 	return s;
+}
+
+/* The descriptor of several entries; malloc'ed, NULL on an internal error. */
+char *cg_descriptor_entries(const CgEntry *es, int n)
+{
+	Err e = {0};
+	return cg_descriptor_check(es, n, &e);
+}
+
+/* The descriptor of one graph as the entry "predict". */
+char *cg_descriptor(const Graph *g, const Plan *p)
+{
+	CgEntry en = {"predict", g, p};
+	return cg_descriptor_entries(&en, 1);
 }

@@ -83,8 +83,8 @@ static LLVMValueRef kernel(Cg *c, const Node *nd, LLVMTypeRef *ty)
 	pt[ns] = c->i64;
 	pt[ns + 1] = c->ptr;
 	*ty = LLVMFunctionType(c->voidt, pt, (unsigned)ns + 2, 0);
-	char name[64];
-	snprintf(name, sizeof name, "k%d_%s", nd->id, ir_ops[nd->op].name);
+	char name[128];
+	snprintf(name, sizeof name, "%s_k%d_%s", c->prefix, nd->id, ir_ops[nd->op].name);
 	c->fn = LLVMAddFunction(c->mod, name, *ty);
 	LLVMSetLinkage(c->fn, LLVMInternalLinkage);
 	fn_attrs(c, c->fn);
@@ -107,12 +107,12 @@ static LLVMValueRef kernel(Cg *c, const Node *nd, LLVMTypeRef *ty)
 	return c->fn;
 }
 
-/* The descriptor JSON as the NUL-terminated global lunac_model_json. */
-static int descriptor_global(Cg *c)
+/* The descriptor of every entry as the NUL-terminated global lunac_model_json. */
+static int descriptor_global(Cg *c, const CgEntry *es, int n)
 {
-	char *json = cg_descriptor(c->g, c->p);
+	char *json = cg_descriptor_check(es, n, c->e);
 	if (!json)
-		return ir_errorf(c->e, "codegen: cannot build the model descriptor (an output without storage?)");
+		return -1;
 	LLVMValueRef init = LLVMConstStringInContext2(c->ctx, json, strlen(json), 0);
 	free(json);
 	LLVMValueRef gv = LLVMAddGlobal(c->mod, LLVMTypeOf(init), "lunac_model_json");
@@ -122,22 +122,35 @@ static int descriptor_global(Cg *c)
 	return 0;
 }
 
-/* Fill the module: constants, descriptor, and the entry point `void
-** entry(ptr arena, i64 n, ptr ctx)` calling each node's kernel in order on
-** the addresses of its slots. */
-static int build(Cg *c, const char *entry)
+/* Is name usable in a symbol (letters, digits, '_'), and new in the module? */
+static int check_name(Cg *c, const char *name, const char *sym)
 {
-	c->f32 = LLVMFloatTypeInContext(c->ctx);
-	c->i32 = LLVMInt32TypeInContext(c->ctx);
-	c->i64 = LLVMInt64TypeInContext(c->ctx);
-	c->ptr = LLVMPointerTypeInContext(c->ctx, 0);
-	c->voidt = LLVMVoidTypeInContext(c->ctx);
+	int ok = name && *name;
+	for (const char *s = name; ok && *s; s++)
+		ok = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_';
+	if (!ok)
+		return ir_errorf(c->e, "codegen: internal error: bad entry name \"%s\"", name ? name : "");
+	if (LLVMGetNamedFunction(c->mod, sym))
+		return ir_errorf(c->e, "codegen: internal error: two entries named \"%s\"", name);
+	return 0;
+}
+
+/* Emit one entry: its constants, its kernels "<name>_kID_op", and `void
+** lunac_<name>(ptr arena, i64 n, ptr ctx)` calling each node's kernel in
+** order on the addresses of its slots. */
+static int build_entry(Cg *c, const CgEntry *en)
+{
+	char sym[128];
+	snprintf(sym, sizeof sym, "lunac_%s", en->name ? en->name : "");
+	if (check_name(c, en->name, sym))
+		return -1;
+	c->g = en->g, c->p = en->p, c->prefix = en->name;
 	LLVMTypeRef params[3] = {c->ptr, c->i64, c->ptr};
-	LLVMValueRef f = LLVMAddFunction(c->mod, entry, LLVMFunctionType(c->voidt, params, 3, 0));
+	LLVMValueRef f = LLVMAddFunction(c->mod, sym, LLVMFunctionType(c->voidt, params, 3, 0));
 	fn_attrs(c, f);
 	LLVMBasicBlockRef bb = LLVMAppendBasicBlockInContext(c->ctx, f, "entry");
 	cg_const_globals(c);
-	if (cg_check_plan(c) || descriptor_global(c))
+	if (cg_check_plan(c))
 		return -1;
 	for (int i = 0; i < c->g->nnodes; i++) {
 		const Node *nd = c->g->nodes[i];
@@ -158,6 +171,27 @@ static int build(Cg *c, const char *entry)
 	}
 	LLVMPositionBuilderAtEnd(c->b, bb);
 	LLVMBuildRetVoid(c->b);
+	return 0;
+}
+
+/* Fill the module: the descriptor, then every entry with its kernels. */
+static int build(Cg *c, const CgEntry *es, int n)
+{
+	c->f32 = LLVMFloatTypeInContext(c->ctx);
+	c->i32 = LLVMInt32TypeInContext(c->ctx);
+	c->i64 = LLVMInt64TypeInContext(c->ctx);
+	c->ptr = LLVMPointerTypeInContext(c->ctx, 0);
+	c->voidt = LLVMVoidTypeInContext(c->ctx);
+	if (descriptor_global(c, es, n))
+		return -1;
+	for (int i = 0; i < n; i++) {
+		free(c->constg);
+		c->constg = calloc((size_t)es[i].g->nnodes + 1, sizeof *c->constg);
+		if (!c->constg)
+			return ir_errorf(c->e, "codegen: out of memory");
+		if (build_entry(c, &es[i]))
+			return -1;
+	}
 	return 0;
 }
 
@@ -267,29 +301,30 @@ static int write_out(Cg *c, LLVMTargetMachineRef tm, EmitKind k, const char *pat
 	return rc;
 }
 
-/* Emit g with plan p as k at path (see codegen.h). */
-int cg_emit(const Graph *g, const Plan *p, const CgOptions *o, EmitKind k, const char *path, Err *e)
+/* Emit every entry into one module, as k at path (see codegen.h). */
+int cg_emit_entries(const CgEntry *es, int n, const CgOptions *o, EmitKind k, const char *path, Err *e)
 {
 	if (cg_check_table(e))
 		return -1;
 	if (k == EMIT_EXE)
 		return ir_errorf(e, "codegen: EMIT_EXE is the driver's: emit an object and link it");
+	if (n < 1)
+		return ir_errorf(e, "codegen: no entry to emit");
 	CgOptions def = {NULL, NULL, 3, NULL};
 	if (!o)
 		o = &def;
 	int opt = o->opt_level < 0 ? 0 : o->opt_level > 3 ? 3 : o->opt_level;
 	char *hcpu = LLVMGetHostCPUName(), *hfeat = LLVMGetHostCPUFeatures();
-	Cg c = {.g = g, .p = p, .e = e};
+	const Graph *g = es[0].g;
+	Cg c = {.g = g, .p = es[0].p, .e = e};
 	c.cpu = o->cpu ? o->cpu : hcpu;
 	c.features = o->features ? o->features : hfeat;
 	c.avx512 = has_feature(c.features, "avx512f");
-	c.constg = calloc((size_t)g->nnodes + 1, sizeof *c.constg);
 	c.ctx = LLVMContextCreate();
 	c.mod = LLVMModuleCreateWithNameInContext(g->name ? g->name : "model", c.ctx);
 	c.b = LLVMCreateBuilderInContext(c.ctx);
 	LLVMTargetMachineRef tm = target_machine(&c, opt, e);
-	int rc = !tm || build(&c, o->entry ? o->entry : "lunac_predict") || optimise(&c, tm, opt, e) ||
-	         write_out(&c, tm, k, path, e);
+	int rc = !tm || build(&c, es, n) || optimise(&c, tm, opt, e) || write_out(&c, tm, k, path, e);
 	if (tm)
 		LLVMDisposeTargetMachine(tm);
 	LLVMDisposeBuilder(c.b);
@@ -299,4 +334,14 @@ int cg_emit(const Graph *g, const Plan *p, const CgOptions *o, EmitKind k, const
 	LLVMDisposeMessage(hcpu);
 	LLVMDisposeMessage(hfeat);
 	return rc ? -1 : 0;
+}
+
+/* Emit g with plan p as the one entry o->entry (default predict). */
+int cg_emit(const Graph *g, const Plan *p, const CgOptions *o, EmitKind k, const char *path, Err *e)
+{
+	const char *name = o && o->entry ? o->entry : "predict";
+	if (!strncmp(name, "lunac_", 6))
+		name += 6;
+	CgEntry en = {name, g, p};
+	return cg_emit_entries(&en, 1, o, k, path, e);
 }

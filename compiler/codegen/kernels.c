@@ -9,7 +9,7 @@
 #include <stdio.h>
 
 /* NULL only for sources that live in the arena as they are (filled by the
-** runtime): input, param, buffer. */
+** runtime): input, param, buffer, state. */
 static const Emitter emitters[] = {
 	[OP_INPUT] = NULL,
 	[OP_PARAM] = NULL,
@@ -39,6 +39,31 @@ static const Emitter emitters[] = {
 	[OP_SOFTMAX] = cg_softmax,
 	[OP_LOGSOFTMAX] = cg_softmax,
 	[OP_DROPOUT] = cg_dropout,
+	[OP_SUMTO] = cg_sumto,
+	[OP_BROADCAST] = cg_broadcast,
+	[OP_CONV2D_DX] = cg_conv2d_dx,
+	[OP_CONV2D_DW] = cg_conv2d_dw,
+	[OP_MATMUL_NT] = cg_matmul_nt,
+	[OP_MATMUL_TN] = cg_matmul_tn,
+	[OP_RELU_DX] = cg_binary,
+	[OP_GSEL_DX] = cg_gsel_dx,
+	[OP_MAXPOOL_DX] = cg_maxpool_dx,
+	[OP_AVGPOOL_DX] = cg_avgpool_dx,
+	[OP_BN_DX] = cg_bn_grad,
+	[OP_BN_DGAMMA] = cg_bn_grad,
+	[OP_BN_MEAN] = cg_bn_grad,
+	[OP_BN_VAR] = cg_bn_grad,
+	[OP_SLICE] = cg_slice,
+	[OP_SOFTMAX_DX] = cg_softmax_dx,
+	[OP_LOGSOFTMAX_DX] = cg_softmax_dx,
+	[OP_XENT] = cg_xent,
+	[OP_XENT_DX] = cg_xent,
+	[OP_BMEAN] = cg_bmean,
+	[OP_BMEAN_DX] = cg_bmean_dx,
+	[OP_SQRT] = cg_unary,
+	[OP_MINIMUM] = cg_binary,
+	[OP_STATE] = NULL,
+	[OP_ASSIGN] = cg_assign,
 };
 _Static_assert(sizeof emitters / sizeof emitters[0] == OP_COUNT, "codegen: an op has no emitter entry");
 
@@ -48,11 +73,11 @@ Emitter cg_emitter(Op op)
 	return op >= 0 && op < OP_COUNT ? emitters[op] : NULL;
 }
 
-/* Every op but input / param / buffer must have an emitter. */
+/* Every op but input / param / buffer / state must have an emitter. */
 int cg_check_table(Err *e)
 {
 	for (int op = 0; op < OP_COUNT; op++) {
-		int bare = op == OP_INPUT || op == OP_PARAM || op == OP_BUFFER;
+		int bare = op == OP_INPUT || op == OP_PARAM || op == OP_BUFFER || op == OP_STATE;
 		if (!bare && !emitters[op])
 			return ir_errorf(e, "codegen: internal error: no emitter for op '%s'", ir_ops[op].name);
 	}

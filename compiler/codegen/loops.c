@@ -192,21 +192,42 @@ void st(Cg *c, LLVMValueRef p, LLVMValueRef idx, LLVMValueRef v)
 	LLVMSetAlignment(LLVMBuildStore(c->b, v, a), 4);
 }
 
-/* A new f32 variable initialised (here) to init. */
-LLVMValueRef var_new(Cg *c, LLVMValueRef init)
+/* Load the i32 at p[idx], sign-extended to i64. */
+LLVMValueRef ld_i32(Cg *c, LLVMValueRef p, LLVMValueRef idx)
+{
+	LLVMValueRef a = LLVMBuildInBoundsGEP2(c->b, c->i32, p, &idx, 1, "");
+	LLVMValueRef v = LLVMBuildLoad2(c->b, c->i32, a, "");
+	LLVMSetAlignment(v, 4);
+	return LLVMBuildSExt(c->b, v, c->i64, "");
+}
+
+/* A new variable of type t in the entry block, initialised (here) to init. */
+static LLVMValueRef var_of(Cg *c, LLVMTypeRef t, LLVMValueRef init)
 {
 	LLVMBuilderRef tb = LLVMCreateBuilderInContext(c->ctx);
 	LLVMPositionBuilderAtEnd(tb, c->allocas);
-	LLVMValueRef v = LLVMBuildAlloca(tb, c->f32, "acc");
+	LLVMValueRef v = LLVMBuildAlloca(tb, t, "acc");
 	LLVMDisposeBuilder(tb);
 	var_set(c, v, init);
 	return v;
 }
 
+/* A new f32 variable initialised (here) to init. */
+LLVMValueRef var_new(Cg *c, LLVMValueRef init)
+{
+	return var_of(c, c->f32, init);
+}
+
+/* A new i64 variable initialised (here) to init. */
+LLVMValueRef var_new_i64(Cg *c, LLVMValueRef init)
+{
+	return var_of(c, c->i64, init);
+}
+
 /* The variable's current value. */
 LLVMValueRef var_get(Cg *c, LLVMValueRef v)
 {
-	return LLVMBuildLoad2(c->b, c->f32, v, "");
+	return LLVMBuildLoad2(c->b, LLVMGetAllocatedType(v), v, "");
 }
 
 /* Assign x to the variable. */
@@ -219,6 +240,24 @@ void var_set(Cg *c, LLVMValueRef v, LLVMValueRef x)
 LLVMValueRef f_add(Cg *c, LLVMValueRef a, LLVMValueRef b)
 {
 	return LLVMBuildFAdd(c->b, a, b, "");
+}
+
+/* a - b in IEEE order. */
+LLVMValueRef f_sub(Cg *c, LLVMValueRef a, LLVMValueRef b)
+{
+	return LLVMBuildFSub(c->b, a, b, "");
+}
+
+/* a / b, correctly rounded. */
+LLVMValueRef f_div(Cg *c, LLVMValueRef a, LLVMValueRef b)
+{
+	return LLVMBuildFDiv(c->b, a, b, "");
+}
+
+/* A signed i64 as the nearest f32. */
+LLVMValueRef i2f(Cg *c, LLVMValueRef i)
+{
+	return LLVMBuildSIToFP(c->b, i, c->f32, "");
 }
 
 /* a + b that may be reassociated and contracted: for reductions and

@@ -8,7 +8,8 @@
 ** whose bytes overlap no other slot's is marked noalias, which is what lets
 ** LLVM vectorise loops that read one tensor and write another of the same
 ** arena. Values at the same address (a copy the planner aliased, an
-** in-place result) share one slot.
+** in-place result) share one slot. An assign has no storage of its own
+** (off < 0): its home is its destination's.
 */
 #include "cg.h"
 
@@ -19,10 +20,11 @@ int cg_is_copy(const Node *nd)
 }
 
 /* The node whose storage holds id's value: id itself, or, for a copy the
-** planner gave no storage of its own (off < 0), its operand's home. */
+** planner gave no storage of its own (off < 0), its operand's home; for an
+** assign, its destination's home. */
 int cg_holder(const Graph *g, const Plan *p, int id)
 {
-	while (p->off[id] < 0 && cg_is_copy(g->nodes[id]))
+	while (p->off[id] < 0 && (cg_is_copy(g->nodes[id]) || g->nodes[id]->op == OP_ASSIGN))
 		id = g->nodes[id]->in[0];
 	return id;
 }
@@ -93,10 +95,43 @@ int cg_slot_noalias(const Cg *c, int k)
 	return 1;
 }
 
-/* Check that no kernel writes over a value the runtime provides: a
-** parameter or buffer (loaded once, read by every call), or an input that
-** a later node still reads (an input numbered after the writer is live from
-** the start of the call). 0, or -1 with an internal error naming both. */
+/* Is s a value the runtime provides that w's kernel must not write over:
+** a parameter, buffer or state (loaded once, read by every call; only an
+** assign to it may write it), or an input that a later node still reads
+** (an input numbered after the writer is live from the start of the call)? */
+static int protected(const Cg *c, const Node *wn, const Node *sn)
+{
+	if (sn->dead || c->p->off[sn->id] < 0)
+		return 0;
+	if (sn->op == OP_INPUT)
+		return sn->id > wn->id;
+	if (sn->op != OP_PARAM && sn->op != OP_BUFFER && sn->op != OP_STATE)
+		return 0;
+	return !(wn->op == OP_ASSIGN && cg_home(c, wn->in[0]) == sn->id);
+}
+
+/* After assign a, does a later kernel read a's destination through
+** another value (the verifier checks the destination itself)? The
+** offending node, or -1. */
+static int stale_read(Cg *c, const Node *a)
+{
+	int d = cg_home(c, a->in[0]);
+	for (int j = a->id + 1; j < c->g->nnodes; j++) {
+		const Node *nd = c->g->nodes[j];
+		if (!cg_needs_kernel(c, nd))
+			continue;
+		for (int k = 0; k < nd->nin; k++) {
+			int h = cg_home(c, nd->in[k]);
+			if (nd->in[k] != a->id && c->p->off[h] >= 0 && overlaps(c, h, d))
+				return j;
+		}
+	}
+	return -1;
+}
+
+/* Check that no kernel writes over a value the runtime provides (see
+** protected) and that nothing reads a destination after its assign.
+** 0, or -1 with an internal error naming both nodes. */
 int cg_check_plan(Cg *c)
 {
 	const Graph *g = c->g;
@@ -106,12 +141,15 @@ int cg_check_plan(Cg *c)
 			continue;
 		for (int s = 0; s < g->nnodes; s++) {
 			const Node *sn = g->nodes[s];
-			int provided = sn->op == OP_PARAM || sn->op == OP_BUFFER || (sn->op == OP_INPUT && s > w);
-			if (!provided || sn->dead || c->p->off[s] < 0 || !overlaps(c, cg_home(c, w), s))
+			if (!protected(c, wn, sn) || !overlaps(c, cg_home(c, w), s))
 				continue;
 			return cg_fail(c, wn, "internal error: the memory plan puts %%%d's result over %s %%%d ('%s')", w,
 			               ir_ops[sn->op].name, s, sn->a.name ? sn->a.name : "");
 		}
+		int j = wn->op == OP_ASSIGN ? stale_read(c, wn) : -1;
+		if (j >= 0)
+			return cg_fail(c, g->nodes[j], "internal error: reads the storage of '%s' after %%%d has overwritten it",
+			               g->nodes[wn->in[0]]->a.name ? g->nodes[wn->in[0]]->a.name : "", w);
 	}
 	return 0;
 }

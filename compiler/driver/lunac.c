@@ -42,7 +42,8 @@ static const char usage[] =
 	"  -o PATH              output file (build)\n"
 	"  -D KEY=VALUE         override a config value of the model script\n"
 	"  --emit=KIND          exe (default), obj, llvm (.ll text) or asm (.s)\n"
-	"  --mode=MODE          dropout mode of the entry point: off (default) or mc\n"
+	"  --entry=NAME         the entry point `ir` and `stats` show: predict (default),\n"
+	"                       mc, eval, train_adam or train_sgd (build makes them all)\n"
 	"  --print-after=PASS   print the IR after PASS (a pass name, input, or all) to stderr\n"
 	"  --disable-pass=A,B   skip optional passes\n"
 	"  --cpu=NAME --features=+a,-b   target another CPU than this machine's\n"
@@ -130,7 +131,6 @@ static void parse_args(Options *o, int argc, char **argv)
 {
 	o->emit = EMIT_EXE;
 	o->cg.opt_level = 3;
-	o->passes.dropout_mode = MODE_OFF;
 	for (int i = 1; i < argc; i++) {
 		char *a = argv[i];
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -152,11 +152,10 @@ static void parse_args(Options *o, int argc, char **argv)
 				die(2, "-D needs KEY=VALUE");
 		} else if (is_flag(a, "--emit")) {
 			o->emit = parse_emit(flag_value(argc, argv, &i, "--emit"));
-		} else if (is_flag(a, "--mode")) {
-			const char *m = flag_value(argc, argv, &i, "--mode");
-			if (strcmp(m, "off") && strcmp(m, "mc"))
-				die(2, "--mode: expected off or mc, got \"%s\"", m);
-			o->passes.dropout_mode = m[0] == 'o' ? MODE_OFF : MODE_MC;
+		} else if (is_flag(a, "--entry")) {
+			const char *m = flag_value(argc, argv, &i, "--entry");
+			if (pass_entry_parse(m, &o->passes.entry, &o->passes.optimizer))
+				die(2, "--entry: expected predict, mc, eval, train_adam or train_sgd, got \"%s\"", m);
 		} else if (is_flag(a, "--print-after")) {
 			o->passes.print_after = flag_value(argc, argv, &i, "--print-after");
 		} else if (is_flag(a, "--disable-pass")) {
@@ -258,7 +257,7 @@ static int link_exe(const Options *o, const char *obj, const char *out, Err *e)
 	snprintf(tmp, sizeof tmp, "%s.tmp%d", out, (int)getpid());
 	const char *cc = getenv("CC") ? getenv("CC") : "cc";
 	char *argv[] = {(char *)cc, "-o", tmp, (char *)obj, rt,
-	                "-lcjson", "-lz", "-lm", "-lpthread", NULL};
+	                "-lcjson", "-lpng", "-ljpeg", "-lz", "-lm", "-lpthread", NULL};
 	if (run(argv, e)) {
 		unlink(tmp);
 		return ir_errorf(e, "linking %s failed", out);
@@ -270,21 +269,83 @@ static int link_exe(const Options *o, const char *obj, const char *out, Err *e)
 	return 0;
 }
 
-/* lunac build: pipeline, plan, codegen, and link when emitting an exe. */
+/* 1 if g has a dropout that Monte-Carlo sampling would switch on. */
+static int has_dropout(const Graph *g)
+{
+	for (int i = 0; i < g->nnodes; i++)
+		if (g->nodes[i]->op == OP_DROPOUT && g->nodes[i]->a.mode != MODE_OFF && g->nodes[i]->a.p > 0)
+			return 1;
+	return 0;
+}
+
+enum { MAXENTRIES = 5 };
+
+/* The executable's entry points: always predict; mc when there is dropout;
+** eval and the two training steps when the model defines a loss. */
+static int entry_list(const Graph *g, PassOpts *list)
+{
+	int n = 0;
+	list[n++] = (PassOpts){.entry = ENTRY_PREDICT};
+	if (has_dropout(g))
+		list[n++] = (PassOpts){.entry = ENTRY_MC};
+	if (ir_find_output(g, "loss") >= 0) {
+		list[n++] = (PassOpts){.entry = ENTRY_EVAL};
+		list[n++] = (PassOpts){.entry = ENTRY_TRAIN, .optimizer = OPT_SGD};
+		list[n++] = (PassOpts){.entry = ENTRY_TRAIN, .optimizer = OPT_ADAM};
+	}
+	return n;
+}
+
+/* Specialise, lay out and plan every entry of g; fills gs, plans, es. */
+static int plan_entries(const Options *o, const Graph *g, Graph **gs, Plan *plans, CgEntry *es, Layout *l, Err *e)
+{
+	PassOpts list[MAXENTRIES];
+	Plan *pp[MAXENTRIES];
+	int n = entry_list(g, list);
+	for (int i = 0; i < n; i++) {
+		list[i].disable = o->passes.disable;
+		int shown = list[i].entry == o->passes.entry &&
+		            (list[i].entry != ENTRY_TRAIN || list[i].optimizer == o->passes.optimizer);
+		list[i].print_after = shown ? o->passes.print_after : NULL;
+		gs[i] = ir_clone(g);
+		if (pass_pipeline(gs[i], &list[i], e))
+			return -1;
+	}
+	if (pass_layout(gs, n, l, e))
+		return -1;
+	for (int i = 0; i < n; i++) {
+		if (pass_plan(gs[i], l, &plans[i], e))
+			return -1;
+		pp[i] = &plans[i];
+		es[i] = (CgEntry){pass_entry_name(list[i].entry, list[i].optimizer), gs[i], &plans[i]};
+	}
+	pass_plan_unify(pp, n);
+	return n;
+}
+
+/* lunac build: every entry through the pipeline, one layout, codegen, link. */
 static int cmd_build(Options *o, Graph *g, Err *e)
 {
+	Graph *gs[MAXENTRIES] = {0};
+	Plan plans[MAXENTRIES];
+	CgEntry es[MAXENTRIES];
+	Layout l = {0};
+	int rc = -1;
 	if (!o->out)
 		return ir_errorf(e, "build: -o OUT is required");
-	Plan plan;
-	if (pass_pipeline(g, &o->passes, e) || pass_plan(g, &plan, e))
-		return -1;
-	if (o->emit != EMIT_EXE)
-		return cg_emit(g, &plan, &o->cg, o->emit, o->out, e);
-	char obj[PATH_MAX + 16];
-	snprintf(obj, sizeof obj, "%s.o.tmp%d", o->out, (int)getpid());
-	int rc = cg_emit(g, &plan, &o->cg, EMIT_OBJ, obj, e) || link_exe(o, obj, o->out, e);
-	unlink(obj);
-	return rc ? -1 : 0;
+	int n = plan_entries(o, g, gs, plans, es, &l, e);
+	if (n > 0 && o->emit != EMIT_EXE) {
+		rc = cg_emit_entries(es, n, &o->cg, o->emit, o->out, e);
+	} else if (n > 0) {
+		char obj[PATH_MAX + 16];
+		snprintf(obj, sizeof obj, "%s.o.tmp%d", o->out, (int)getpid());
+		rc = cg_emit_entries(es, n, &o->cg, EMIT_OBJ, obj, e) || link_exe(o, obj, o->out, e) ? -1 : 0;
+		unlink(obj);
+	}
+	for (int i = 0; i < MAXENTRIES; i++)
+		ir_free(gs[i]);
+	pass_layout_free(&l);
+	return rc;
 }
 
 /* lunac stats: parameters, MACs, memory. */
@@ -292,13 +353,14 @@ static int cmd_stats(Options *o, Graph *g, Err *e)
 {
 	Plan plan;
 	int64_t params = ir_param_count(g), buffers = ir_buffer_count(g), macs = ir_macs(g);
-	if (pass_pipeline(g, &o->passes, e) || pass_plan(g, &plan, e))
+	if (pass_pipeline(g, &o->passes, e) || pass_plan(g, NULL, &plan, e))
 		return -1;
 	printf("model            %s\n", g->name);
 	printf("parameters       %lld trainable\n", (long long)params);
 	printf("buffers          %lld (batch-norm running statistics)\n", (long long)buffers);
 	printf("MACs per sample  %lld (%.2f G)\n", (long long)macs, (double)macs / 1e9);
-	printf("arena            %lld bytes fixed + %lld bytes per sample\n", (long long)plan.fixed_bytes,
+	printf("arena (%s)  %lld bytes fixed + %lld bytes per sample\n",
+	       pass_entry_name(o->passes.entry, o->passes.optimizer), (long long)plan.fixed_bytes,
 	       (long long)plan.batch_bytes);
 	return 0;
 }
