@@ -21,7 +21,7 @@
 
 #define FORMAT "lunac-checkpoint"
 #define NSTATE 7
-#define MAXMETA (4 + NSTATE + RT_NSETTINGS)
+#define MAXMETA (4 + NSTATE + RT_NSETTINGS)   /* and one "classes.<task>" per task */
 
 /* Settings a resumed run may change: the data may have moved, the run may
 ** be extended or its patience changed. Every other one is the run's. */
@@ -48,10 +48,15 @@ int rt_ckpt_save(const RtModel *m, const char *arena, const char *path, const Rt
                  const RtTrainState *st, RtErr *e)
 {
 	char num[NSTATE][32], (*set)[RT_SETTING_MAX] = malloc(RT_NSETTINGS * sizeof *set);
-	const char *meta[2 * MAXMETA];
+	const char **meta = malloc(sizeof *meta * 2 * (size_t)(MAXMETA + m->ntasks));
+	char **ckeys = calloc((size_t)m->ntasks + 1, sizeof *ckeys);
 	int k = 0;
-	if (!set)
+	if (!set || !meta || !ckeys) {
+		free(set);
+		free(meta);
+		free(ckeys);
 		return rt_errorf(e, "out of memory");
+	}
 #define META(key, val) (meta[2 * k] = (key), meta[2 * k + 1] = (val), k++)
 	META("format", FORMAT), META("model", m->name), META("spec_hash", m->spec_hash);
 	META("compiler", m->compiler);
@@ -66,11 +71,19 @@ int rt_ckpt_save(const RtModel *m, const char *arena, const char *path, const Rt
 		rt_setting_format(o, (RtSetting)s, set[s], sizeof set[s]);
 		META(rt_setting_key((RtSetting)s), set[s]);
 	}
+	for (int t = 0; o->classes && t < m->ntasks; t++) {
+		size_t n = strlen(m->tasks[t].name) + 9;
+		if (o->classes[t] && (ckeys[t] = malloc(n))) {
+			snprintf(ckeys[t], n, "classes.%s", m->tasks[t].name);
+			META(ckeys[t], o->classes[t]);
+		}
+	}
 #undef META
 	StOut *t = calloc(m->nparams + 1, sizeof *t);
+	int rc = -1;
 	if (!t) {
-		free(set);
-		return rt_errorf(e, "out of memory");
+		rt_errorf(e, "out of memory");
+		goto out;
 	}
 	int nt = 0;
 	for (int i = 0; i < m->nparams; i++) {
@@ -79,7 +92,12 @@ int rt_ckpt_save(const RtModel *m, const char *arena, const char *path, const Rt
 			t[nt++] = (StOut){p->name, ST_F32, p->ndim, p->shape,
 			                  rt_tensor_addr(m, p, (char *)arena, 0)};
 	}
-	int rc = st_write(path, meta, k, t, nt, e);
+	rc = st_write(path, meta, k, t, nt, e);
+out:
+	for (int i = 0; i < m->ntasks; i++)
+		free(ckeys[i]);
+	free(ckeys);
+	free(meta);
 	free(t);
 	free(set);
 	return rc;
@@ -135,6 +153,8 @@ static int read_settings(const StFile *f, RtTrainOpts *o, RtErr *e)
 {
 	for (int s = 0; s < RT_NSETTINGS; s++) {
 		const char *key = rt_setting_key((RtSetting)s), *text = st_meta(f, key);
+		if (!text && s >= RT_SET_FIRST_OPTIONAL)
+			text = "";   /* an older checkpoint: the default */
 		if (!text)
 			return rt_errorf(e, "checkpoint %s: metadata \"%s\" is missing", f->path, key);
 		RtTrainOpts stored;

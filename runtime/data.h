@@ -1,8 +1,12 @@
 /*
-** data.h -- training data for the runtime: datasets read from IDX or .npy
-** files (data_idx.c, data_npy.c), the data spec strings that name them
-** (data.c; syntax in docs/data.md), train/validation splits and per-epoch
-** shuffles (data_split.c) and the prefetching batch loader (loader.c).
+** data.h -- training data for the runtime: datasets of one or more image
+** arrays ("modalities") and one or more label arrays ("tasks"), read from
+** IDX or .npy files (data_idx.c, data_npy.c), class folders of images
+** (data_folders.c), a metadata CSV (data_csv.c) or a paired CSV
+** (data_paired.c), named by data spec strings (data.c; syntax in
+** docs/data.md); datasets joined by index (data_join.c); train/validation
+** splits and per-epoch shuffles (data_split.c); normalisation and seeded
+** augmentation (data_aug.c) and the prefetching batch loader (loader.c).
 **
 ** Errors follow rt.h: functions return 0 on success or -1 with the RtErr
 ** filled (the first error wins); every message names the file or spec.
@@ -20,23 +24,68 @@
 #define DATA_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
 #endif
 
-/* A labelled image dataset held in memory. */
+#define DATA_MAXMOD 4               /* image arrays in one dataset */
+#define DATA_MAXTASK 4              /* label arrays in one dataset */
+#define DATA_MAXCHAN 16             /* channels --normalize can describe */
+
+/* One image array: `rows` stored images [c,h,w]; sample s of the dataset is
+** row s, or row map[s] when the array was resampled to a longer dataset. */
+typedef struct DataImages {
+	char *name;                 /* for messages: a path, a CSV column, a model input */
+	int64_t c, h, w;
+	int64_t rows;
+	float *px;                  /* rows*c*h*w floats, C order, in [0,1] for 8-bit data */
+	int64_t *map;               /* NULL, or count entries */
+} DataImages;
+
+/* One label array: class indices of `rows` samples (map as in DataImages). */
+typedef struct DataLabels {
+	char *name;                 /* a CSV column or a model task; NULL: not named */
+	char *path;                 /* what label messages name (a file, a folder) */
+	int64_t rows;
+	int32_t *y;                 /* each >= 0 */
+	int64_t *map;
+	int nclasses;               /* the number of class names, else max label + 1 */
+	char **names;               /* nclasses class names (owned), or NULL */
+} DataLabels;
+
+/* A labelled dataset held in memory: count samples, each with nmod images
+** and ntask labels. A spec of one kind gives one image array and one label
+** array; a paired CSV gives one per bound column; data_join joins several. */
 typedef struct Dataset {
-	char *name;                 /* the spec or images path: messages name it */
-	char *labels_path;          /* the labels file: label messages name it */
-	int64_t count;              /* samples */
-	int64_t c, h, w;            /* per-sample shape [C,H,W] */
-	float *images;              /* count*c*h*w floats, C order, in [0,1] for u8 data */
-	int32_t *labels;            /* count labels, each >= 0 */
-	int nclasses;               /* max label + 1 (data_check_labels tests a model's K) */
-	const char *const *class_names;  /* nclasses names when known (static), else NULL */
+	char *name;                 /* the spec: messages name it */
+	char *note;                 /* something the user should know (skipped files), or NULL */
+	int64_t count;
+	int nmod, ntask;
+	DataImages mod[DATA_MAXMOD];
+	DataLabels task[DATA_MAXTASK];
 } Dataset;
 
-/* ---- datasets (data.c, data_idx.c, data_npy.c) ------------------------- */
+/* An image input of the model, as data_open resizes and binds to it. */
+typedef struct DataInput {
+	const char *name;
+	int64_t c, h, w;
+} DataInput;
 
-/* Open a dataset named by a spec: "idx:IMAGES,LABELS", "npy:IMAGES,LABELS",
-** "fashion-mnist:train" or "fashion-mnist:test" (docs/data.md). */
-int data_open(const char *spec, Dataset *out, RtErr *e);
+/* How data_open reads images and binds CSV columns. */
+typedef struct DataOpts {
+	int64_t c, h, w;            /* folders:, csv:: decode and resize every image to
+	                               [c,h,w]; 0: the spec cannot be read */
+	const DataInput *inputs;    /* paired:: the model's image inputs ... */
+	int ninputs;
+	const char *const *tasks;   /* ... and task names, that columns bind to */
+	int ntasks;
+	int threads;                /* image decoding threads; <= 1: one */
+} DataOpts;
+
+/* ---- datasets (data.c and one file per kind) --------------------------- */
+
+/* Open a dataset named by a spec (docs/data.md):
+**   idx:IMAGES,LABELS   npy:IMAGES.npy,LABELS.npy   fashion-mnist:train|test
+**   folders:DIR[,SUB]   csv:META.csv,IMAGEDIR,ID_COLUMN,LABEL_COLUMN[,EXT]
+**   paired:FILE.csv[,INPUT=COLUMN,...,TASK=COLUMN,...]
+** o may be NULL for the kinds that hold arrays (idx, npy, fashion-mnist). */
+int data_open(const char *spec, const DataOpts *o, Dataset *out, RtErr *e);
 
 /* Read IDX images (magic 0x0803, u8 [count,rows,cols]) and labels (0x0801,
 ** u8 [count]), gzip-compressed or plain. name labels the dataset in later
@@ -49,16 +98,94 @@ int data_idx_read(const char *images, const char *labels, const char *name,
 int data_npy_read(const char *images, const char *labels, const char *name,
                   Dataset *out, RtErr *e);
 
+/* The kinds with image files (spec: the text after "kind:"). */
+int data_folders_read(const char *spec, const char *rest, const DataOpts *o, Dataset *out,
+                      RtErr *e);
+int data_csv_read(const char *spec, const char *rest, const DataOpts *o, Dataset *out,
+                  RtErr *e);
+int data_paired_read(const char *spec, const char *rest, const DataOpts *o, Dataset *out,
+                     RtErr *e);
+
 /* Free what a Dataset owns and zero it; safe on a zeroed Dataset. */
 void data_free(Dataset *ds);
 
-/* Check every label is in [0, nclasses); the message names the labels
-** file, the label and its index. */
-int data_check_labels(const Dataset *ds, int nclasses, RtErr *e);
+/* Sample s's image of array k ([c,h,w] floats) and label of array t. */
+const float *data_image(const Dataset *ds, int k, int64_t s);
+int32_t data_label(const Dataset *ds, int t, int64_t s);
 
-/* Check the dataset's [C,H,W] equals the model input's per-sample shape
+/* Check every label of array t is in [0, nclasses); the message names the
+** labels file, the label and its sample index. */
+int data_check_labels(const Dataset *ds, int t, int nclasses, RtErr *e);
+
+/* Check image array k's [C,H,W] equals the model input's per-sample shape
 ** (in: an f32 input of shape [-1,C,H,W]). */
-int data_check_input(const Dataset *ds, const RtTensor *in, RtErr *e);
+int data_check_input(const Dataset *ds, int k, const RtTensor *in, RtErr *e);
+
+/* ---- building datasets (data_build.c) ---------------------------------- */
+
+/* Decode paths[0..n) in parallel threads into a new array [n,c,h,w],
+** resized as img_load does. The first failing path (in list order) is the
+** one reported, so the message does not depend on thread timing. */
+int data_load_images(const char *const *paths, int64_t n, int64_t c, int64_t h, int64_t w,
+                     int threads, float **px, RtErr *e);
+
+/* Labels from text: all non-negative integers give those classes (no
+** names); otherwise the distinct strings, sorted by bytes, are the class
+** names and each value its index. what names the column for messages. */
+int data_labels_from_text(const char *const *vals, int64_t n, const char *what,
+                          DataLabels *out, RtErr *e);
+
+/* The lines of joined ("a\nb\nc") as n new names; NULL on out of memory. */
+char **data_names_split(const char *joined, int *n);
+/* A copy of names[0..n) (NULL on out of memory). */
+char **data_names_dup(const char *const *names, int n);
+void data_names_free(char **names, int n);
+
+/* Give t's labels the class order of names[0..k) by name; a class that is
+** not among them is an error naming it (where: the weights file). */
+int data_remap_classes(DataLabels *t, const char *const *names, int k, const char *where,
+                       RtErr *e);
+
+/* ---- joining datasets by index (data_join.c) --------------------------- */
+
+/* Move every array of parts[0..n) into out, in order: out->count is the
+** largest count, and a part with fewer samples is resampled to it by a
+** map that repeats shuffled orders of its indices (each shuffle fixed by
+** seed and the part's position). The parts are left empty. */
+int data_join(Dataset *parts, int n, uint64_t seed, Dataset *out, RtErr *e);
+
+/* map[0..n): sample s of a part of m rows resampled to n, 0 < m <= n: the
+** concatenation of shuffles of 0..m-1 (the last one cut short), pass r
+** keyed by (seed, part, r). -1 when out of memory. */
+int data_resample(int64_t *map, int64_t n, int64_t m, uint64_t seed, uint64_t part);
+
+/* ---- normalisation and augmentation (data_aug.c) ----------------------- */
+
+/* x <- (x - mean[c]) / std[c] per channel; n = 1: one pair for every
+** channel; n = 0: none. */
+typedef struct DataNorm {
+	int n;
+	float mean[DATA_MAXCHAN], std[DATA_MAXCHAN];
+} DataNorm;
+
+/* Parse "mean,std[,mean2,std2...]" (flag names the option for messages;
+** "" or "none": no normalisation). std must be positive. */
+int data_norm_parse(const char *text, const char *flag, DataNorm *n, RtErr *e);
+/* Check n fits images of c channels (1 pair, or c pairs). */
+int data_norm_check(const DataNorm *n, int64_t c, const char *what, RtErr *e);
+void data_norm_apply(const DataNorm *n, float *x, int64_t c, int64_t h, int64_t w);
+
+typedef enum { DATA_AUG_NONE, DATA_AUG_AUTHORS, DATA_AUG_FLIPS, DATA_AUG_ALL } DataAugment;
+
+/* "none", "authors", "flips", "all" <-> DataAugment; parse returns -1 if unknown. */
+int data_augment_parse(const char *text, DataAugment *a);
+const char *data_augment_name(DataAugment a);
+
+/* Augment image x [c,h,w] of sample s, array k, in epoch `epoch`, as mode
+** says; every draw is rt_uniform keyed by (seed, epoch, sample, array), so
+** the same arguments give the same bytes. tmp holds c*h*w floats. */
+void data_augment(DataAugment mode, uint64_t seed, uint64_t epoch, int64_t s, int k, float *x,
+                  int64_t c, int64_t h, int64_t w, float *tmp);
 
 /* ---- splits and shuffles (data_split.c) -------------------------------- */
 
@@ -86,26 +213,57 @@ void data_index_free(DataIndex *x);
 /* ---- the batch loader (loader.c) --------------------------------------- */
 
 /* A prefetching batch loader: a thread copies the samples of the next batch
-** into one of two buffers while the consumer works on the other. The
-** batches depend only on the order given, never on thread timing. */
+** into one of two buffers (augmenting and normalising them) while the
+** consumer works on the other. The batches depend only on the order, the
+** epoch and the options, never on thread timing. */
 typedef struct Loader Loader;
 
+/* What the loader does to each image after copying it: augmentation
+** (training only) on the [0,1] image, then normalisation. */
+typedef struct LoaderOpts {
+	DataAugment augment;
+	uint64_t seed;
+	DataNorm norm;
+} LoaderOpts;
+
+/* One batch: n samples; x[k] holds image array k's [n,c,h,w], y[t] label
+** array t's [n]. */
+typedef struct Batch {
+	int64_t n;
+	const float *x[DATA_MAXMOD];
+	const int32_t *y[DATA_MAXTASK];
+} Batch;
+
 /* Start a loader over ds (which must outlive it) for order[0..n) (copied)
-** in batches of `batch` samples. */
-int loader_open(Loader **out, const Dataset *ds, const int64_t *order, int64_t n,
-                int64_t batch, RtErr *e);
+** in batches of `batch` samples, as epoch 0. o may be NULL (no changes). */
+int loader_open(Loader **out, const Dataset *ds, const LoaderOpts *o, const int64_t *order,
+                int64_t n, int64_t batch, RtErr *e);
 
-/* The next batch: images [n,C,H,W] floats and labels [n] int32, valid until
-** the next loader_next, loader_restart or loader_close. *n is batch except
-** for a short last batch. Returns 1 with a batch, 0 when the order is used
-** up. */
-int loader_next(Loader *L, const float **images, const int32_t **labels, int64_t *n);
+/* The next batch, valid until the next loader_next, loader_restart or
+** loader_close; b->n is batch except for a short last batch. Returns 1
+** with a batch, 0 when the order is used up. */
+int loader_next(Loader *L, Batch *b);
 
-/* Begin a new pass over order[0..n) (copied) with the same buffers: the
-** next epoch, or the same one again. */
-int loader_restart(Loader *L, const int64_t *order, int64_t n, RtErr *e);
+/* Begin a new pass over order[0..n) (copied) as epoch `epoch` (it keys the
+** augmentation) with the same buffers. */
+int loader_restart(Loader *L, const int64_t *order, int64_t n, uint64_t epoch, RtErr *e);
 
 /* Stop the thread and free the loader; safe on NULL. */
 void loader_close(Loader *L);
+
+/* ---- one model input from a file (input.c) ----------------------------- */
+
+/* Read a model input from path: a .npy file (by its magic) as it is, or
+** an image (PNG, JPEG, BMP, by signature) decoded, resized to t's
+** [C,H,W] and normalised by norm (may be NULL), as one sample [1,C,H,W]. */
+int rt_input_read(const char *path, const RtTensor *t, const DataNorm *norm, RtArray *a,
+                  RtErr *e);
+
+/* What a weights file says about preprocessing and classes: its
+** checkpoint metadata "train.normalize" into *norm (*found set when
+** present), and "classes.<task>" (newline-separated names) into names[i]
+** for task i (owned; NULL when absent). Either pointer may be NULL. */
+int rt_weights_preproc(const char *path, const RtModel *m, DataNorm *norm, int *found,
+                       char **names, RtErr *e);
 
 #endif

@@ -111,6 +111,7 @@ static unsigned char *idx_data(Idx *f, size_t n, const char *what, RtErr *e)
 /* Read the images of path into ds (count, shape, images). */
 static int read_images(const char *path, Dataset *ds, RtErr *e)
 {
+	DataImages *m = &ds->mod[0];
 	Idx f;
 	int rc = idx_open(&f, path, IDX_IMAGES, e);
 	size_t n = 0;
@@ -124,13 +125,13 @@ static int read_images(const char *path, Dataset *ds, RtErr *e)
 	snprintf(what, sizeof what, "%u images of %ux%u", f.dim[0], f.dim[1], f.dim[2]);
 	unsigned char *u8 = rc ? NULL : idx_data(&f, n, what, e);
 	if (u8) {
-		ds->images = malloc(n * sizeof(float) + (n == 0));
-		if (!ds->images)
+		m->px = malloc(n * sizeof(float) + (n == 0));
+		if (!m->px)
 			rc = rt_errorf(e, "%s: out of memory for %zu floats", path, n);
 		for (size_t i = 0; !rc && i < n; i++)
-			ds->images[i] = (float)u8[i] / 255.0f;
-		ds->count = f.dim[0];
-		ds->c = 1, ds->h = f.dim[1], ds->w = f.dim[2];
+			m->px[i] = (float)u8[i] / 255.0f;
+		ds->count = m->rows = f.dim[0];
+		m->c = 1, m->h = f.dim[1], m->w = f.dim[2];
 	} else {
 		rc = -1;
 	}
@@ -143,6 +144,7 @@ static int read_images(const char *path, Dataset *ds, RtErr *e)
 /* Read the labels of path into ds, which already holds its images. */
 static int read_labels(const char *path, Dataset *ds, RtErr *e)
 {
+	DataLabels *l = &ds->task[0];
 	Idx f;
 	int rc = idx_open(&f, path, IDX_LABELS, e);
 	if (!rc && f.dim[0] != (uint64_t)ds->count)
@@ -152,13 +154,14 @@ static int read_labels(const char *path, Dataset *ds, RtErr *e)
 	snprintf(what, sizeof what, "%u labels", f.dim[0]);
 	unsigned char *u8 = rc ? NULL : idx_data(&f, f.dim[0], what, e);
 	if (u8) {
-		ds->labels = malloc(sizeof(int32_t) * (size_t)ds->count);
-		if (!ds->labels)
+		l->y = malloc(sizeof(int32_t) * (size_t)ds->count);
+		l->rows = ds->count;
+		if (!l->y)
 			rc = rt_errorf(e, "%s: out of memory", path);
 		for (int64_t i = 0; !rc && i < ds->count; i++) {
-			ds->labels[i] = u8[i];
-			if (u8[i] >= ds->nclasses)
-				ds->nclasses = u8[i] + 1;
+			l->y[i] = u8[i];
+			if (u8[i] >= l->nclasses)
+				l->nclasses = u8[i] + 1;
 		}
 	} else {
 		rc = -1;
@@ -173,9 +176,11 @@ int data_idx_read(const char *images, const char *labels, const char *name,
                   Dataset *out, RtErr *e)
 {
 	memset(out, 0, sizeof *out);
+	out->nmod = out->ntask = 1;
 	out->name = strdup(name ? name : images);
-	out->labels_path = strdup(labels);
-	if (!out->name || !out->labels_path) {
+	out->mod[0].name = strdup(name ? name : images);
+	out->task[0].path = strdup(labels);
+	if (!out->name || !out->mod[0].name || !out->task[0].path) {
 		data_free(out);
 		return rt_errorf(e, "%s: out of memory", images);
 	}

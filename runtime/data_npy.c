@@ -72,12 +72,13 @@ static int read_images(const char *path, Dataset *ds, RtErr *e)
 		return -1;
 	}
 	int k = a.ndim - 3;
-	ds->count = a.shape[0];
-	ds->c = k ? a.shape[1] : 1, ds->h = a.shape[1 + k], ds->w = a.shape[2 + k];
-	ds->images = a.data;
+	DataImages *m = &ds->mod[0];
+	ds->count = m->rows = a.shape[0];
+	m->c = k ? a.shape[1] : 1, m->h = a.shape[1 + k], m->w = a.shape[2 + k];
+	m->px = a.data;
 	if (u8)
-		for (int64_t i = 0, n = ds->count * ds->c * ds->h * ds->w; i < n; i++)
-			ds->images[i] /= 255.0f;
+		for (int64_t i = 0, n = ds->count * m->c * m->h * m->w; i < n; i++)
+			m->px[i] /= 255.0f;
 	return 0;
 }
 
@@ -86,9 +87,11 @@ static int read_labels(const char *path, Dataset *ds, RtErr *e)
 {
 	RtArray a;
 	char sh[256];
+	DataLabels *l = &ds->task[0];
 	if (rt_npy_read(path, RT_I32, &a, e))
 		return -1;
-	ds->labels = a.data;
+	l->y = a.data;
+	l->rows = ds->count;
 	if (a.ndim == 2 && a.shape[0] == ds->count && a.shape[1] > 1)
 		return rt_errorf(e, "%s: labels are %s: one-hot? Save class indices [count] "
 		                 "(y.argmax(1))", path, rt_shape_str(sh, sizeof sh, a.ndim, a.shape));
@@ -97,11 +100,11 @@ static int read_labels(const char *path, Dataset *ds, RtErr *e)
 		                 rt_shape_str(sh, sizeof sh, a.ndim, a.shape), (long long)ds->count,
 		                 ds->name);
 	for (int64_t i = 0; i < ds->count; i++) {
-		if (ds->labels[i] < 0)
-			return rt_errorf(e, "%s: label %d at index %lld is negative", path,
-			                 ds->labels[i], (long long)i);
-		if (ds->labels[i] >= ds->nclasses)
-			ds->nclasses = ds->labels[i] + 1;
+		if (l->y[i] < 0)
+			return rt_errorf(e, "%s: label %d at index %lld is negative", path, l->y[i],
+			                 (long long)i);
+		if (l->y[i] >= l->nclasses)
+			l->nclasses = l->y[i] + 1;
 	}
 	return 0;
 }
@@ -110,9 +113,11 @@ int data_npy_read(const char *images, const char *labels, const char *name,
                   Dataset *out, RtErr *e)
 {
 	memset(out, 0, sizeof *out);
+	out->nmod = out->ntask = 1;
 	out->name = strdup(name ? name : images);
-	out->labels_path = strdup(labels);
-	if (!out->name || !out->labels_path) {
+	out->mod[0].name = strdup(name ? name : images);
+	out->task[0].path = strdup(labels);
+	if (!out->name || !out->mod[0].name || !out->task[0].path) {
 		data_free(out);
 		return rt_errorf(e, "%s: out of memory", images);
 	}

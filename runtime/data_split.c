@@ -13,6 +13,7 @@
 
 #define STREAM_SPLIT   0x73706c6974ull   /* "split" */
 #define STREAM_SHUFFLE 0x73687566ull     /* "shuf" */
+#define STREAM_RESAMPLE 0x72736d706c00ull /* "rsmpl" */
 
 /* splitmix64's finaliser: a bijective 64-bit hash. */
 static uint64_t mix(uint64_t z)
@@ -55,6 +56,22 @@ static void shuffle(int64_t *idx, int64_t n, uint64_t seed, uint64_t stream, uin
 void data_shuffle(int64_t *idx, int64_t n, uint64_t seed, uint64_t epoch)
 {
 	shuffle(idx, n, seed, STREAM_SHUFFLE, epoch);
+}
+
+int data_resample(int64_t *map, int64_t n, int64_t m, uint64_t seed, uint64_t part)
+{
+	int64_t *full = malloc(sizeof *full * (size_t)(m ? m : 1));
+	if (!full)
+		return -1;
+	for (int64_t at = 0, r = 0; at < n; at += m, r++) {
+		int64_t k = n - at < m ? n - at : m;   /* the last pass may be partial: a head */
+		for (int64_t i = 0; i < m; i++)
+			full[i] = i;
+		shuffle(full, m, seed, STREAM_RESAMPLE + part, (uint64_t)r);
+		memcpy(map + at, full, sizeof *full * (size_t)k);
+	}
+	free(full);
+	return 0;
 }
 
 /* qsort order for int64_t. */

@@ -15,26 +15,26 @@ int rt_eval_pass(RtPass *p, Loader *L, const int64_t *order, int64_t n, double *
 	const RtModel *m = p->m;
 	int lo = rt_model_output(m, "loss");
 	int has_loss = p->with_loss && lo >= 0;
-	if (loader_restart(L, order, n, e))
+	if (loader_restart(L, order, n, 0, e))
 		return -1;
-	const float *x;
-	const int32_t *y;
-	int64_t k, done = 0;
+	Batch b;
+	int64_t done = 0;
 	double sum = 0;
-	while (loader_next(L, &x, &y, &k)) {
-		rt_feed_batch(m, p->feed, p->arena, k, x, y);
+	while (loader_next(L, &b)) {
+		int64_t k = b.n;
+		rt_feed_batch(m, p->feed, p->arena, &b);
 		p->fn(p->arena, k, &p->ctx);
 		if (has_loss)
 			sum += (double)*(const float *)rt_tensor_addr(m, &m->outputs[lo], p->arena, k) *
 			       (double)k;
-		for (int q = 0; q < p->feed->npairs; q++) {
-			const RtPair *pr = &p->feed->pair[q];
+		for (int q = 0; q < p->feed->ntasks; q++) {
+			const RtTaskFeed *pr = &p->feed->task[q];
 			if (pr->output < 0)
 				continue;
 			memcpy(p->probs[q] + (size_t)done * pr->classes,
 			       rt_tensor_addr(m, &m->outputs[pr->output], p->arena, k),
 			       sizeof(float) * (size_t)k * (size_t)pr->classes);
-			memcpy(p->labels[q] + done, y, sizeof(int32_t) * (size_t)k);
+			memcpy(p->labels[q] + done, b.y[q], sizeof(int32_t) * (size_t)k);
 		}
 		done += k;
 	}
@@ -57,16 +57,18 @@ static int pick_entry(const RtModel *m, const RtEntries *fns, RtPredictFn *fn, i
 
 /* The arena, weights, buffers and loader; then one pass and the metrics. */
 static int evaluate(const RtModel *m, const RtFeed *f, RtPredictFn fn, int with_loss,
-                    const RtEvalOpts *o, RtEvalResult *r, RtErr *e, RtErr *warn)
+                    const RtEvalOpts *o, const DataNorm *norm, RtEvalResult *r, RtErr *e,
+                    RtErr *warn)
 {
 	int64_t n = r->ds.count, B = o->batch < n ? o->batch : n;
 	RtPass p = {.m = m, .feed = f, .fn = fn, .with_loss = with_loss, .batch = B};
 	p.ctx = (RtCtx){.seed = 0, .step = 0, .nthreads = o->threads > 0 ? o->threads : 1};
 	int64_t *order = malloc(sizeof *order * (size_t)n);
 	Loader *L = NULL;
+	LoaderOpts lo = {.norm = *norm};
 	int rc = -1, ok = order != NULL;
-	for (int q = 0; q < f->npairs; q++) {
-		p.probs[q] = malloc(sizeof(float) * (size_t)n * (f->pair[q].classes + 1));
+	for (int q = 0; q < f->ntasks; q++) {
+		p.probs[q] = malloc(sizeof(float) * (size_t)n * (f->task[q].classes + 1));
 		p.labels[q] = malloc(sizeof(int32_t) * (size_t)n);
 		ok = ok && p.probs[q] && p.labels[q];
 	}
@@ -77,25 +79,59 @@ static int evaluate(const RtModel *m, const RtFeed *f, RtPredictFn fn, int with_
 	for (int64_t i = 0; i < n; i++)
 		order[i] = i;
 	if (!(p.arena = rt_arena_new(m, B, e)) || rt_weights_load(m, p.arena, o->weights, e, warn) ||
-	    loader_open(&L, &r->ds, order, 0, B, e) || rt_eval_pass(&p, L, order, n, &r->loss, e))
+	    loader_open(&L, &r->ds, &lo, order, 0, B, e) ||
+	    rt_eval_pass(&p, L, order, n, &r->loss, e))
 		goto out;
-	if (m->ntasks != f->npairs)
+	int fed = 0;
+	for (int q = 0; q < f->ntasks; q++)
+		fed += f->task[q].task >= 0;
+	if (m->ntasks != fed)
 		r->loss = NAN;   /* the other tasks' labels were not given: their loss is not known */
 	r->samples = n;
 	rc = 0;
-	for (int q = 0; q < f->npairs && !rc; q++)
-		if ((r->has_metrics[q] = f->pair[q].output >= 0))
-			rc = metrics_compute(p.probs[q], p.labels[q], n, f->pair[q].classes, o->data,
+	for (int q = 0; q < f->ntasks && !rc; q++)
+		if ((r->has_metrics[q] = f->task[q].output >= 0))
+			rc = metrics_compute(p.probs[q], p.labels[q], n, f->task[q].classes, r->ds.name,
 			                     &r->metrics[q], e);
 out:
 	loader_close(L);
 	free(order);
 	free(p.arena);
-	for (int q = 0; q < RT_MAXPAIRS; q++) {
+	for (int q = 0; q < RT_MAXFEED; q++) {
 		free(p.probs[q]);
 		free(p.labels[q]);
 	}
 	return rc;
+}
+
+/* Normalisation (--normalize, else the checkpoint's) and the class names
+** the checkpoint was trained with: labels given by name are put in its
+** order. */
+static int preprocess(const RtModel *m, const RtEvalOpts *o, const RtFeed *f, RtEvalResult *r,
+                      DataNorm *norm, RtErr *e)
+{
+	char *classes[RT_MAXFEED] = {0};
+	int found = 0, rc = rt_weights_preproc(o->weights, m, norm, &found, classes, e);
+	if (!rc && o->normalize)
+		rc = data_norm_parse(o->normalize, "normalize", norm, e);
+	for (int q = 0; !rc && q < f->ntasks; q++) {
+		int t = f->task[q].task, k = 0;
+		char **names = t >= 0 && classes[t] ? data_names_split(classes[t], &k) : NULL;
+		if (t >= 0 && classes[t] && !names)
+			rc = rt_errorf(e, "out of memory");
+		DataLabels *l = &r->ds.task[q];
+		if (names && l->names) {
+			rc = data_remap_classes(l, (const char *const *)names, k, o->weights, e);
+		} else if (names && k == f->task[q].classes && l->nclasses <= k) {
+			l->names = names;   /* indices without names: the checkpoint's names */
+			l->nclasses = k;
+			names = NULL;
+		}
+		data_names_free(names, k);
+	}
+	for (int t = 0; t < m->ntasks && t < RT_MAXFEED; t++)
+		free(classes[t]);
+	return rc || rt_feed_check(m, f, &r->ds, norm, e) ? -1 : 0;
 }
 
 int rt_eval(const RtModel *m, const RtEntries *fns, const RtEvalOpts *o, RtEvalResult *r,
@@ -105,28 +141,30 @@ int rt_eval(const RtModel *m, const RtEntries *fns, const RtEvalOpts *o, RtEvalR
 	r->loss = NAN;
 	RtFeed f;
 	RtPredictFn fn;
+	DataNorm norm;
 	int with_loss;
-	if (rt_feed_bind(m, o->label_task, 0, &f, e) || pick_entry(m, fns, &fn, &with_loss, e) ||
-	    data_open(o->data, &r->ds, e) || rt_feed_check(m, &f, &r->ds, e))
+	if (pick_entry(m, fns, &fn, &with_loss, e) || rt_data_open(m, &o->data, &f, &r->ds, e) ||
+	    preprocess(m, o, &f, r, &norm, e))
 		return -1;
 	if (r->ds.count == 0)
-		return rt_errorf(e, "%s holds no samples", o->data);
-	if (evaluate(m, &f, fn, with_loss, o, r, e, warn))
+		return rt_errorf(e, "%s holds no samples", r->ds.name);
+	if (evaluate(m, &f, fn, with_loss, o, &norm, r, e, warn))
 		return -1;
-	r->npairs = f.npairs;
-	for (int q = 0; q < f.npairs; q++) {
-		const RtPair *p = &f.pair[q];
+	r->ntasks = f.ntasks;
+	for (int q = 0; q < f.ntasks; q++) {
+		const RtTaskFeed *p = &f.task[q];
+		const DataLabels *l = &r->ds.task[q];
 		r->task[q] = p->task >= 0 ? m->tasks[p->task].name : p->output >= 0
 		             ? m->outputs[p->output].name : m->inputs[p->label].name;
-		r->class_names[q] = r->ds.class_names && r->ds.nclasses == p->classes
-		                    ? r->ds.class_names : NULL;
+		r->class_names[q] = l->names && l->nclasses == p->classes
+		                    ? (const char *const *)l->names : NULL;
 	}
 	return 0;
 }
 
 void rt_eval_result_free(RtEvalResult *r)
 {
-	for (int q = 0; q < RT_MAXPAIRS; q++)
+	for (int q = 0; q < RT_MAXFEED; q++)
 		metrics_free(&r->metrics[q]);
 	data_free(&r->ds);
 	memset(r, 0, sizeof *r);

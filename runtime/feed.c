@@ -1,40 +1,44 @@
 /*
-** feed.c -- how a labelled image dataset feeds a model: its images go to a
-** data input, its labels to a task's label input, and that task's output
-** holds the probabilities the metrics need. One pair for now (a model with
-** one image input and one task, or a custom loss reading one label
-** input); RtFeed has room for the two-input, two-task models that come
-** later.
+** feed.c -- how a dataset feeds a model once it is bound (feed_open.c
+** binds it): its image arrays go to data inputs, its label arrays to
+** tasks' label inputs, and each task's output holds the probabilities the
+** metrics need. Also the binding of a model without tasks (a custom loss
+** reading one label input, or a classifier evaluated through predict).
 */
 #include <string.h>
 
 #include "train.h"
 
-/* "a", "b" and "c": the names of m's tasks, for a message. */
-static const char *task_names(const RtModel *m)
+/* "a", "b" and "c" of the names names[i*stride] for a message. */
+static const char *listing(char *buf, size_t len, int n, const char *(*name)(const RtModel *, int),
+                           const RtModel *m)
 {
-	static char buf[512];
 	size_t k = 0;
 	buf[0] = 0;
-	for (int i = 0; i < m->ntasks && k < sizeof buf; i++)
-		k += snprintf(buf + k, sizeof buf - k, "%s\"%s\"",
-		              i == 0 ? "" : i + 1 < m->ntasks ? ", " : " and ", m->tasks[i].name);
+	for (int i = 0; i < n && k < len; i++)
+		k += snprintf(buf + k, len - k, "%s\"%s\"", i == 0 ? "" : i + 1 < n ? ", " : " and ",
+		              name(m, i));
 	return buf;
 }
 
-/* The task the labels train: the one named, or the only one. */
-static int pick_task(const RtModel *m, const char *name, RtErr *e)
+static const char *task_name(const RtModel *m, int i)
 {
-	for (int i = 0; name && i < m->ntasks; i++)
-		if (!strcmp(m->tasks[i].name, name))
-			return i;
-	if (name)
-		return rt_errorf(e, "--label-task %s: the model has no such task (its tasks: %s)", name,
-		                 task_names(m));
-	if (m->ntasks > 1)
-		return rt_errorf(e, "the model has %d tasks (%s): name the one the dataset's labels "
-		                 "are for with --label-task", m->ntasks, task_names(m));
-	return 0;
+	return m->tasks[i].name;
+}
+
+static const char *input_name(const RtModel *m, int i)
+{
+	return m->inputs[i].name;
+}
+
+const char *rt_task_names(const RtModel *m, char *buf, size_t len)
+{
+	return listing(buf, len, m->ntasks, task_name, m);
+}
+
+const char *rt_input_names(const RtModel *m, char *buf, size_t len)
+{
+	return listing(buf, len, m->ndata, input_name, m);
 }
 
 /* Predict's first classifier output [N,K], K >= 2, or -1. */
@@ -48,11 +52,10 @@ static int classifier_output(const RtModel *m)
 	return -1;
 }
 
-/* A model without tasks: its one label input (a custom loss) and/or its
-** classifier output. Training needs the label input; evaluation either. */
-static int untasked(const RtModel *m, int train, RtPair *p, RtErr *e)
+int rt_feed_untasked(const RtModel *m, int train, RtTaskFeed *p, RtErr *e)
 {
 	int nl = 0;
+	p->task = p->label = p->output = -1;
 	for (int i = 0; i < m->ninputs; i++)
 		if (m->inputs[i].role == RT_ROLE_LABEL)
 			p->label = nl++ ? p->label : i;
@@ -72,50 +75,35 @@ static int untasked(const RtModel *m, int train, RtPair *p, RtErr *e)
 	return 0;
 }
 
-int rt_feed_bind(const RtModel *m, const char *label_task, int train, RtFeed *f, RtErr *e)
+int rt_feed_check(const RtModel *m, const RtFeed *f, const Dataset *ds, const DataNorm *norm,
+                  RtErr *e)
 {
-	memset(f, 0, sizeof *f);
-	if (m->ndata != 1)
-		return rt_errorf(e, "the model has %d data inputs; training and evaluation on one "
-		                 "dataset need exactly one image input", m->ndata);
-	RtPair *p = &f->pair[0];
-	f->npairs = 1;
-	p->input = 0;
-	p->task = p->label = p->output = -1;
-	if (m->ntasks == 0) {
-		if (label_task)
-			return rt_errorf(e, "--label-task %s: the model defines no tasks", label_task);
-		return untasked(m, train, p, e);
-	}
-	int t = pick_task(m, label_task, e);
-	if (t < 0)
-		return -1;
-	p->task = t;
-	p->label = m->tasks[t].label;
-	p->output = m->tasks[t].output;
-	p->classes = m->tasks[t].classes;
-	return 0;
-}
-
-int rt_feed_check(const RtModel *m, const RtFeed *f, const Dataset *ds, RtErr *e)
-{
-	for (int k = 0; k < f->npairs; k++)
-		if (data_check_input(ds, &m->inputs[f->pair[k].input], e) ||
-		    (f->pair[k].classes > 0 && data_check_labels(ds, f->pair[k].classes, e)))
+	for (int k = 0; k < f->nimages; k++) {
+		const RtTensor *in = &m->inputs[f->image[k]];
+		if (data_check_input(ds, k, in, e) ||
+		    (norm && data_norm_check(norm, ds->mod[k].c, ds->mod[k].name, e)))
 			return -1;
+	}
+	for (int t = 0; t < f->ntasks; t++) {
+		const RtTaskFeed *p = &f->task[t];
+		RtErr sub = {0};
+		if (p->classes > 0 && data_check_labels(ds, t, p->classes, &sub))
+			return p->task < 0 ? rt_errorf(e, "%s", sub.msg)
+			                   : rt_errorf(e, "%s (labels of the task \"%s\")", sub.msg,
+			                               m->tasks[p->task].name);
+	}
 	return 0;
 }
 
-void rt_feed_batch(const RtModel *m, const RtFeed *f, char *arena, int64_t n,
-                   const float *images, const int32_t *labels)
+void rt_feed_batch(const RtModel *m, const RtFeed *f, char *arena, const Batch *b)
 {
-	for (int k = 0; k < f->npairs; k++) {
-		const RtPair *p = &f->pair[k];
-		const RtTensor *in = &m->inputs[p->input];
-		memcpy(rt_tensor_addr(m, in, arena, n), images,
-		       sizeof(float) * (size_t)rt_sample_numel(in) * (size_t)n);
-		if (p->label >= 0)
-			memcpy(rt_tensor_addr(m, &m->inputs[p->label], arena, n), labels,
-			       sizeof(int32_t) * (size_t)n);
+	for (int k = 0; k < f->nimages; k++) {
+		const RtTensor *in = &m->inputs[f->image[k]];
+		memcpy(rt_tensor_addr(m, in, arena, b->n), b->x[k],
+		       sizeof(float) * (size_t)rt_sample_numel(in) * (size_t)b->n);
 	}
+	for (int t = 0; t < f->ntasks; t++)
+		if (f->task[t].label >= 0)
+			memcpy(rt_tensor_addr(m, &m->inputs[f->task[t].label], arena, b->n), b->y[t],
+			       sizeof(int32_t) * (size_t)b->n);
 }

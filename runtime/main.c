@@ -3,9 +3,10 @@
 **
 **   MODEL info
 **   MODEL init [--seed N] -o W.safetensors
-**   MODEL predict --weights W.safetensors --input NAME=X.npy ... [-o OUT.npy] [--batch B]
-**   MODEL train --data SPEC --out RUNDIR [options] | --resume RUNDIR/last.safetensors
-**   MODEL eval --weights W.safetensors --data SPEC [--batch B] [--json]
+**   MODEL predict --weights W.safetensors --input NAME=X.npy|IMAGE ... [-o OUT.npy] [--batch B]
+**   MODEL mc --weights W.safetensors --samples T --input NAME=X.npy|IMAGE ... [--seed S] [--json]
+**   MODEL train --data [INPUT=]SPEC ... --out RUNDIR [options] | --resume RUNDIR/last.safetensors
+**   MODEL eval --weights W.safetensors --data [INPUT=]SPEC ... [--batch B] [--json]
 **   MODEL help [COMMAND] | --help | --version
 **
 ** Exit status: 0 success, 1 a runtime error (a bad file, out of memory),
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "train.h"
+#include "data.h"
 
 extern const char lunac_model_json[];
 void lunac_predict(char *arena, int64_t n, const RtCtx *ctx);
@@ -98,6 +100,31 @@ static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *v)
 	return 0;
 }
 
+/* The values of a repeatable flag as one string, a line each (malloc'ed;
+** NULL when there are none). */
+static char *lines(const char **vals, int n)
+{
+	size_t len = 1;
+	for (int i = 0; i < n; i++)
+		len += strlen(vals[i]) + 1;
+	char *s = n ? malloc(len) : NULL;
+	if (s)
+		s[0] = 0;
+	for (int i = 0; s && i < n; i++)
+		strcat(strcat(s, i ? "\n" : ""), vals[i]);
+	return s;
+}
+
+/* The normalisation of images: --normalize TEXT, else the one the weights
+** file (a checkpoint) records, else none. */
+static int norm_of(const char *flag_text, const char *weights, DataNorm *n, RtErr *e)
+{
+	if (flag_text)
+		return data_norm_parse(flag_text, "normalize", n, e);
+	int found;
+	return rt_weights_preproc(weights, &model, n, &found, NULL, e);
+}
+
 /* The index of the model tensor called name in ts, or -1. */
 static int find(const RtTensor *ts, int n, const char *name, size_t len)
 {
@@ -150,7 +177,7 @@ static int bind(const char *cmd, const char *flag, const char *what, const char 
 /* Flag slots: indices into each command's flag table below (help is 0 in all). */
 enum { F_HELP };
 enum { INIT_SEED = 1, INIT_OUT };
-enum { P_WEIGHTS = 1, P_INPUT, P_OUTPUT, P_BATCH, P_THREADS, P_QUIET };
+enum { P_WEIGHTS = 1, P_INPUT, P_OUTPUT, P_BATCH, P_THREADS, P_QUIET, P_NORMALIZE };
 
 /* `info` */
 static int cmd_info(const Cmd *c, const char **vals[], int nvals[])
@@ -192,13 +219,16 @@ static int predict(const Cmd *c, const char **vals[], int nvals[], const char **
 		rc = bind(c->name, "-o", "output", vals[P_OUTPUT], nvals[P_OUTPUT], model.outputs, model.npredict, 1, out);
 	for (int i = 0; !rc && i < model.ndata; i++)
 		if (!in[i])
-			rc = usage_error(c->name, "input \"%s\" is missing (--input %s=FILE.npy)",
+			rc = usage_error(c->name, "input \"%s\" is missing (--input %s=FILE.npy or an image)",
 			                 model.inputs[i].name, model.inputs[i].name);
 	if (rc)
 		return rc;
-	RtPredictOpts o = {vals[P_WEIGHTS][0], in, out, (int64_t)batch, (int)threads,
-	                   nvals[P_QUIET] ? NULL : stdout};
+	DataNorm norm;
 	RtErr e = {0}, w = {0};
+	if (norm_of(nvals[P_NORMALIZE] ? vals[P_NORMALIZE][0] : NULL, vals[P_WEIGHTS][0], &norm, &e))
+		return nvals[P_NORMALIZE] ? usage_error(c->name, "%s", e.msg) : runtime_error(&e);
+	RtPredictOpts o = {vals[P_WEIGHTS][0], in, out, (int64_t)batch, (int)threads,
+	                   nvals[P_QUIET] ? NULL : stdout, &norm};
 	rc = rt_predict(&model, lunac_predict, &o, &e, &w);
 	warn(&w);
 	return rc ? runtime_error(&e) : 0;
@@ -231,7 +261,8 @@ static int ncpus(void)
 
 /* Flag slots of train and eval (the order of their tables below). */
 enum { T_OUT = 1 + RT_NSETTINGS, T_RESUME, T_WEIGHTS, T_THREADS, T_NFLAGS };
-enum { E_WEIGHTS = 1, E_DATA, E_BATCH, E_THREADS, E_JSON, E_LABEL_TASK };
+enum { E_WEIGHTS = 1, E_DATA, E_BATCH, E_THREADS, E_JSON, E_LABEL_TASK, E_TASK, E_NORMALIZE,
+       E_SEED };
 
 /* `train`: settings from flags (each checked), then the run. */
 static int cmd_train(const Cmd *c, const char **vals[], int nvals[])
@@ -242,17 +273,24 @@ static int cmd_train(const Cmd *c, const char **vals[], int nvals[])
 	rt_train_defaults(&o);
 	int rc = 0;
 	for (int i = 1; c->flags[i].name && !rc; i++)
-		for (int s = 0; s < RT_NSETTINGS && !rc; s++)
-			if (nvals[i] && !strcmp(c->flags[i].name, rt_setting_flag((RtSetting)s)) &&
-			    rt_setting_parse(&o, (RtSetting)s, vals[i][0], 1, &e))
+		for (int s = 0; s < RT_NSETTINGS && !rc; s++) {
+			if (!nvals[i] || strcmp(c->flags[i].name, rt_setting_flag((RtSetting)s)))
+				continue;
+			char *text = lines(vals[i], nvals[i]);   /* --data a=X --data b=Y: two lines */
+			if (!text)
+				rc = (fprintf(stderr, "%s: out of memory\n", prog), 1);
+			else if (rt_setting_parse(&o, (RtSetting)s, text, 1, &e))
 				rc = usage_error(c->name, "%s", e.msg);
+			free(text);
+		}
 	if (!rc && nvals[T_THREADS] && parse_u64(vals[T_THREADS][0], 1, 4096, &threads))
 		rc = usage_error(c->name, "--threads %s: not an integer from 1 to 4096", vals[T_THREADS][0]);
 	o.out = nvals[T_OUT] ? vals[T_OUT][0] : NULL;
 	o.resume = nvals[T_RESUME] ? vals[T_RESUME][0] : NULL;
 	o.weights = nvals[T_WEIGHTS] ? vals[T_WEIGHTS][0] : NULL;
 	if (!rc && !o.resume && !o.data)
-		rc = usage_error(c->name, "train needs --data SPEC (e.g. npy:x.npy,y.npy)");
+		rc = usage_error(c->name, "train needs --data SPEC (e.g. npy:x.npy,y.npy, or --data a=SPEC "
+		                 "--data b=SPEC for a model with two image inputs)");
 	if (!rc && !o.resume && !o.out)
 		rc = usage_error(c->name, "train needs --out RUNDIR (the directory for checkpoints and metrics)");
 	if (!rc && o.resume && o.weights)
@@ -276,12 +314,12 @@ static int eval_json(const RtEvalOpts *o, const RtEvalResult *r)
 	cJSON *j = cJSON_CreateObject(), *t = NULL;
 	int ok = j && cJSON_AddStringToObject(j, "model", model.name) &&
 	         cJSON_AddStringToObject(j, "weights", o->weights) &&
-	         cJSON_AddStringToObject(j, "data", o->data) &&
+	         cJSON_AddStringToObject(j, "data", r->ds.name) &&
 	         cJSON_AddNumberToObject(j, "samples", (double)r->samples) &&
 	         (isnan(r->loss) ? cJSON_AddNullToObject(j, "loss") != NULL
 	                         : cJSON_AddNumberToObject(j, "loss", r->loss) != NULL) &&
 	         (t = cJSON_AddObjectToObject(j, "tasks"));
-	for (int q = 0; ok && q < r->npairs; q++) {
+	for (int q = 0; ok && q < r->ntasks; q++) {
 		cJSON *mj = r->has_metrics[q] ? metrics_json(&r->metrics[q], r->class_names[q])
 		                              : cJSON_CreateNull();
 		ok = mj && cJSON_AddItemToObject(t, r->task[q], mj);
@@ -298,12 +336,12 @@ static int eval_json(const RtEvalOpts *o, const RtEvalResult *r)
 /* `eval`'s report as tables, one per task. */
 static int eval_table(const RtEvalOpts *o, const RtEvalResult *r)
 {
-	printf("model %s, weights %s\ndata %s: %lld samples", model.name, o->weights, o->data,
+	printf("model %s, weights %s\ndata %s: %lld samples", model.name, o->weights, r->ds.name,
 	       (long long)r->samples);
 	if (!isnan(r->loss))
 		printf(", loss %.4f", r->loss);
 	printf("\n");
-	for (int q = 0; q < r->npairs; q++) {
+	for (int q = 0; q < r->ntasks; q++) {
 		if (!r->has_metrics[q])
 			continue;
 		printf("\ntask %s (%d classes)\n", r->task[q], r->metrics[q].k);
@@ -314,10 +352,11 @@ static int eval_table(const RtEvalOpts *o, const RtEvalResult *r)
 	return 0;
 }
 
-/* `eval --weights W --data SPEC [--batch B] [--threads T] [--json] [--label-task NAME]` */
+/* `eval --weights W --data [INPUT=]SPEC ... [--batch B] [--threads T] [--json] [--task
+** INPUT=TASK ...] [--label-task NAME] [--normalize M,S] [--seed S]` */
 static int cmd_eval(const Cmd *c, const char **vals[], int nvals[])
 {
-	uint64_t batch = 32, threads = (uint64_t)ncpus();
+	uint64_t batch = 32, threads = (uint64_t)ncpus(), seed = 0;
 	if (!nvals[E_WEIGHTS])
 		return usage_error(c->name, "eval needs --weights FILE.safetensors");
 	if (!nvals[E_DATA])
@@ -326,18 +365,81 @@ static int cmd_eval(const Cmd *c, const char **vals[], int nvals[])
 		return usage_error(c->name, "--batch %s: not a positive integer", vals[E_BATCH][0]);
 	if (nvals[E_THREADS] && parse_u64(vals[E_THREADS][0], 1, 4096, &threads))
 		return usage_error(c->name, "--threads %s: not an integer from 1 to 4096", vals[E_THREADS][0]);
-	RtEvalOpts o = {vals[E_WEIGHTS][0], vals[E_DATA][0],
-	                nvals[E_LABEL_TASK] ? vals[E_LABEL_TASK][0] : NULL, (int64_t)batch, (int)threads};
+	if (nvals[E_SEED] && parse_u64(vals[E_SEED][0], 0, UINT64_MAX, &seed))
+		return usage_error(c->name, "--seed %s: not a non-negative integer", vals[E_SEED][0]);
+	char *data = lines(vals[E_DATA], nvals[E_DATA]), *tasks = lines(vals[E_TASK], nvals[E_TASK]);
+	RtEvalOpts o = {.weights = vals[E_WEIGHTS][0], .batch = (int64_t)batch, .threads = (int)threads,
+	                .normalize = nvals[E_NORMALIZE] ? vals[E_NORMALIZE][0] : NULL};
+	o.data = (RtDataArgs){.data = data, .tasks = tasks, .threads = (int)threads, .seed = seed,
+	                      .label_task = nvals[E_LABEL_TASK] ? vals[E_LABEL_TASK][0] : NULL};
 	RtEntries fns = entries();
-	RtEvalResult r;
+	RtEvalResult r = {0};
 	RtErr e = {0}, w = {0};
-	int rc = rt_eval(&model, &fns, &o, &r, &e, &w);
+	int rc = data ? rt_eval(&model, &fns, &o, &r, &e, &w) : rt_errorf(&e, "out of memory");
 	warn(&w);
+	if (!rc && r.ds.note)
+		fprintf(stderr, "%s: note: %s\n", prog, r.ds.note);
 	if (rc)
 		rc = runtime_error(&e);
 	else
 		rc = nvals[E_JSON] ? eval_json(&o, &r) : eval_table(&o, &r);
 	rt_eval_result_free(&r);
+	free(data);
+	free(tasks);
+	return rc;
+}
+
+enum { M_WEIGHTS = 1, M_INPUT, M_SAMPLES, M_SEED, M_BATCH, M_THREADS, M_JSON, M_NORMALIZE };
+
+/* `mc --weights W --samples T --input NAME=FILE ... [--seed S] [--batch B] [--json]` */
+static int mc(const Cmd *c, const char **vals[], int nvals[], const char **in)
+{
+	uint64_t T = 30, seed = 0, batch = 0, threads = (uint64_t)ncpus();
+	if (!nvals[M_WEIGHTS])
+		return usage_error(c->name, "mc needs --weights FILE.safetensors");
+	if ((nvals[M_SAMPLES] && parse_u64(vals[M_SAMPLES][0], 1, 1 << 20, &T)) ||
+	    (nvals[M_BATCH] && parse_u64(vals[M_BATCH][0], 1, 1 << 20, &batch)) ||
+	    (nvals[M_THREADS] && parse_u64(vals[M_THREADS][0], 1, 4096, &threads)))
+		return usage_error(c->name, "--samples, --batch and --threads take positive integers");
+	if (nvals[M_SEED] && parse_u64(vals[M_SEED][0], 0, UINT64_MAX, &seed))
+		return usage_error(c->name, "--seed %s: not a non-negative integer", vals[M_SEED][0]);
+	int rc = bind(c->name, "--input", "input", vals[M_INPUT], nvals[M_INPUT], model.inputs,
+	              model.ndata, model.ndata == 1, in);
+	for (int i = 0; !rc && i < model.ndata; i++)
+		if (!in[i])
+			rc = usage_error(c->name, "input \"%s\" is missing (--input %s=IMAGE or FILE.npy)",
+			                 model.inputs[i].name, model.inputs[i].name);
+	if (rc)
+		return rc;
+	RtErr e = {0}, w = {0};
+	DataNorm norm;
+	char *classes[RT_MAXFEED] = {0};
+	int found = 0;
+	if (nvals[M_NORMALIZE] && data_norm_parse(vals[M_NORMALIZE][0], "normalize", &norm, &e))
+		return usage_error(c->name, "%s", e.msg);
+	if (rt_weights_preproc(vals[M_WEIGHTS][0], &model, nvals[M_NORMALIZE] ? NULL : &norm, &found,
+	                       model.ntasks <= RT_MAXFEED ? classes : NULL, &e))
+		return runtime_error(&e);
+	RtMcOpts o = {vals[M_WEIGHTS][0], in, &norm, (int64_t)T, (int64_t)batch, seed, (int)threads,
+	              classes};
+	RtMcResult r;
+	rc = rt_mc(&model, entries().mc, &o, &r, &e, &w);
+	warn(&w);
+	if (!rc && rt_mc_print(&model, &r, nvals[M_JSON], stdout, &e))
+		rc = -1;
+	rc = rc ? runtime_error(&e) : 0;
+	rt_mc_free(&r);
+	for (int t = 0; t < RT_MAXFEED; t++)
+		free(classes[t]);
+	return rc;
+}
+
+/* `mc`: the input path table around mc(). */
+static int cmd_mc(const Cmd *c, const char **vals[], int nvals[])
+{
+	const char **in = calloc(model.ninputs + 1, sizeof *in);
+	int rc = in ? mc(c, vals, nvals, in) : (fprintf(stderr, "%s: out of memory\n", prog), 1);
+	free(in);
 	return rc;
 }
 
@@ -394,19 +496,36 @@ static const Flag init_flags[] = {
 static const Flag predict_flags[] = {
 	{"help", 'h', NULL, 0, "this help"},
 	{"weights", 'w', "FILE", 0, "trained weights (.safetensors)"},
-	{"input", 'i', "NAME=FILE", 1, "a .npy file for each model input (just FILE if there is one)"},
+	{"input", 'i', "NAME=FILE", 1, "a .npy file or an image (PNG, JPEG, BMP) for each model input "
+	 "(just FILE if there is one)"},
 	{"output", 'o', "[NAME=]FILE", 1, "also save an output as .npy (just FILE: the first output)"},
 	{"batch", 'b', "B", 0, "run at most B samples at a time (default: all at once)"},
 	{"threads", 't', "T", 0, "threads the model may use (default: every CPU)"},
 	{"quiet", 'q', NULL, 0, "print nothing on stdout (with -o)"},
+	{"normalize", 0, "M,S[,...]", 0, "normalise images per channel (default: as the checkpoint "
+	 "was trained, else none)"},
+	{0},
+};
+static const Flag mc_flags[] = {
+	{"help", 'h', NULL, 0, "this help"},
+	{"weights", 'w', "FILE", 0, "trained weights or a checkpoint (.safetensors)"},
+	{"input", 'i', "NAME=FILE", 1, "an image (PNG, JPEG, BMP) or a .npy file for each model input"},
+	{"samples", 'T', "T", 0, "stochastic passes (default 30)"},
+	{"seed", 0, "S", 0, "dropout seed (default 0); the same seed gives the same numbers"},
+	{"batch", 'b', "B", 0, "passes per call of the model (default: all T at once)"},
+	{"threads", 't', "T", 0, "threads the model may use (default: every CPU)"},
+	{"json", 0, NULL, 0, "print JSON instead of tables"},
+	{"normalize", 0, "M,S[,...]", 0, "normalise images per channel (default: as the checkpoint "
+	 "was trained, else none)"},
 	{0},
 };
 
 static const Flag train_flags[] = {
 	{"help", 'h', NULL, 0, "this help"},
 	/* one per RtSetting, in its order */
-	{"data", 'd', "SPEC", 0, "training data: idx:IMAGES,LABELS, npy:X.npy,Y.npy or fashion-mnist:train"},
-	{"val-data", 0, "SPEC", 0, "validation data (default: --val-split of --data)"},
+	{"data", 'd', "[INPUT=]SPEC", 1, "training data (docs/data.md): npy:X.npy,Y.npy, folders:DIR, "
+	 "csv:..., paired:FILE.csv, fashion-mnist:train; one per image input as INPUT=SPEC"},
+	{"val-data", 0, "[INPUT=]SPEC", 1, "validation data (default: --val-split of --data)"},
 	{"val-split", 0, "F", 0, "fraction of --data held out for validation (default 0.2; 0: none)"},
 	{"label-task", 0, "NAME", 0, "the task the labels are for (default: the model's only task)"},
 	{"epochs", 'e', "N", 0, "train up to N epochs in all (default 200)"},
@@ -422,6 +541,11 @@ static const Flag train_flags[] = {
 	{"plateau-patience", 0, "N", 0, "plateau: after N epochs without improvement (default 5)"},
 	{"min-lr", 0, "X", 0, "plateau and cosine: lowest lr (default 1e-05)"},
 	{"early-stop", 0, "N", 0, "stop after N epochs without improvement (default 100; 0: off)"},
+	{"task", 0, "INPUT=TASK", 1, "the task INPUT's dataset's labels train (default: the k-th "
+	 "input's labels train the k-th task; TASK none: unused)"},
+	{"normalize", 0, "M,S[,...]", 0, "normalise images: mean,std for all channels or a pair per "
+	 "channel (default: none, images in [0,1])"},
+	{"augment", 0, "MODE", 0, "none (default), authors, flips or all (training images only)"},
 	{"out", 'o', "RUNDIR", 0, "directory for best/last.safetensors and metrics.jsonl"},
 	{"resume", 0, "CKPT", 0, "continue the run of RUNDIR/last.safetensors exactly"},
 	{"weights", 'w', "FILE", 0, "start from these weights instead of a fresh initialisation"},
@@ -432,11 +556,15 @@ _Static_assert(sizeof train_flags / sizeof train_flags[0] == T_NFLAGS + 1, "trai
 static const Flag eval_flags[] = {
 	{"help", 'h', NULL, 0, "this help"},
 	{"weights", 'w', "FILE", 0, "weights or a training checkpoint (.safetensors)"},
-	{"data", 'd', "SPEC", 0, "labelled data: idx:IMAGES,LABELS, npy:X.npy,Y.npy or fashion-mnist:test"},
+	{"data", 'd', "[INPUT=]SPEC", 1, "labelled data (docs/data.md); one per image input as "
+	 "INPUT=SPEC"},
 	{"batch", 'b', "B", 0, "samples at a time (default 32)"},
 	{"threads", 't', "T", 0, "threads the model may use (default: every CPU)"},
 	{"json", 0, NULL, 0, "print the metrics as JSON"},
 	{"label-task", 0, "NAME", 0, "the task the labels are for (default: the model's only task)"},
+	{"task", 0, "INPUT=TASK", 1, "the task INPUT's dataset's labels are for (as in train)"},
+	{"normalize", 0, "M,S[,...]", 0, "normalise images (default: as the checkpoint was trained)"},
+	{"seed", 0, "S", 0, "seed of the resampling of a shorter dataset (default 0)"},
 	{0},
 };
 
@@ -453,11 +581,13 @@ static const Flag bench_flags[] = {
 static const Cmd cmds[] = {
 	{"info", "", "describe the model (inputs, outputs, parameters) as JSON", info_flags, cmd_info},
 	{"init", "[--seed N] -o W.safetensors", "write freshly initialised weights", init_flags, cmd_init},
-	{"predict", "--weights W.safetensors --input NAME=X.npy ... [-o OUT.npy] [--batch B]",
-	 "run the model on .npy inputs and print its outputs as JSON", predict_flags, cmd_predict},
-	{"train", "--data SPEC --out RUNDIR [options] | --resume RUNDIR/last.safetensors",
+	{"predict", "--weights W.safetensors --input NAME=X.npy|IMAGE ... [-o OUT.npy] [--batch B]",
+	 "run the model on .npy or image inputs and print its outputs as JSON", predict_flags, cmd_predict},
+	{"mc", "--weights W.safetensors --samples T --input NAME=IMAGE ... [--seed S] [--json]",
+	 "Monte-Carlo dropout: mean probabilities and uncertainty per task", mc_flags, cmd_mc},
+	{"train", "--data [INPUT=]SPEC ... --out RUNDIR [options] | --resume RUNDIR/last.safetensors",
 	 "train the model, writing checkpoints and metrics to RUNDIR", train_flags, cmd_train},
-	{"eval", "--weights W.safetensors --data SPEC [--batch B] [--json]",
+	{"eval", "--weights W.safetensors --data [INPUT=]SPEC ... [--batch B] [--json]",
 	 "evaluate weights on labelled data: accuracy, precision, recall, F1, AUC", eval_flags, cmd_eval},
 	{"bench", "[--entry train_adam] [--batch B] [--steps S] [--repeat R] [--threads T]",
 	 "time an entry point on synthetic data (JSON; for bench/)", bench_flags, cmd_bench},
@@ -499,7 +629,7 @@ static void cmd_help(FILE *f, const Cmd *c)
 		         fl->arg ? fl->arg : "");
 		fprintf(f, "  %-26s %s\n", left, fl->help);
 	}
-	if (c->run == cmd_predict) {
+	if (c->run == cmd_predict || c->run == cmd_mc) {
 		tensors(f, "inputs (N: the number of samples; a file may also hold one sample without N)",
 		        model.inputs, model.ndata);
 		tensors(f, "outputs", model.outputs, model.npredict);

@@ -280,14 +280,17 @@ int rt_init_file(const RtModel *m, uint64_t seed, const char *path, RtErr *e);
 
 typedef void (*RtPredictFn)(char *arena, int64_t n, const RtCtx *ctx);
 
+struct DataNorm;
 typedef struct RtPredictOpts {
 	const char *weights;        /* safetensors path */
-	const char **inputs;        /* one .npy path per data input (inputs[0..ndata)) */
+	const char **inputs;        /* one path per data input (inputs[0..ndata)): .npy, or
+	                               an image decoded, resized and normalised (data.h) */
 	const char **outputs;       /* one path per predict output (outputs[0..npredict)),
 	                               or NULL entries */
 	int64_t batch;              /* at most this many samples per call; 0: all */
 	int nthreads;
 	FILE *json;                 /* NULL: print nothing */
+	const struct DataNorm *norm;    /* images' normalisation; NULL: none */
 } RtPredictOpts;
 
 /* `predict`: load weights and inputs, run fn in chunks, print and save the

@@ -21,10 +21,12 @@
 static int copy_opts(RtTrainOpts *dst, const RtTrainOpts *src, RtErr *e)
 {
 	*dst = *src;
-	dst->data = dst->val_data = dst->label_task = NULL;
+	dst->data = dst->val_data = dst->label_task = dst->task = dst->normalize = NULL;
 	if ((src->data && !(dst->data = strdup(src->data))) ||
 	    (src->val_data && !(dst->val_data = strdup(src->val_data))) ||
-	    (src->label_task && !(dst->label_task = strdup(src->label_task))))
+	    (src->label_task && !(dst->label_task = strdup(src->label_task))) ||
+	    (src->task && !(dst->task = strdup(src->task))) ||
+	    (src->normalize && !(dst->normalize = strdup(src->normalize))))
 		return rt_errorf(e, "out of memory");
 	return 0;
 }
@@ -46,9 +48,16 @@ static int pick_entries(Run *r, const RtEntries *fns, RtErr *e)
 	r->loss_out = rt_model_output(m, "loss");
 	if (!rt_entry_writes(r->train_entry, r->loss_out))
 		return rt_errorf(e, "internal error: entry %s does not write \"loss\"", name);
-	int po = r->feed.pair[0].output;
-	r->train_probs = po >= 0 && rt_entry_writes(r->train_entry, po) ? po : -1;
 	return 0;
+}
+
+/* The probabilities the train entry writes, per fed task (for train_acc). */
+static void train_outputs(Run *r)
+{
+	for (int q = 0; q < RT_MAXFEED; q++) {
+		int po = q < r->feed.ntasks ? r->feed.task[q].output : -1;
+		r->train_probs[q] = po >= 0 && rt_entry_writes(r->train_entry, po) ? po : -1;
+	}
 }
 
 /* Every index of a dataset of n samples, in order. */
@@ -62,17 +71,72 @@ static int all_of(DataIndex *x, int64_t n, RtErr *e)
 	return 0;
 }
 
+/* The data args of spec (--data or --val-data). */
+static RtDataArgs data_args(const Run *r, const char *spec)
+{
+	const RtTrainOpts *o = &r->o;
+	return (RtDataArgs){.data = spec, .tasks = o->task, .label_task = o->label_task, .train = 1,
+	                    .threads = o->threads, .seed = o->seed};
+}
+
+/* The validation dataset: bound as the training data is; classes in its order. */
+static int load_val(Run *r, RtErr *e)
+{
+	RtFeed vf;
+	RtDataArgs a = data_args(r, r->o.val_data);
+	if (rt_data_open(r->m, &a, &vf, &r->val_ds, e) ||
+	    rt_feed_check(r->m, &vf, &r->val_ds, &r->norm, e))
+		return -1;
+	if (memcmp(&vf, &r->feed, sizeof vf))
+		return rt_errorf(e, "--val-data %s feeds the model's inputs and tasks otherwise than "
+		                 "--data %s", r->o.val_data, r->o.data);
+	for (int q = 0; q < vf.ntasks; q++) {
+		const DataLabels *t = &r->train_ds.task[q];
+		if (t->names && r->val_ds.task[q].names &&
+		    data_remap_classes(&r->val_ds.task[q], (const char *const *)t->names, t->nclasses,
+		                       t->path, e))
+			return -1;
+	}
+	return 0;
+}
+
+/* Each fed task's class names, one per line, for the checkpoints. */
+static int keep_classes(Run *r, RtErr *e)
+{
+	for (int q = 0; q < r->feed.ntasks; q++) {
+		const DataLabels *t = &r->train_ds.task[q];
+		int task = r->feed.task[q].task;
+		if (task < 0 || !t->names)
+			continue;
+		size_t n = 1;
+		for (int c = 0; c < t->nclasses; c++)
+			n += strlen(t->names[c]) + 1;
+		char *s = r->classes[task] = malloc(n);
+		if (!s)
+			return rt_errorf(e, "out of memory");
+		s[0] = 0;
+		for (int c = 0; c < t->nclasses; c++)
+			strcat(strcat(s, c ? "\n" : ""), t->names[c]);
+	}
+	r->o.classes = r->classes;
+	return 0;
+}
+
 /* The training and validation samples: --val-data, a split, or none. */
 static int load_data(Run *r, RtErr *e)
 {
 	const RtTrainOpts *o = &r->o;
-	if (data_open(o->data, &r->train_ds, e) || rt_feed_check(r->m, &r->feed, &r->train_ds, e))
+	RtDataArgs a = data_args(r, o->data);
+	if (data_norm_parse(o->normalize ? o->normalize : "", "normalize", &r->norm, e) ||
+	    rt_data_open(r->m, &a, &r->feed, &r->train_ds, e) ||
+	    rt_feed_check(r->m, &r->feed, &r->train_ds, &r->norm, e) || keep_classes(r, e))
 		return -1;
+	train_outputs(r);
 	r->vds = &r->train_ds;
 	if (o->val_data) {
 		r->vds = &r->val_ds;
-		if (data_open(o->val_data, &r->val_ds, e) || rt_feed_check(r->m, &r->feed, &r->val_ds, e) ||
-		    all_of(&r->tr, r->train_ds.count, e) || all_of(&r->va, r->val_ds.count, e))
+		if (load_val(r, e) || all_of(&r->tr, r->train_ds.count, e) ||
+		    all_of(&r->va, r->val_ds.count, e))
 			return -1;
 	} else if (o->val_split > 0) {
 		if (data_split(&r->train_ds, o->val_split, o->seed, &r->tr, &r->va, e))
@@ -81,7 +145,7 @@ static int load_data(Run *r, RtErr *e)
 		return -1;
 	}
 	if (r->tr.n == 0)
-		return rt_errorf(e, "%s holds no samples to train on", o->data);
+		return rt_errorf(e, "%s holds no samples to train on", r->train_ds.name);
 	return 0;
 }
 
@@ -90,7 +154,6 @@ static int allocate(Run *r, RtErr *e)
 {
 	int64_t most = r->tr.n > r->va.n ? r->tr.n : r->va.n;
 	int64_t B = r->o.batch < most ? r->o.batch : most;
-	const RtPair *p = &r->feed.pair[0];
 	if (!(r->arena = rt_arena_new(r->m, B, e)))
 		return -1;
 	r->pass.m = r->m;
@@ -98,13 +161,18 @@ static int allocate(Run *r, RtErr *e)
 	r->pass.arena = r->arena;
 	r->pass.batch = B;
 	r->pass.ctx = (RtCtx){.seed = r->o.seed, .step = 0, .nthreads = r->o.threads};
-	if (!(r->order = malloc(sizeof *r->order * (size_t)r->tr.n)) ||
-	    !(r->pass.probs[0] = malloc(sizeof(float) * (size_t)(r->va.n + 1) * (p->classes + 1))) ||
-	    !(r->pass.labels[0] = malloc(sizeof(int32_t) * (size_t)(r->va.n + 1))))
+	if (!(r->order = malloc(sizeof *r->order * (size_t)r->tr.n)))
 		return rt_errorf(e, "out of memory");
-	if (loader_open(&r->L, &r->train_ds, r->tr.idx, 0, r->o.batch, e))
+	for (int q = 0; q < r->feed.ntasks; q++)
+		if (!(r->pass.probs[q] = malloc(sizeof(float) * (size_t)(r->va.n + 1) *
+		                                (size_t)(r->feed.task[q].classes + 1))) ||
+		    !(r->pass.labels[q] = malloc(sizeof(int32_t) * (size_t)(r->va.n + 1))))
+			return rt_errorf(e, "out of memory");
+	LoaderOpts lt = {.augment = r->o.augment, .seed = r->o.seed, .norm = r->norm};
+	LoaderOpts lv = {.augment = DATA_AUG_NONE, .seed = r->o.seed, .norm = r->norm};
+	if (loader_open(&r->L, &r->train_ds, &lt, r->tr.idx, 0, r->o.batch, e))
 		return -1;
-	return r->va.n ? loader_open(&r->LV, r->vds, r->va.idx, 0, r->o.batch, e) : 0;
+	return r->va.n ? loader_open(&r->LV, r->vds, &lv, r->va.idx, 0, r->o.batch, e) : 0;
 }
 
 /* The parameters: the checkpoint's, a weights file's, or fresh ones. */
@@ -168,11 +236,8 @@ static int setup(Run *r, const RtEntries *fns, RtErr *e, RtErr *warn)
 	int rc = open_resume(r, &ck, e);
 	if (!rc && !r->o.data)
 		rc = rt_errorf(e, "train needs --data SPEC");
-	if (!rc && (rt_feed_bind(r->m, r->o.label_task, 1, &r->feed, e) || pick_entries(r, fns, e)))
+	if (!rc && pick_entries(r, fns, e))
 		rc = -1;
-	if (!rc && r->m->ntasks > r->feed.npairs)
-		rc = rt_errorf(e, "the model has %d tasks; training on one dataset trains a model with "
-		               "one task", r->m->ntasks);
 	if (!rc && (load_data(r, e) || allocate(r, e) || load_weights(r, &ck, e, warn)))
 		rc = -1;
 	if (ck.path)
@@ -194,24 +259,48 @@ static void teardown(Run *r)
 	data_free(&r->val_ds);
 	free(r->order);
 	free(r->arena);
-	free(r->pass.probs[0]);
-	free(r->pass.labels[0]);
+	for (int q = 0; q < RT_MAXFEED; q++) {
+		free(r->pass.probs[q]);
+		free(r->pass.labels[q]);
+		free(r->classes[q]);
+	}
 	rt_train_opts_free(&r->o);
+}
+
+/* s with its line breaks shown as ", " (the --data values), in buf. */
+static const char *one_line(const char *s, char *buf, size_t len)
+{
+	size_t k = 0;
+	for (; *s && k + 3 < len; s++)
+		if (*s == '\n')
+			buf[k++] = ',', buf[k++] = ' ';
+		else
+			buf[k++] = *s;
+	buf[k] = 0;
+	return buf;
 }
 
 /* The opening lines: what is trained on what, from where. */
 static void announce(Run *r)
 {
 	const RtTrainOpts *o = &r->o;
+	char data[1024], extra[200] = "";
 	if (r->st.epoch > 0)
 		rt_progress_line(&r->prog, "resuming %s at epoch %lld, step %llu, lr %.3g", o->resume,
 		                 (long long)r->st.epoch + 1, (unsigned long long)r->st.step, r->st.lr);
+	if (r->train_ds.note)
+		rt_progress_line(&r->prog, "note: %s", r->train_ds.note);
+	if (r->vds == &r->val_ds && r->val_ds.note)
+		rt_progress_line(&r->prog, "note: %s", r->val_ds.note);
+	if (o->augment != DATA_AUG_NONE || o->normalize)
+		snprintf(extra, sizeof extra, "; augment %s, normalize %s", data_augment_name(o->augment),
+		         o->normalize ? o->normalize : "none");
 	rt_progress_line(&r->prog, "training \"%s\" on %s: %lld samples, validating on %lld%s; "
-	                 "%s, lr %g, batch %lld, %s schedule, seed %llu -> %s", r->m->name, o->data,
-	                 (long long)r->tr.n, (long long)r->va.n,
+	                 "%s, lr %g, batch %lld, %s schedule, seed %llu%s -> %s", r->m->name,
+	                 one_line(o->data, data, sizeof data), (long long)r->tr.n, (long long)r->va.n,
 	                 r->va.n ? "" : " (early stopping and the schedule watch the training loss)",
 	                 rt_optimizer_name(o->optimizer), o->lr, (long long)o->batch,
-	                 rt_schedule_name(o->schedule), (unsigned long long)o->seed, r->dir.dir);
+	                 rt_schedule_name(o->schedule), (unsigned long long)o->seed, extra, r->dir.dir);
 }
 
 /* The closing line. */
@@ -227,7 +316,7 @@ static void summary(Run *r, const RtTrainResult *res)
 int rt_train(const RtModel *m, const RtEntries *fns, const RtTrainOpts *o, RtTrainResult *res,
              RtErr *e)
 {
-	Run r = {.m = m, .loss_out = -1, .train_probs = -1};
+	Run r = {.m = m, .loss_out = -1};
 	RtErr warn = {0};
 	r.prog = (RtProgress){.f = o->log, .tty = o->tty};
 	memset(res, 0, sizeof *res);

@@ -38,8 +38,12 @@ typedef enum {
 	RT_SET_DATA, RT_SET_VAL_DATA, RT_SET_VAL_SPLIT, RT_SET_LABEL_TASK, RT_SET_EPOCHS,
 	RT_SET_BATCH, RT_SET_LR, RT_SET_OPTIMIZER, RT_SET_SEED, RT_SET_MOMENTUM,
 	RT_SET_WEIGHT_DECAY, RT_SET_CLIP, RT_SET_SCHEDULE, RT_SET_PLATEAU_FACTOR,
-	RT_SET_PLATEAU_PATIENCE, RT_SET_MIN_LR, RT_SET_EARLY_STOP, RT_NSETTINGS
+	RT_SET_PLATEAU_PATIENCE, RT_SET_MIN_LR, RT_SET_EARLY_STOP, RT_SET_TASK, RT_SET_NORMALIZE,
+	RT_SET_AUGMENT, RT_NSETTINGS
 } RtSetting;
+/* Settings added after the first checkpoints: a checkpoint without them has
+** their defaults. */
+#define RT_SET_FIRST_OPTIONAL RT_SET_TASK
 
 /* Adam's constants (Keras' defaults, as in the authors' code). */
 #define RT_ADAM_B1 0.9
@@ -48,9 +52,13 @@ typedef enum {
 /* hyper.clip when clipping is off. */
 #define RT_CLIP_OFF 1e30f
 
-/* A training run's settings. Strings are owned (rt_train_opts_free). */
+/* A training run's settings. Strings are owned (rt_train_opts_free). data,
+** val_data and task hold one flag value per line (--data a=X --data b=Y is
+** "a=X\nb=Y"). */
 typedef struct RtTrainOpts {
 	char *data, *val_data, *label_task;   /* val_data, label_task: NULL if not given */
+	char *task, *normalize;     /* NULL if not given */
+	DataAugment augment;
 	double val_split, lr, momentum, weight_decay, clip;
 	double plateau_factor, min_lr;
 	int64_t epochs, batch, plateau_patience, early_stop;
@@ -58,7 +66,9 @@ typedef struct RtTrainOpts {
 	RtOptimizer optimizer;
 	RtSchedule schedule;
 	unsigned given;             /* bit s: setting s came from the command line */
-	/* not kept in checkpoints: */
+	/* not kept as settings: */
+	char *const *classes;       /* per model task: class names, one per line, or NULL;
+	                               checkpoints keep them as "classes.<task>" */
 	const char *out, *resume, *weights;
 	int threads;
 	FILE *log;                  /* progress and epoch lines; NULL: quiet */
@@ -154,35 +164,57 @@ int rt_rundir_open(RtRunDir *r, const char *dir, int resuming, int64_t keep, RtE
 int rt_rundir_log(RtRunDir *r, const char *line, RtErr *e);
 void rt_rundir_close(RtRunDir *r);
 
-/* ---- how a dataset feeds the model (feed.c) ---------------------------- */
+/* ---- how datasets feed the model (feed.c, feed_open.c) ----------------- */
 
-#define RT_MAXPAIRS 2
+#define RT_MAXFEED DATA_MAXMOD
 
-/* One image input, the label input its labels go to and the output whose
+/* Where a dataset's label array goes: a label input, and the output whose
 ** probabilities the metrics read. */
-typedef struct RtPair {
-	int input;                  /* index into inputs[] (a data input) */
+typedef struct RtTaskFeed {
 	int label;                  /* index into inputs[]; -1: the model reads no labels */
 	int task;                   /* index into tasks[]; -1: none (a custom loss, or predict) */
 	int output;                 /* the probabilities (outputs[]); -1: no metrics */
 	int classes;                /* the labels' class count; 0: unknown (not checked) */
-} RtPair;
+} RtTaskFeed;
 
-/* What a dataset feeds: for now one pair (one image input, one task). */
+/* How a dataset feeds the model: its image array k goes to
+** inputs[image[k]], its label array t as task[t] says. */
 typedef struct RtFeed {
-	RtPair pair[RT_MAXPAIRS];
-	int npairs;
+	int image[RT_MAXFEED];
+	int nimages;
+	RtTaskFeed task[RT_MAXFEED];
+	int ntasks;
 } RtFeed;
 
-/* Bind a one-input model's data input to its task (label_task names it;
-** NULL: the only task). Without tasks: its one label input (a custom
-** loss; training needs one) and its classifier output [N,K] if any. */
-int rt_feed_bind(const RtModel *m, const char *label_task, int train, RtFeed *f, RtErr *e);
-/* Check ds against the feed: image shape, labels below the task's classes. */
-int rt_feed_check(const RtModel *m, const RtFeed *f, const Dataset *ds, RtErr *e);
-/* Copy a batch of n samples into the arena laid out for n. */
-void rt_feed_batch(const RtModel *m, const RtFeed *f, char *arena, int64_t n,
-                   const float *images, const int32_t *labels);
+/* The data of a run or an evaluation, as the command line gives it. */
+typedef struct RtDataArgs {
+	const char *data;           /* --data values, one per line: SPEC or INPUT=SPEC */
+	const char *tasks;          /* --task values, one per line: INPUT=TASK (NULL: none) */
+	const char *label_task;     /* --label-task TASK (one dataset; NULL: none) */
+	int train;                  /* every task the loss reads must get labels */
+	int threads;                /* image decoding threads */
+	uint64_t seed;              /* resampling of shorter datasets */
+} RtDataArgs;
+
+/* Open the datasets a names (one per image input, or one for all), bind
+** them to m's inputs and tasks (docs/data.md: pairing), join them by index
+** into ds (its image array k feeding inputs[f->image[k]], its label array
+** t feeding f->task[t]) and check shapes and labels against the model. */
+int rt_data_open(const RtModel *m, const RtDataArgs *a, RtFeed *f, Dataset *ds, RtErr *e);
+
+/* The task feeds a model without tasks has: its one label input (a custom
+** loss; training needs one) and its classifier output [N,K] if any
+** (feed.c; rt_data_open uses it). */
+int rt_feed_untasked(const RtModel *m, int train, RtTaskFeed *p, RtErr *e);
+/* Check ds against the feed: image shapes, labels below the classes, and
+** that norm fits every image input's channels. */
+int rt_feed_check(const RtModel *m, const RtFeed *f, const Dataset *ds, const DataNorm *norm,
+                  RtErr *e);
+/* Copy batch b (b->n samples) into the arena laid out for b->n. */
+void rt_feed_batch(const RtModel *m, const RtFeed *f, char *arena, const Batch *b);
+/* "\"a\", \"b\" and \"c\"": the names of m's tasks or data inputs, for a message. */
+const char *rt_task_names(const RtModel *m, char *buf, size_t len);
+const char *rt_input_names(const RtModel *m, char *buf, size_t len);
 
 /* ---- progress (progress.c) --------------------------------------------- */
 
@@ -227,9 +259,9 @@ int rt_train(const RtModel *m, const RtEntries *fns, const RtTrainOpts *o, RtTra
 
 /* One pass of fn over the samples order[0..n) of L's dataset (L opened
 ** with this batch size), batch by batch, in an arena laid out for up to
-** `batch` samples: per pair, the probabilities (probs[p], n x classes) and
-** labels (labels[p], n) in order; with_loss: the mean of the "loss" output
-** weighted by batch size into *loss (else NaN). */
+** `batch` samples: per fed task, the probabilities (probs[q], n x classes)
+** and labels (labels[q], n) in order; with_loss: the mean of the "loss"
+** output weighted by batch size into *loss (else NaN). */
 typedef struct RtPass {
 	const RtModel *m;
 	const RtFeed *feed;
@@ -238,32 +270,76 @@ typedef struct RtPass {
 	RtCtx ctx;
 	char *arena;
 	int64_t batch;
-	float *probs[RT_MAXPAIRS];
-	int32_t *labels[RT_MAXPAIRS];
+	float *probs[RT_MAXFEED];
+	int32_t *labels[RT_MAXFEED];
 } RtPass;
 int rt_eval_pass(RtPass *p, Loader *L, const int64_t *order, int64_t n, double *loss, RtErr *e);
 
 typedef struct RtEvalOpts {
-	const char *weights, *data, *label_task;
+	const char *weights;
+	RtDataArgs data;            /* the labelled data and how it binds */
+	const char *normalize;      /* --normalize; NULL: the checkpoint's, else none */
 	int64_t batch;
 	int threads;
 } RtEvalOpts;
 
-/* What `eval` found: per pair, its task's name and metrics. */
+/* What `eval` found: per fed task, its name and metrics. */
 typedef struct RtEvalResult {
-	int npairs;
-	const char *task[RT_MAXPAIRS];
-	Metrics metrics[RT_MAXPAIRS];
-	int has_metrics[RT_MAXPAIRS];   /* 0: no classifier output (a custom loss): only the loss */
-	const char *const *class_names[RT_MAXPAIRS];
+	int ntasks;
+	const char *task[RT_MAXFEED];
+	Metrics metrics[RT_MAXFEED];
+	int has_metrics[RT_MAXFEED];    /* 0: no classifier output (a custom loss): only the loss */
+	const char *const *class_names[RT_MAXFEED];
 	int64_t samples;
-	double loss;                /* NaN when the model has no loss */
+	double loss;                /* NaN when the model has no loss, or a task has no labels */
 	Dataset ds;
 } RtEvalResult;
 
-/* `eval`: load weights and data, run eval (predict without a loss), compute metrics. */
+/* `eval`: load weights and data, run eval (predict without a loss), compute
+** metrics per task. Labels named by class are matched by name to the
+** classes the checkpoint was trained on, when it records them. */
 int rt_eval(const RtModel *m, const RtEntries *fns, const RtEvalOpts *o, RtEvalResult *r,
             RtErr *e, RtErr *warn);
 void rt_eval_result_free(RtEvalResult *r);
+
+/* ---- Monte-Carlo dropout (mc.c, mc_report.c) --------------------------- */
+
+typedef struct RtMcOpts {
+	const char *weights;
+	const char **inputs;        /* one path per data input: .npy or an image */
+	const DataNorm *norm;       /* images' normalisation (NULL: none) */
+	int64_t samples;            /* T stochastic passes */
+	int64_t batch;              /* passes per call (0: all T at once) */
+	uint64_t seed;
+	int threads;
+	char **classes;             /* per task: class names, one per line, or NULL */
+} RtMcOpts;
+
+/* One task's uncertainty for one input sample (probabilities in [k]). */
+typedef struct RtMcTask {
+	int k, pred;
+	double *mean, *var;         /* [k]: mean and variance over the T passes */
+	double entropy;             /* H[mean p] (nats) */
+	double aleatoric;           /* E_t H[p_t] */
+	double mutual_info;         /* entropy - aleatoric, the epistemic part (>= 0) */
+	char **names;               /* k class names, or NULL */
+} RtMcTask;
+
+/* mc's result: per input sample, per task. */
+typedef struct RtMcResult {
+	int64_t n;                  /* input samples */
+	int ntasks;
+	const char *task[RT_MAXFEED];
+	RtMcTask *t;                /* [n * ntasks] */
+	int64_t samples;
+	uint64_t seed;
+} RtMcResult;
+
+/* `mc`: T passes of fn (the mc entry) per input sample. */
+int rt_mc(const RtModel *m, RtPredictFn fn, const RtMcOpts *o, RtMcResult *r, RtErr *e,
+          RtErr *warn);
+void rt_mc_free(RtMcResult *r);
+/* The result as tables or JSON. */
+int rt_mc_print(const RtModel *m, const RtMcResult *r, int json, FILE *out, RtErr *e);
 
 #endif

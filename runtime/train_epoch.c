@@ -86,35 +86,55 @@ static int64_t correct(const float *probs, const int32_t *labels, int64_t n, int
 	return c;
 }
 
-/* What an epoch measured. */
+/* What an epoch measured: totals, and per fed task (NaN: not known). */
 typedef struct Epoch {
-	double lr, train_loss, train_acc, val_loss, val_acc, val_f1, val_auc, secs, ips;
+	double lr, train_loss, val_loss, secs, ips;
+	double train_acc[RT_MAXFEED], val_ce[RT_MAXFEED], val_acc[RT_MAXFEED];
+	double val_f1[RT_MAXFEED], val_auc[RT_MAXFEED];
 	int64_t images;
 } Epoch;
+
+/* The name fed task q reports under. */
+static const char *task_name(const Run *r, int q)
+{
+	const RtTaskFeed *p = &r->feed.task[q];
+	return p->task >= 0 ? r->m->tasks[p->task].name : p->output >= 0
+	       ? r->m->outputs[p->output].name : r->m->inputs[p->label].name;
+}
+
+/* The mean of the non-NaN x[0..n), NaN if none. */
+static double mean(const double *x, int n)
+{
+	double s = 0;
+	int k = 0;
+	for (int i = 0; i < n; i++)
+		if (!isnan(x[i]))
+			s += x[i], k++;
+	return k ? s / k : NAN;
+}
 
 /* The training batches of epoch r->st.epoch (0-based) in its shuffled order. */
 static int train_batches(Run *r, Epoch *ep, RtErr *e)
 {
 	const RtModel *m = r->m;
-	const RtPair *p = &r->feed.pair[0];
 	memcpy(r->order, r->tr.idx, sizeof *r->order * (size_t)r->tr.n);
 	data_shuffle(r->order, r->tr.n, r->o.seed, (uint64_t)r->st.epoch);
-	if (loader_restart(r->L, r->order, r->tr.n, e))
+	if (loader_restart(r->L, r->order, r->tr.n, (uint64_t)r->st.epoch, e))
 		return -1;
 	hyper_epoch(r);
 	rt_progress_epoch(&r->prog, r->st.epoch + 1, r->o.epochs, (r->tr.n + r->o.batch - 1) / r->o.batch);
-	const float *x;
-	const int32_t *y;
-	int64_t k, seen = 0, right = 0, b = 0;
+	Batch bt;
+	int64_t seen = 0, right[RT_MAXFEED] = {0}, b = 0;
 	double sum = 0;
-	while (loader_next(r->L, &x, &y, &k)) {
+	while (loader_next(r->L, &bt)) {
+		int64_t k = bt.n;
 		/* a last batch of one sample has no batch statistics (its variance
 		** is 0/0 and would poison batch norm's running variance): skip it,
 		** as PyTorch refuses it */
 		if (k == 1 && b > 0)
 			continue;
 		uint64_t t = r->st.step + 1;
-		rt_feed_batch(m, &r->feed, r->arena, k, x, y);
+		rt_feed_batch(m, &r->feed, r->arena, &bt);
 		hyper_step(r, t);
 		RtCtx ctx = {.seed = r->o.seed, .step = t, .nthreads = r->o.threads};
 		r->step_fn(r->arena, k, &ctx);
@@ -123,9 +143,11 @@ static int train_batches(Run *r, Epoch *ep, RtErr *e)
 			return rt_errorf(e, "training diverged: the loss is %g at epoch %lld, step %llu; "
 			                 "try a lower --lr or --clip 1", (double)loss,
 			                 (long long)r->st.epoch + 1, (unsigned long long)t);
-		if (r->train_probs >= 0)
-			right += correct((const float *)rt_tensor_addr(m, &m->outputs[r->train_probs],
-			                                               r->arena, k), y, k, p->classes);
+		for (int q = 0; q < r->feed.ntasks; q++)
+			if (r->train_probs[q] >= 0)
+				right[q] += correct((const float *)rt_tensor_addr(m, &m->outputs[r->train_probs[q]],
+				                                                  r->arena, k),
+				                    bt.y[q], k, r->feed.task[q].classes);
 		r->st.step = t;
 		sum += (double)loss * (double)k;
 		seen += k;
@@ -133,35 +155,63 @@ static int train_batches(Run *r, Epoch *ep, RtErr *e)
 	}
 	ep->images = seen;
 	ep->train_loss = sum / (double)seen;
-	ep->train_acc = r->train_probs >= 0 ? (double)right / (double)seen : NAN;
+	for (int q = 0; q < r->feed.ntasks; q++)
+		ep->train_acc[q] = r->train_probs[q] >= 0 ? (double)right[q] / (double)seen : NAN;
 	return 0;
 }
 
-/* The validation pass and its metrics (all NaN without validation data). */
+/* The validation pass and its metrics per task (NaN without validation data). */
 static int validate(Run *r, Epoch *ep, RtErr *e)
 {
-	ep->val_loss = ep->val_acc = ep->val_f1 = ep->val_auc = NAN;
+	ep->val_loss = NAN;
+	for (int q = 0; q < RT_MAXFEED; q++)
+		ep->val_ce[q] = ep->val_acc[q] = ep->val_f1[q] = ep->val_auc[q] = NAN;
 	if (r->va.n == 0)
 		return 0;
 	if (rt_eval_pass(&r->pass, r->LV, r->va.idx, r->va.n, &ep->val_loss, e))
 		return -1;
-	if (r->feed.pair[0].output < 0)
-		return 0;   /* a custom loss without a classifier output: the loss only */
-	Metrics mt = {0};
-	RtErr sub = {0};
-	if (metrics_compute(r->pass.probs[0], r->pass.labels[0], r->va.n, r->feed.pair[0].classes,
-	                    "validation", &mt, &sub))
-		return rt_errorf(e, "epoch %lld: %s", (long long)r->st.epoch + 1, sub.msg);
-	ep->val_acc = mt.accuracy;
-	ep->val_f1 = mt.macro_f1;
-	ep->val_auc = mt.macro_auc;
-	metrics_free(&mt);
+	for (int q = 0; q < r->feed.ntasks; q++) {
+		if (r->feed.task[q].output < 0)
+			continue;   /* a custom loss without a classifier output: the loss only */
+		Metrics mt = {0};
+		RtErr sub = {0};
+		if (metrics_compute(r->pass.probs[q], r->pass.labels[q], r->va.n,
+		                    r->feed.task[q].classes, "validation", &mt, &sub))
+			return rt_errorf(e, "epoch %lld, task %s: %s", (long long)r->st.epoch + 1,
+			                 task_name(r, q), sub.msg);
+		ep->val_ce[q] = mt.cross_entropy;
+		ep->val_acc[q] = mt.accuracy;
+		ep->val_f1[q] = mt.macro_f1;
+		ep->val_auc[q] = mt.macro_auc;
+		metrics_free(&mt);
+	}
 	return 0;
 }
 
-/* Append the epoch's line to metrics.jsonl. */
+/* Each task's numbers as {"name": {...}} in j (several tasks only). */
+static int log_tasks(Run *r, const Epoch *ep, cJSON *j)
+{
+	if (r->feed.ntasks < 2)
+		return 0;
+	cJSON *ts = cJSON_AddObjectToObject(j, "tasks");
+	for (int q = 0; ts && q < r->feed.ntasks; q++) {
+		cJSON *t = cJSON_AddObjectToObject(ts, task_name(r, q));
+		if (!t)
+			return -1;
+		cJSON_AddNumberToObject(t, "train_acc", ep->train_acc[q]);
+		cJSON_AddNumberToObject(t, "val_loss", ep->val_ce[q]);
+		cJSON_AddNumberToObject(t, "val_acc", ep->val_acc[q]);
+		cJSON_AddNumberToObject(t, "val_macro_f1", ep->val_f1[q]);
+		cJSON_AddNumberToObject(t, "val_macro_auc", ep->val_auc[q]);
+	}
+	return ts ? 0 : -1;
+}
+
+/* Append the epoch's line to metrics.jsonl. Top-level accuracy, F1 and AUC
+** are the task's, or with several tasks their mean. */
 static int log_epoch(Run *r, const Epoch *ep, int flags, RtErr *e)
 {
+	int n = r->feed.ntasks;
 	cJSON *j = cJSON_CreateObject();
 	if (!j)
 		return rt_errorf(e, "out of memory");
@@ -169,15 +219,15 @@ static int log_epoch(Run *r, const Epoch *ep, int flags, RtErr *e)
 	cJSON_AddNumberToObject(j, "step", (double)r->st.step);
 	cJSON_AddNumberToObject(j, "lr", ep->lr);
 	cJSON_AddNumberToObject(j, "train_loss", ep->train_loss);
-	cJSON_AddNumberToObject(j, "train_acc", ep->train_acc);
+	cJSON_AddNumberToObject(j, "train_acc", mean(ep->train_acc, n));
 	cJSON_AddNumberToObject(j, "val_loss", ep->val_loss);
-	cJSON_AddNumberToObject(j, "val_acc", ep->val_acc);
-	cJSON_AddNumberToObject(j, "val_macro_f1", ep->val_f1);
-	cJSON_AddNumberToObject(j, "val_macro_auc", ep->val_auc);
+	cJSON_AddNumberToObject(j, "val_acc", mean(ep->val_acc, n));
+	cJSON_AddNumberToObject(j, "val_macro_f1", mean(ep->val_f1, n));
+	cJSON_AddNumberToObject(j, "val_macro_auc", mean(ep->val_auc, n));
 	cJSON_AddBoolToObject(j, "best", (flags & RT_SCHED_IMPROVED) != 0);
 	cJSON_AddNumberToObject(j, "time_s", round(ep->secs * 1e6) / 1e6);
 	cJSON_AddNumberToObject(j, "images_per_s", round(ep->ips * 10) / 10);
-	char *line = cJSON_PrintUnformatted(j);
+	char *line = log_tasks(r, ep, j) ? NULL : cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);
 	if (!line)
 		return rt_errorf(e, "out of memory");
@@ -186,19 +236,38 @@ static int log_epoch(Run *r, const Epoch *ep, int flags, RtErr *e)
 	return rc;
 }
 
-/* The epoch's line of progress, and notes on the schedule. */
+/* One task's part of the epoch report ("  task1: val_loss ... val_f1 ..."). */
+static void report_task(Run *r, const Epoch *ep, int q)
+{
+	char acc[40] = "", val[160] = "";
+	if (!isnan(ep->train_acc[q]))
+		snprintf(acc, sizeof acc, " acc %.4f", ep->train_acc[q]);
+	if (r->va.n && !isnan(ep->val_acc[q]))
+		snprintf(val, sizeof val, " val_loss %.4f val_acc %.4f val_f1 %.4f", ep->val_ce[q],
+		         ep->val_acc[q], ep->val_f1[q]);
+	if (acc[0] || val[0])
+		rt_progress_line(&r->prog, "  %s:%s%s", task_name(r, q), acc, val);
+}
+
+/* The epoch's line of progress (and one per task with several), and notes
+** on the schedule. */
 static void report(Run *r, const Epoch *ep, int flags)
 {
+	int many = r->feed.ntasks > 1;
 	char val[160] = "";
-	if (r->va.n)
+	if (r->va.n && many)
+		snprintf(val, sizeof val, "  val_loss %.4f", ep->val_loss);
+	else if (r->va.n)
 		snprintf(val, sizeof val, "  val_loss %.4f val_acc %.4f val_f1 %.4f", ep->val_loss,
-		         ep->val_acc, ep->val_f1);
+		         ep->val_acc[0], ep->val_f1[0]);
 	char acc[40] = "";
-	if (!isnan(ep->train_acc))
-		snprintf(acc, sizeof acc, " acc %.4f", ep->train_acc);
+	if (!many && !isnan(ep->train_acc[0]))
+		snprintf(acc, sizeof acc, " acc %.4f", ep->train_acc[0]);
 	rt_progress_line(&r->prog, "epoch %lld/%lld  loss %.4f%s%s  lr %.3g  %.1fs %.0f img/s%s",
 	                 (long long)r->st.epoch, (long long)r->o.epochs, ep->train_loss, acc, val, ep->lr,
 	                 ep->secs, ep->ips, flags & RT_SCHED_IMPROVED ? "  *best" : "");
+	for (int q = 0; many && q < r->feed.ntasks; q++)
+		report_task(r, ep, q);
 	if ((flags & RT_SCHED_LR_CHANGED) && r->o.schedule == RT_SCHED_PLATEAU)
 		rt_progress_line(&r->prog, "  no improvement for %lld epoch%s: lr reduced to %.3g",
 		                 (long long)r->o.plateau_patience, r->o.plateau_patience == 1 ? "" : "s",

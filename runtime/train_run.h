@@ -19,9 +19,12 @@ typedef struct Run {
 	const RtEntry *train_entry;
 	RtPredictFn step_fn;        /* lunac_train_sgd or lunac_train_adam */
 	int loss_out;               /* index of the "loss" output */
-	int train_probs;            /* the output the train entry writes probabilities to, or -1 */
+	int train_probs[RT_MAXFEED];/* per fed task: the output of the probabilities the train
+	                               entry writes, or -1 */
 	RtFeed feed;
 	Dataset train_ds, val_ds;
+	DataNorm norm;              /* --normalize */
+	char *classes[RT_MAXFEED];  /* per model task: the class names, one per line, or NULL */
 	const Dataset *vds;         /* the validation samples' dataset: val_ds or train_ds */
 	DataIndex tr, va;           /* training and validation samples */
 	int64_t *order;             /* this epoch's order of tr */

@@ -19,7 +19,8 @@ static const char *const flags[RT_NSETTINGS] = {
 	[RT_SET_MOMENTUM] = "momentum", [RT_SET_WEIGHT_DECAY] = "weight-decay",
 	[RT_SET_CLIP] = "clip", [RT_SET_SCHEDULE] = "schedule",
 	[RT_SET_PLATEAU_FACTOR] = "plateau-factor", [RT_SET_PLATEAU_PATIENCE] = "plateau-patience",
-	[RT_SET_MIN_LR] = "min-lr", [RT_SET_EARLY_STOP] = "early-stop",
+	[RT_SET_MIN_LR] = "min-lr", [RT_SET_EARLY_STOP] = "early-stop", [RT_SET_TASK] = "task",
+	[RT_SET_NORMALIZE] = "normalize", [RT_SET_AUGMENT] = "augment",
 };
 
 static const char *const keys[RT_NSETTINGS] = {
@@ -31,7 +32,8 @@ static const char *const keys[RT_NSETTINGS] = {
 	[RT_SET_CLIP] = "train.clip", [RT_SET_SCHEDULE] = "train.schedule",
 	[RT_SET_PLATEAU_FACTOR] = "train.plateau_factor",
 	[RT_SET_PLATEAU_PATIENCE] = "train.plateau_patience", [RT_SET_MIN_LR] = "train.min_lr",
-	[RT_SET_EARLY_STOP] = "train.early_stop",
+	[RT_SET_EARLY_STOP] = "train.early_stop", [RT_SET_TASK] = "train.task",
+	[RT_SET_NORMALIZE] = "train.normalize", [RT_SET_AUGMENT] = "train.augment",
 };
 
 void rt_train_defaults(RtTrainOpts *o)
@@ -56,7 +58,9 @@ void rt_train_opts_free(RtTrainOpts *o)
 	free(o->data);
 	free(o->val_data);
 	free(o->label_task);
-	o->data = o->val_data = o->label_task = NULL;
+	free(o->task);
+	free(o->normalize);
+	o->data = o->val_data = o->label_task = o->task = o->normalize = NULL;
 }
 
 const char *rt_setting_flag(RtSetting s)
@@ -129,9 +133,23 @@ static int parse_text(RtTrainOpts *o, RtSetting s, const char *t, int cli, RtErr
 		return setstr(&o->data, t, 0, e);
 	case RT_SET_VAL_DATA:
 	case RT_SET_LABEL_TASK:
+	case RT_SET_TASK:
 		if (cli && !*t)
 			return rt_errorf(e, "--%s: the value is empty", f);
-		return setstr(s == RT_SET_VAL_DATA ? &o->val_data : &o->label_task, t, 1, e);
+		return setstr(s == RT_SET_VAL_DATA ? &o->val_data : s == RT_SET_TASK ? &o->task
+		              : &o->label_task, t, 1, e);
+	case RT_SET_NORMALIZE: {
+		DataNorm n;
+		if (data_norm_parse(t, f, &n, e))
+			return -1;
+		return setstr(&o->normalize, t, 1, e);
+	}
+	case RT_SET_AUGMENT:
+		if (!cli && !*t)
+			t = "none";   /* an older checkpoint */
+		if (data_augment_parse(t, &o->augment))
+			return rt_errorf(e, "--%s %s: unknown augmentation (none, authors, flips or all)", f, t);
+		return 0;
 	case RT_SET_OPTIMIZER:
 		if (!strcmp(t, "adam") || !strcmp(t, "adamw") || !strcmp(t, "sgd")) {
 			o->optimizer = t[0] == 's' ? RT_OPT_SGD : t[4] == 'w' ? RT_OPT_ADAMW : RT_OPT_ADAM;
@@ -204,6 +222,9 @@ void rt_setting_format(const RtTrainOpts *o, RtSetting s, char *buf, size_t len)
 	case RT_SET_DATA: snprintf(buf, len, "%s", o->data ? o->data : ""); break;
 	case RT_SET_VAL_DATA: snprintf(buf, len, "%s", o->val_data ? o->val_data : ""); break;
 	case RT_SET_LABEL_TASK: snprintf(buf, len, "%s", o->label_task ? o->label_task : ""); break;
+	case RT_SET_TASK: snprintf(buf, len, "%s", o->task ? o->task : ""); break;
+	case RT_SET_NORMALIZE: snprintf(buf, len, "%s", o->normalize ? o->normalize : ""); break;
+	case RT_SET_AUGMENT: snprintf(buf, len, "%s", data_augment_name(o->augment)); break;
 	case RT_SET_OPTIMIZER: snprintf(buf, len, "%s", rt_optimizer_name(o->optimizer)); break;
 	case RT_SET_SCHEDULE: snprintf(buf, len, "%s", rt_schedule_name(o->schedule)); break;
 	case RT_SET_EPOCHS: snprintf(buf, len, "%lld", (long long)o->epochs); break;

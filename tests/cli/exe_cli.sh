@@ -176,7 +176,7 @@ suite() {
 if [ ! -f lib/liblunacrt.a ]; then
 	notok "fixture: build" "lib/liblunacrt.a is not built (run make)"
 elif cc -std=c11 -O2 -Iruntime -o "$tmp/fixture" tests/cli/fixture_model.c lib/liblunacrt.a \
-	-lcjson -lm -lpthread -lz >"$tmp/cc.log" 2>&1; then
+	-lcjson -lpng -ljpeg -lm -lpthread -lz >"$tmp/cc.log" 2>&1; then
 	ok "fixture: builds against lib/liblunacrt.a"
 	suite fixture "$tmp/fixture"
 else
@@ -186,7 +186,7 @@ fi
 # The same checks on a model with a loss (labels, hyper-parameters, optimizer
 # state): predict and init must see only its image input and weights.
 if [ -f lib/liblunacrt.a ] && cc -std=c11 -O2 -Iruntime -o "$tmp/fixture_train" tests/cli/fixture_train.c \
-	lib/liblunacrt.a -lcjson -lm -lpthread -lz >"$tmp/cc.log" 2>&1; then
+	lib/liblunacrt.a -lcjson -lpng -ljpeg -lm -lpthread -lz >"$tmp/cc.log" 2>&1; then
 	ok "fixture_train: builds against lib/liblunacrt.a"
 	suite fixture_train "$tmp/fixture_train"
 elif [ -f lib/liblunacrt.a ]; then

@@ -44,7 +44,7 @@ if [ -z "$PY" ]; then
 fi
 for f in fixture_train fixture_model; do
 	if cc -std=c11 -O2 -Iruntime -o "$tmp/$f" "tests/cli/$f.c" lib/liblunacrt.a \
-		-lcjson -lm -lpthread -lz >"$tmp/cc.log" 2>&1; then
+		-lcjson -lpng -ljpeg -lm -lpthread -lz >"$tmp/cc.log" 2>&1; then
 		ok "$f: builds against lib/liblunacrt.a"
 	else
 		notok "$f: build" "$(head -c 400 "$tmp/cc.log")"; exit 0

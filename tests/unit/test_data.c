@@ -83,14 +83,16 @@ static const uint32_t img_dims[3] = {5, 2, 3}, lab_dims[1] = {5};
 /* Check ds holds the 5 test images and labels. */
 static void check_small(const Dataset *ds, const char *name)
 {
-	int ok = ds->count == 5 && ds->c == 1 && ds->h == 2 && ds->w == 3 && ds->nclasses == 3;
+	const DataImages *m = &ds->mod[0];
+	const DataLabels *l = &ds->task[0];
+	int ok = ds->nmod == 1 && ds->ntask == 1 && ds->count == 5 && m->c == 1 && m->h == 2 &&
+	         m->w == 3 && l->nclasses == 3;
 	for (int i = 0; ok && i < 30; i++)
-		ok = ds->images[i] == (float)pix[i] / 255.0f;
+		ok = m->px[i] == (float)pix[i] / 255.0f;
 	for (int i = 0; ok && i < 5; i++)
-		ok = ds->labels[i] == lab[i];
-	t_check(ok && ds->images[29] == 1.0f, name, "count %lld shape [%lld,%lld,%lld] K %d",
-	        (long long)ds->count, (long long)ds->c, (long long)ds->h, (long long)ds->w,
-	        ds->nclasses);
+		ok = l->y[i] == lab[i] && data_label(ds, 0, i) == lab[i];
+	t_check(ok && m->px[29] == 1.0f, name, "count %lld shape [%lld,%lld,%lld] K %d",
+	        (long long)ds->count, (long long)m->c, (long long)m->h, (long long)m->w, l->nclasses);
 }
 
 /* Expect opening spec to fail with a message containing want. */
@@ -98,8 +100,9 @@ static void expect_fail(const char *spec, const char *want, const char *name)
 {
 	Dataset ds;
 	RtErr e = {0};
-	int rc = data_open(spec, &ds, &e);
-	t_check(rc == -1 && strstr(e.msg, want) && ds.images == NULL, name, "rc %d, msg '%s'", rc,
+	DataOpts o = {.c = 3, .h = 4, .w = 4, .threads = 2};
+	int rc = data_open(spec, &o, &ds, &e);
+	t_check(rc == -1 && strstr(e.msg, want) && ds.mod[0].px == NULL, name, "rc %d, msg '%s'", rc,
 	        e.msg);
 }
 
@@ -116,20 +119,20 @@ static void test_idx(void)
 	RtErr e = {0};
 	char spec[1200];
 	snprintf(spec, sizeof spec, "idx:%s,%s", P("img"), P("lab"));
-	t_check(data_open(spec, &ds, &e) == 0, "idx plain opens", "%s", e.msg);
+	t_check(data_open(spec, NULL, &ds, &e) == 0, "idx plain opens", "%s", e.msg);
 	check_small(&ds, "idx plain reads back");
 	t_check(!strcmp(ds.name, P("img")), "idx name is the images path", "%s", ds.name);
 	data_free(&ds);
 	snprintf(spec, sizeof spec, "idx:%s,%s", P("img.gz"), P("lab.gz"));
-	t_check(data_open(spec, &ds, &e) == 0, "idx gz opens", "%s", e.msg);
+	t_check(data_open(spec, NULL, &ds, &e) == 0, "idx gz opens", "%s", e.msg);
 	check_small(&ds, "idx gz reads back");
-	t_check(data_check_labels(&ds, 3, &e) == 0, "labels in range pass", "%s", e.msg);
+	t_check(data_check_labels(&ds, 0, 3, &e) == 0, "labels in range pass", "%s", e.msg);
 	RtErr e2 = {0};
-	ds.labels[3] = 12;
+	ds.task[0].y[3] = 12;
 	char want[1024];
 	snprintf(want, sizeof want, "%s: label 12 at index 3 is out of range for 10 classes",
 	         P("lab.gz"));
-	t_check(data_check_labels(&ds, 10, &e2) == -1 && !strcmp(e2.msg, want),
+	t_check(data_check_labels(&ds, 0, 10, &e2) == -1 && !strcmp(e2.msg, want),
 	        "label out of range names file, label, index", "'%s'", e2.msg);
 	data_free(&ds);
 }
@@ -214,7 +217,7 @@ static void test_npy(void)
 			snprintf(name, sizeof name, "npy %s + %s", xs[i], ys[j]);
 			Dataset ds;
 			RtErr e = {0};
-			int rc = data_open(spec, &ds, &e);
+			int rc = data_open(spec, NULL, &ds, &e);
 			if (rc)
 				t_check(0, name, "%s", e.msg);
 			else
@@ -261,26 +264,28 @@ static void test_npy_errors(void)
 /* Spec syntax errors, and the shape check against a model input. */
 static void test_spec(void)
 {
-	expect_fail("csv:a,b", "data spec 'csv:a,b': unknown kind", "unknown kind");
+	expect_fail("tsv:a,b", "data spec 'tsv:a,b': unknown kind", "unknown kind");
+	expect_fail("csv:a,b", "expected csv:META.csv,IMAGEDIR,ID_COLUMN,LABEL_COLUMN", "csv: too few fields");
 	expect_fail("a.npy,b.npy", "unknown kind", "no kind");
 	expect_fail("idx:a", "expected two paths IMAGES,LABELS", "one path");
 	expect_fail("idx:a,b,c", "one comma", "three paths");
 	expect_fail("npy:,b", "a path is empty", "empty path");
 	expect_fail("fashion-mnist:valid", "splits 'train' and 'test'", "fashion bad split");
-	Dataset ds = {.name = "fashion-mnist:train", .c = 1, .h = 28, .w = 28};
+	Dataset ds = {.name = "fashion-mnist:train", .nmod = 1,
+	              .mod = {{.name = "fashion-mnist:train", .c = 1, .h = 28, .w = 28}}};
 	RtTensor in = {.name = "image", .dtype = RT_F32, .ndim = 4, .shape = {-1, 1, 32, 32}};
 	RtErr e = {0};
-	t_check(data_check_input(&ds, &in, &e) == -1 &&
+	t_check(data_check_input(&ds, 0, &in, &e) == -1 &&
 	        !strcmp(e.msg, "fashion-mnist:train: images are [1,28,28], the model's input "
 	                "\"image\" is [1,32,32]"), "input shape mismatch message", "'%s'", e.msg);
 	in.shape[2] = in.shape[3] = 28;
 	RtErr e2 = {0};
-	t_check(data_check_input(&ds, &in, &e2) == 0, "input shape match", "%s", e2.msg);
-	Dataset hwc = {.name = "x.npy", .c = 32, .h = 32, .w = 3};
+	t_check(data_check_input(&ds, 0, &in, &e2) == 0, "input shape match", "%s", e2.msg);
+	Dataset hwc = {.name = "x.npy", .nmod = 1, .mod = {{.name = "x.npy", .c = 32, .h = 32, .w = 3}}};
 	int64_t want[4] = {-1, 3, 32, 32};
 	memcpy(in.shape, want, sizeof want);
 	RtErr e3 = {0};
-	t_check(data_check_input(&hwc, &in, &e3) == -1 && strstr(e3.msg, "channels-last"),
+	t_check(data_check_input(&hwc, 0, &in, &e3) == -1 && strstr(e3.msg, "channels-last"),
 	        "channels-last hint", "'%s'", e3.msg);
 }
 
@@ -373,13 +378,16 @@ static void make_seq(Dataset *ds, int64_t n)
 {
 	memset(ds, 0, sizeof *ds);
 	ds->name = strdup("seq");
-	ds->count = n, ds->c = 2, ds->h = 1, ds->w = 3, ds->nclasses = 3;
-	ds->images = malloc(sizeof(float) * 6 * n);
-	ds->labels = malloc(sizeof(int32_t) * n);
+	ds->nmod = ds->ntask = 1;
+	DataImages *m = &ds->mod[0];
+	DataLabels *l = &ds->task[0];
+	ds->count = m->rows = l->rows = n, m->c = 2, m->h = 1, m->w = 3, l->nclasses = 3;
+	m->px = malloc(sizeof(float) * 6 * n);
+	l->y = malloc(sizeof(int32_t) * n);
 	for (int64_t s = 0; s < n; s++) {
 		for (int j = 0; j < 6; j++)
-			ds->images[s * 6 + j] = (float)(s * 10 + j);
-		ds->labels[s] = (int32_t)(s % 3);
+			m->px[s * 6 + j] = (float)(s * 10 + j);
+		l->y[s] = (int32_t)(s % 3);
 	}
 }
 
@@ -387,11 +395,13 @@ static void make_seq(Dataset *ds, int64_t n)
 ** content and size; append every batch's first pixel sum to sig. */
 static int epoch_ok(Loader *L, const int64_t *order, int64_t n, int64_t B, double *sig)
 {
-	const float *x;
-	const int32_t *y;
+	Batch bt;
 	int64_t m, at = 0, b = 0;
 	int ok = 1;
-	while (loader_next(L, &x, &y, &m) == 1) {
+	while (loader_next(L, &bt) == 1) {
+		const float *x = bt.x[0];
+		const int32_t *y = bt.y[0];
+		m = bt.n;
 		ok &= m == (n - at < B ? n - at : B);
 		for (int64_t i = 0; i < m && ok; i++) {
 			int64_t s = order[at + i];
@@ -406,7 +416,7 @@ static int epoch_ok(Loader *L, const int64_t *order, int64_t n, int64_t B, doubl
 		if (b % 3 == 0)
 			usleep(200);   /* a slow consumer now and then */
 	}
-	ok &= at == n && b == (n + B - 1) / B && loader_next(L, &x, &y, &m) == 0 && m == 0;
+	ok &= at == n && b == (n + B - 1) / B && loader_next(L, &bt) == 0 && bt.n == 0;
 	return ok;
 }
 
@@ -423,39 +433,37 @@ static void test_loader(void)
 	Loader *L;
 	RtErr e = {0};
 	double s1[32], s2[32], s3[32];
-	t_check(loader_open(&L, &ds, order, 103, 10, &e) == 0, "loader opens", "%s", e.msg);
+	t_check(loader_open(&L, &ds, NULL, order, 103, 10, &e) == 0, "loader opens", "%s", e.msg);
 	t_check(epoch_ok(L, order, 103, 10, s1), "loader epoch: in order, short last batch",
 	        "a batch is wrong");
 	int64_t order2[103];
 	for (int i = 0; i < 103; i++)
 		order2[i] = i;
 	data_shuffle(order2, 103, 9, 1);
-	t_check(loader_restart(L, order2, 103, &e) == 0 && epoch_ok(L, order2, 103, 10, s2),
+	t_check(loader_restart(L, order2, 103, 1, &e) == 0 && epoch_ok(L, order2, 103, 10, s2),
 	        "loader restart: next epoch", "%s", e.msg);
 	loader_close(L);
-	t_check(loader_open(&L, &ds, order, 103, 10, &e) == 0 && epoch_ok(L, order, 103, 10, s3) &&
+	t_check(loader_open(&L, &ds, NULL, order, 103, 10, &e) == 0 && epoch_ok(L, order, 103, 10, s3) &&
 	        !memcmp(s1, s3, 11 * sizeof(double)), "loader: same order, same batches",
 	        "differ");
 	loader_close(L);
-	t_check(loader_open(&L, &ds, order, 103, 500, &e) == 0 && epoch_ok(L, order, 103, 500, s3),
+	t_check(loader_open(&L, &ds, NULL, order, 103, 500, &e) == 0 && epoch_ok(L, order, 103, 500, s3),
 	        "loader: one short batch", "%s", e.msg);
 	loader_close(L);
-	t_check(loader_open(&L, &ds, order, 0, 4, &e) == 0 && epoch_ok(L, order, 0, 4, s3),
+	t_check(loader_open(&L, &ds, NULL, order, 0, 4, &e) == 0 && epoch_ok(L, order, 0, 4, s3),
 	        "loader: empty order", "%s", e.msg);
 	loader_close(L);
-	const float *x;
-	const int32_t *y;
-	int64_t m;
-	loader_open(&L, &ds, order, 103, 1, &e);
-	loader_next(L, &x, &y, &m);
+	Batch bt;
+	loader_open(&L, &ds, NULL, order, 103, 1, &e);
+	loader_next(L, &bt);
 	loader_close(L);   /* the producer is waiting for a free buffer */
 	t_check(1, "loader: close mid-epoch", "");
 	int64_t bad[3] = {0, 103, 1};
 	RtErr e2 = {0}, e3 = {0};
-	t_check(loader_open(&L, &ds, bad, 3, 2, &e2) == -1 && L == NULL &&
+	t_check(loader_open(&L, &ds, NULL, bad, 3, 2, &e2) == -1 && L == NULL &&
 	        strstr(e2.msg, "seq: sample index 103 (position 1 of the order) is out of range"),
 	        "loader: bad order refused", "'%s'", e2.msg);
-	t_check(loader_open(&L, &ds, order, 10, 0, &e3) == -1 && strstr(e3.msg, "not positive"),
+	t_check(loader_open(&L, &ds, NULL, order, 10, 0, &e3) == -1 && strstr(e3.msg, "not positive"),
 	        "loader: batch 0 refused", "'%s'", e3.msg);
 	data_free(&ds);
 }
@@ -469,26 +477,27 @@ static void test_fashion(void)
 	}
 	Dataset ds;
 	RtErr e = {0};
-	int rc = data_open("fashion-mnist:test", &ds, &e);
-	t_check(rc == 0 && ds.count == 10000 && ds.c == 1 && ds.h == 28 && ds.w == 28 &&
-	        ds.nclasses == 10 && ds.class_names && !strcmp(ds.class_names[9], "Ankle boot"),
+	int rc = data_open("fashion-mnist:test", NULL, &ds, &e);
+	t_check(rc == 0 && ds.count == 10000 && ds.mod[0].c == 1 && ds.mod[0].h == 28 &&
+	        ds.mod[0].w == 28 && ds.task[0].nclasses == 10 && ds.task[0].names &&
+	        !strcmp(ds.task[0].names[9], "Ankle boot"),
 	        "fashion-mnist:test: 10000 x [1,28,28], 10 classes", "%s", e.msg);
 	if (rc)
 		return;
 	float lo = 1, hi = 0;
 	for (int64_t i = 0; i < ds.count * 784; i++)
-		lo = fminf(lo, ds.images[i]), hi = fmaxf(hi, ds.images[i]);
+		lo = fminf(lo, ds.mod[0].px[i]), hi = fmaxf(hi, ds.mod[0].px[i]);
 	int64_t per[10] = {0}, bad = 0;
 	for (int64_t i = 0; i < ds.count; i++) {
-		if (ds.labels[i] < 0 || ds.labels[i] > 9)
+		if (ds.task[0].y[i] < 0 || ds.task[0].y[i] > 9)
 			bad++;
 		else
-			per[ds.labels[i]]++;
+			per[ds.task[0].y[i]]++;
 	}
 	t_check(lo == 0 && hi == 1, "fashion-mnist pixels span [0,1]", "[%g,%g]", lo, hi);
 	t_check(!bad && per[0] == 1000 && per[9] == 1000, "fashion-mnist labels 0..9, 1000 each",
 	        "%lld bad", (long long)bad);
-	t_check(data_check_labels(&ds, 10, &e) == 0, "fashion-mnist labels fit 10 classes", "%s",
+	t_check(data_check_labels(&ds, 0, 10, &e) == 0, "fashion-mnist labels fit 10 classes", "%s",
 	        e.msg);
 	data_free(&ds);
 }

@@ -159,7 +159,7 @@ static int predict(const char *weights, const char *x, const char *out, int64_t 
 	size_t len;
 	FILE *f = open_memstream(json, &len);
 	const char *in[1] = {x}, *outs[1] = {out};
-	RtPredictOpts o = {weights, in, outs, batch, 1, f};
+	RtPredictOpts o = {weights, in, outs, batch, 1, f, NULL};
 	max_n = calls = 0;
 	int rc = rt_predict(&model, fake_predict, &o, e, w);
 	fclose(f);

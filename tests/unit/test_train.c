@@ -113,8 +113,11 @@ static void test_descriptor(void)
 static void some_opts(RtTrainOpts *o)
 {
 	rt_train_defaults(o);
-	o->data = strdup("npy:a.npy,b.npy");
+	o->data = strdup("a=npy:a.npy,b.npy\nb=folders:x");
 	o->label_task = strdup("kind");
+	o->task = strdup("a=task2\nb=task1");
+	o->normalize = strdup("0.5,0.25,0.4,0.2,0.3,0.1");
+	o->augment = DATA_AUG_ALL;
 	o->val_split = 0.1;
 	o->lr = 0.0123456789;
 	o->momentum = 0.85;
@@ -149,7 +152,8 @@ static void test_settings(void)
 		same &= !strcmp(ta, tb);
 	}
 	t_check(same && b.lr == a.lr && b.min_lr == a.min_lr && b.seed == a.seed &&
-	        b.optimizer == a.optimizer && b.schedule == a.schedule && !strcmp(b.label_task, "kind"),
+	        b.optimizer == a.optimizer && b.schedule == a.schedule && !strcmp(b.label_task, "kind") &&
+	        b.augment == DATA_AUG_ALL && !strcmp(b.task, a.task) && !strcmp(b.data, a.data),
 	        "settings: every setting's text reads back to the same value", "");
 	t_check(b.given == ((1u << RT_NSETTINGS) - 1) - (1u << RT_SET_VAL_DATA),
 	        "settings: flags from the command line are marked given", "%x", b.given);
@@ -166,6 +170,10 @@ static void test_settings(void)
 		{RT_SET_MOMENTUM, "1", "--momentum 1"},
 		{RT_SET_PLATEAU_FACTOR, "1", "--plateau-factor 1"},
 		{RT_SET_DATA, "", "empty"},
+		{RT_SET_AUGMENT, "rotate", "--augment rotate: unknown augmentation (none, authors, flips or all)"},
+		{RT_SET_NORMALIZE, "0.5", "--normalize 0.5: 1 numbers: expected mean,std pairs"},
+		{RT_SET_NORMALIZE, "0.5,0", "a standard deviation must be positive"},
+		{RT_SET_NORMALIZE, "0.5,x", "expected mean,std numbers"},
 	};
 	int all = 1;
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -468,37 +476,176 @@ static void test_rundir(void)
 	rt_rundir_close(&r);
 }
 
-static void test_feed(void)
+/* Save an f32 [n,1,1,3] images array (sample s holds s*10+j+base) and i32 labels (s % k). */
+static void put_xy(const char *x, const char *y, int64_t n, int k, float base)
 {
-	RtFeed f;
+	float *px = malloc(sizeof(float) * 3 * (size_t)n);
+	int32_t *lab = malloc(sizeof(int32_t) * (size_t)n);
+	for (int64_t s = 0; s < n; s++) {
+		for (int j = 0; j < 3; j++)
+			px[s * 3 + j] = base + (float)(s * 10 + j);
+		lab[s] = (int32_t)(s % k);
+	}
+	RtArray a = {RT_F32, 4, {n, 1, 1, 3}, px}, b = {RT_I32, 1, {n}, lab};
 	RtErr e = {0};
-	int rc = rt_feed_bind(&model, NULL, 1, &f, &e);
-	t_check(!rc && f.npairs == 1 && f.pair[0].input == 0 && f.pair[0].task == 0 &&
-	        f.pair[0].classes == 2, "feed: the image input and the only task", "%s", e.msg);
-	RtErr e2 = {0};
-	rc = rt_feed_bind(&model, "nope", 1, &f, &e2);
-	t_check(rc && strstr(e2.msg, "--label-task nope: the model has no such task (its tasks: \"kind\")"),
-	        "feed: an unknown --label-task", "%s", e2.msg);
+	if (rt_npy_write(x, &a, &e) || rt_npy_write(y, &b, &e))
+		printf("# %s\n", e.msg);
+	free(px);
+	free(lab);
+}
+
+/* Open data for m; expect success (want NULL) or a message containing want. */
+static int open_case(const char *name, const RtModel *m, const RtDataArgs *a, const char *want,
+                     RtFeed *f, Dataset *ds)
+{
+	RtErr e = {0};
+	int rc = rt_data_open(m, a, f, ds, &e);
+	if (want)
+		t_check(rc && strstr(e.msg, want), name, "rc %d: %s", rc, e.msg);
+	else
+		t_check(!rc, name, "%s", e.msg);
+	return rc;
+}
+
+/* One dataset, one input: the binding of the old single-task models. */
+static void test_feed_one(void)
+{
+	char spec[600];
+	snprintf(spec, sizeof spec, "npy:%s,%s", P("x.npy"), P("y.npy"));
+	put_xy(P("x.npy"), P("y.npy"), 6, 2, 0);
+	RtFeed f;
+	Dataset ds;
+	RtDataArgs a = {.data = spec, .train = 1, .threads = 1};
+	if (!open_case("feed: the image input and the only task", &model, &a, NULL, &f, &ds))
+		t_check(f.nimages == 1 && f.image[0] == 0 && f.ntasks == 1 && f.task[0].task == 0 &&
+		        f.task[0].classes == 2 && ds.count == 6, "feed: bound to input 0 and task 0",
+		        "%d %d %d", f.nimages, f.ntasks, f.task[0].task);
+	data_free(&ds);
+	a.label_task = "nope";
+	open_case("feed: an unknown --label-task", &model, &a,
+	          "--label-task nope: the model has no such task (its tasks: \"kind\")", &f, &ds);
+	a.label_task = NULL;
 	RtModel m;
 	RtErr e3 = {0};
 	rt_model_parse(&m, DESC("h", "", ENTRIES), &e3);
-	rc = rt_feed_bind(&m, NULL, 1, &f, &e3);
-	t_check(!rc && m.ndata == 1 && f.pair[0].task == -1 && f.pair[0].label == 1 &&
-	        f.pair[0].output == 0 && f.pair[0].classes == 2,
-	        "feed: a custom loss: its i32 [N] input takes the labels", "%s", e3.msg);
+	if (!open_case("feed: a custom loss", &m, &a, NULL, &f, &ds))
+		t_check(m.ndata == 1 && f.task[0].task == -1 && f.task[0].label == 1 &&
+		        f.task[0].output == 0 && f.task[0].classes == 2,
+		        "feed: a custom loss: its i32 [N] input takes the labels", "%d", f.task[0].label);
+	data_free(&ds);
 	rt_model_free(&m);
-	RtErr e4 = {0};
 	rt_model_parse(&m, "{\"format\":\"lunac-model-1\",\"name\":\"r\",\"compiler\":\"c\","
-	               "\"spec_hash\":\"h\",\"fixed_bytes\":0,\"batch_bytes\":16,\"inputs\":["
-	               "{\"name\":\"image\",\"dtype\":\"f32\",\"shape\":[-1,1,1,2],\"offset\":0,\"batched\":true}],"
+	               "\"spec_hash\":\"h\",\"fixed_bytes\":0,\"batch_bytes\":20,\"inputs\":["
+	               "{\"name\":\"image\",\"dtype\":\"f32\",\"shape\":[-1,1,1,3],\"offset\":0,\"batched\":true}],"
 	               "\"outputs\":[{\"name\":\"score\",\"dtype\":\"f32\",\"shape\":[-1,1],"
-	               "\"offset\":8,\"batched\":true}],\"params\":[],\"entries\":[\"predict\"]}", &e4);
-	rc = rt_feed_bind(&m, NULL, 0, &f, &e4);
-	t_check(rc && strstr(e4.msg, "no classifier output [N,K] to evaluate"),
-	        "feed: eval needs a classifier output or a loss", "%s", e4.msg);
-	RtErr e5 = {0};
-	rc = rt_feed_bind(&m, NULL, 1, &f, &e5);
-	t_check(rc && strstr(e5.msg, "reads no label input"), "feed: training needs a label input", "%s", e5.msg);
+	               "\"offset\":12,\"batched\":true}],\"params\":[],\"entries\":[\"predict\"]}", &e3);
+	a.train = 0;
+	open_case("feed: eval needs a classifier output or a loss", &m, &a,
+	          "no classifier output [N,K] to evaluate", &f, &ds);
+	a.train = 1;
+	open_case("feed: training needs a label input", &m, &a, "reads no label input", &f, &ds);
+	rt_model_free(&m);
+}
+
+/* Two inputs a, b [1,1,3] and two tasks t1, t2 (3 and 2 classes). */
+#define DESC2 \
+	"{\"format\":\"lunac-model-1\",\"name\":\"two\",\"compiler\":\"c\",\"spec_hash\":\"h\"," \
+	"\"fixed_bytes\":4,\"batch_bytes\":52,\"inputs\":[" \
+	"{\"name\":\"a\",\"dtype\":\"f32\",\"shape\":[-1,1,1,3],\"offset\":0,\"batched\":true}," \
+	"{\"name\":\"b\",\"dtype\":\"f32\",\"shape\":[-1,1,1,3],\"offset\":12,\"batched\":true}," \
+	"{\"name\":\"t1.label\",\"dtype\":\"i32\",\"shape\":[-1],\"offset\":24,\"batched\":true}," \
+	"{\"name\":\"t2.label\",\"dtype\":\"i32\",\"shape\":[-1],\"offset\":28,\"batched\":true}]," \
+	"\"outputs\":[{\"name\":\"t1\",\"dtype\":\"f32\",\"shape\":[-1,3],\"offset\":32,\"batched\":true}," \
+	"{\"name\":\"t2\",\"dtype\":\"f32\",\"shape\":[-1,2],\"offset\":44,\"batched\":true}," \
+	"{\"name\":\"loss\",\"dtype\":\"f32\",\"shape\":[1],\"offset\":0,\"batched\":false}]," \
+	"\"params\":[],\"tasks\":[{\"name\":\"t1\",\"output\":\"t1\",\"label\":\"t1.label\",\"classes\":3}," \
+	"{\"name\":\"t2\",\"output\":\"t2\",\"label\":\"t2.label\",\"classes\":2}]," \
+	"\"entries\":[{\"name\":\"predict\",\"outputs\":[\"t1\",\"t2\"]}," \
+	"{\"name\":\"eval\",\"outputs\":[\"t1\",\"t2\",\"loss\"]}]}"
+
+/* Two datasets paired by index: resampling, labels follow their images,
+** the feed copies every array to its input. */
+static void test_feed_two(void)
+{
+	RtModel m;
+	RtErr e = {0};
+	if (rt_model_parse(&m, DESC2, &e)) {
+		t_check(0, "feed: two-input descriptor", "%s", e.msg);
+		return;
+	}
+	put_xy(P("xa.npy"), P("ya.npy"), 10, 3, 0);
+	put_xy(P("xb.npy"), P("yb.npy"), 4, 2, 1000);
+	char spec[1200];
+	snprintf(spec, sizeof spec, "a=npy:%s,%s\nb=npy:%s,%s", P("xa.npy"), P("ya.npy"),
+	         P("xb.npy"), P("yb.npy"));
+	RtFeed f;
+	Dataset ds, ds2;
+	RtDataArgs a = {.data = spec, .train = 1, .threads = 1, .seed = 5};
+	if (open_case("feed: --data a=SPEC --data b=SPEC", &m, &a, NULL, &f, &ds))
+		return;
+	int uses[4] = {0}, ok = ds.count == 10 && ds.nmod == 2 && ds.ntask == 2 && f.image[0] == 0 &&
+	          f.image[1] == 1 && f.task[0].task == 0 && f.task[1].task == 1 && ds.mod[1].map;
+	for (int64_t s = 0; ok && s < 10; s++) {
+		const float *xb = data_image(&ds, 1, s);
+		int row = (int)((xb[0] - 1000) / 10);
+		ok = row >= 0 && row < 4 && data_label(&ds, 1, s) == row % 2 &&
+		     data_image(&ds, 0, s)[0] == (float)(s * 10) && data_label(&ds, 0, s) == s % 3;
+		if (ok)
+			uses[row]++;
+	}
+	for (int i = 0; ok && i < 4; i++)
+		ok = uses[i] == 2 || uses[i] == 3;
+	t_check(ok, "feed: the shorter dataset is resampled (each sample 2-3 times), labels follow",
+	        "count %lld uses %d %d %d %d", (long long)ds.count, uses[0], uses[1], uses[2], uses[3]);
+	open_case("feed: the same seed, the same pairing", &m, &a, NULL, &f, &ds2);
+	t_check(!memcmp(ds.mod[1].map, ds2.mod[1].map, 10 * sizeof(int64_t)),
+	        "feed: resampling is fixed by the seed", "maps differ");
+	data_free(&ds2);
+	char arena[4 + 52 * 3];
+	Loader *L;
+	int64_t order[3] = {7, 2, 5};
+	Batch bt;
+	RtErr e2 = {0};
+	loader_open(&L, &ds, NULL, order, 3, 3, &e2);
+	loader_next(L, &bt);
+	rt_feed_batch(&m, &f, arena, &bt);
+	loader_close(L);
+	const float *fa = (const float *)(arena + 4), *fb = (const float *)(arena + 4 + 12 * 3);
+	const int32_t *l1 = (const int32_t *)(arena + 4 + 24 * 3), *l2 = (const int32_t *)(arena + 4 + 28 * 3);
+	t_check(fa[3] == 20 && fa[6] == 50 && l1[0] == 1 && l1[1] == 2 && fb[0] == data_image(&ds, 1, 7)[0] &&
+	        l2[2] == data_label(&ds, 1, 5), "feed: a batch fills both images and both labels",
+	        "%g %g %d %d", fa[3], fa[6], l1[0], l1[1]);
+	data_free(&ds);
+	a.tasks = "a=t2\nb=t1";
+	open_case("feed: --task swaps the tasks", &m, &a, "label 2 at index 2 is out of range for 2 classes",
+	          &f, &ds);
+	a.tasks = "b=none";
+	open_case("feed: a task without labels", &m, &a, "the task \"t2\" has no labels", &f, &ds);
+	a.tasks = "a=t1\nb=t1";
+	open_case("feed: two datasets for one task", &m, &a, "would get the labels of two datasets",
+	          &f, &ds);
+	a.tasks = "a=t9";
+	open_case("feed: --task with an unknown task", &m, &a, "--task a=t9: the model has no such task",
+	          &f, &ds);
+	a.tasks = "c=t1";
+	open_case("feed: --task for an input without data", &m, &a, "no dataset is given", &f, &ds);
+	a.tasks = NULL;
+	snprintf(spec, sizeof spec, "npy:%s,%s", P("xa.npy"), P("ya.npy"));
+	open_case("feed: one unnamed dataset for two inputs", &m, &a,
+	          "the model has 2 image inputs (\"a\" and \"b\"): give one dataset per input", &f, &ds);
+	snprintf(spec, sizeof spec, "a=npy:%s,%s", P("xa.npy"), P("ya.npy"));
+	open_case("feed: an input without data", &m, &a,
+	          "the model's image input \"b\" has no data: add --data b=SPEC", &f, &ds);
+	snprintf(spec, sizeof spec, "a=npy:%s,%s\na=npy:%s,%s", P("xa.npy"), P("ya.npy"), P("xb.npy"),
+	         P("yb.npy"));
+	open_case("feed: two datasets for one input", &m, &a,
+	          "the image input \"a\" is given two datasets", &f, &ds);
+	snprintf(spec, sizeof spec, "c=npy:%s,%s", P("xa.npy"), P("ya.npy"));
+	open_case("feed: a dataset for an input the model lacks", &m, &a,
+	          "the model has no image input \"c\" (its inputs: \"a\" and \"b\")", &f, &ds);
+	snprintf(spec, sizeof spec, "a=paired:%s", P("p.csv"));
+	open_case("feed: a paired CSV is not given per input", &m, &a,
+	          "a paired CSV binds its columns to every input itself", &f, &ds);
 	rt_model_free(&m);
 }
 
@@ -514,7 +661,8 @@ int main(void)
 	test_early_stop();
 	test_checkpoint();
 	test_rundir();
-	test_feed();
+	test_feed_one();
+	test_feed_two();
 	rt_model_free(&model);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -1,0 +1,172 @@
+/*
+** csv.c -- a small, strict-enough CSV reader (RFC 4180 and what
+** spreadsheets write): comma-separated fields, double-quoted fields with
+** "" for a quote and with commas or line breaks inside, LF or CRLF line
+** ends, a UTF-8 byte-order mark ignored, blank lines skipped, spaces
+** around unquoted fields trimmed. The first row is the header. Every row
+** must have the header's number of fields. The file is read whole and the
+** fields unquoted in place, so the cells point into one buffer.
+*/
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csv.h"
+
+#define MAXBYTES (1LL << 32)
+
+/* The parser's position. */
+typedef struct P {
+	char *s, *end, *w;          /* read and write positions */
+	int64_t line;
+} P;
+
+static int blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Read one field at p into the write position; *last: it ended its row. */
+static int field(P *p, const char *path, char **cell, int *last, RtErr *e)
+{
+	while (p->s < p->end && blank(*p->s))
+		p->s++;
+	*cell = p->w;
+	if (p->s < p->end && *p->s == '"') {
+		int64_t at = p->line;
+		for (p->s++;; p->s++) {
+			if (p->s >= p->end)
+				return rt_errorf(e, "%s: line %lld: a quoted field is not closed", path,
+				                 (long long)at);
+			if (*p->s == '"' && p->s + 1 < p->end && p->s[1] == '"')
+				*p->w++ = *p->s++;
+			else if (*p->s == '"')
+				break;
+			else {
+				p->line += *p->s == '\n';
+				*p->w++ = *p->s;
+			}
+		}
+		for (p->s++; p->s < p->end && blank(*p->s); p->s++)
+			;
+		if (p->s < p->end && *p->s != ',' && *p->s != '\n' && *p->s != '\r')
+			return rt_errorf(e, "%s: line %lld: text after a closing quote (write \"\" for a "
+			                 "quote inside a quoted field)", path, (long long)p->line);
+	} else {
+		while (p->s < p->end && *p->s != ',' && *p->s != '\n' && *p->s != '\r')
+			*p->w++ = *p->s++;
+		while (p->w > *cell && blank(p->w[-1]))
+			p->w--;
+	}
+	*last = p->s >= p->end || *p->s != ',';
+	if (p->s < p->end && *p->s == '\r')
+		p->s++;
+	if (p->s < p->end) {
+		p->line += *p->s == '\n';
+		p->s++;
+	}
+	*p->w++ = 0;
+	return 0;
+}
+
+/* Append a cell pointer to c->cell. */
+static int add(Csv *c, int64_t *cap, char *cell)
+{
+	if (c->ncell == *cap) {
+		*cap = *cap ? 2 * *cap : 256;
+		char **p = realloc(c->cell, sizeof *p * (size_t)*cap);
+		if (!p)
+			return -1;
+		c->cell = p;
+	}
+	c->cell[c->ncell++] = cell;
+	return 0;
+}
+
+/* Split the buffer into rows of cells. */
+static int parse(Csv *c, size_t n, RtErr *e)
+{
+	P p = {c->buf, c->buf + n, c->buf, 1};
+	if (n >= 3 && !memcmp(p.s, "\xEF\xBB\xBF", 3))
+		p.s += 3;
+	int64_t cap = 0;
+	int first = 1;
+	while (p.s < p.end) {
+		int64_t line = p.line, start = c->ncell;
+		int last = 0, k = 0;
+		while (!last) {
+			char *cell;
+			if (field(&p, c->path, &cell, &last, e))
+				return -1;
+			if (add(c, &cap, cell))
+				return rt_errorf(e, "%s: out of memory", c->path);
+			k++;
+		}
+		if (k == 1 && !c->cell[start][0]) {   /* a blank line */
+			c->ncell = start;
+			continue;
+		}
+		if (first)
+			c->cols = k;
+		else if (k != c->cols)
+			return rt_errorf(e, "%s: line %lld has %d field%s, the header has %d", c->path,
+			                 (long long)line, k, k == 1 ? "" : "s", c->cols);
+		else
+			c->rows++;
+		first = 0;
+	}
+	if (first)
+		return rt_errorf(e, "%s: empty: no header line", c->path);
+	return 0;
+}
+
+int csv_read(const char *path, Csv *c, RtErr *e)
+{
+	memset(c, 0, sizeof *c);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return rt_errorf(e, "%s: cannot open: %s", path, strerror(errno));
+	int rc = 0;
+	long n = -1;
+	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || n > MAXBYTES || fseek(f, 0, SEEK_SET))
+		rc = rt_errorf(e, "%s: cannot read (or larger than 4 GiB)", path);
+	if (!rc && (!(c->path = strdup(path)) || !(c->buf = malloc((size_t)n + 1))))
+		rc = rt_errorf(e, "%s: out of memory", path);
+	if (!rc && fread(c->buf, 1, (size_t)n, f) != (size_t)n)
+		rc = rt_errorf(e, "%s: cannot read: %s", path, strerror(errno));
+	fclose(f);
+	if (!rc)
+		rc = parse(c, (size_t)n, e);
+	if (rc)
+		csv_free(c);
+	return rc;
+}
+
+const char *csv_cell(const Csv *c, int64_t row, int col)
+{
+	return c->cell[(row + 1) * c->cols + col];
+}
+
+int csv_column(const Csv *c, const char *name, RtErr *e)
+{
+	for (int j = 0; j < c->cols; j++)
+		if (!strcmp(c->cell[j], name))
+			return j;
+	char list[700];
+	size_t k = 0;
+	list[0] = 0;
+	for (int j = 0; j < c->cols && k < sizeof list - 8; j++)
+		k += snprintf(list + k, sizeof list - k, "%s%s", j ? ", " : "", c->cell[j]);
+	if (k >= sizeof list - 8)
+		snprintf(list + sizeof list - 8, 8, " ...");
+	return rt_errorf(e, "%s: no column \"%s\" (its columns: %s)", c->path, name, list);
+}
+
+void csv_free(Csv *c)
+{
+	free(c->path);
+	free(c->buf);
+	free(c->cell);
+	memset(c, 0, sizeof *c);
+}
