@@ -104,7 +104,7 @@ $(B)/tests/%: tests/unit/%.c $(LIBLUNAC) $(LIBRTCORE)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(LUA_CFLAGS) -Icompiler -Iruntime -Itests/unit -o $@ $< $(LIBLUNAC) $(LIBRTCORE) $(LUA_LIBS) $(LLVM_LIBS) $(RT_LIBS) -ldl
 
 check: deps
-	@$(MAKE) --no-print-directory all $(TEST_BIN)
+	@$(MAKE) --no-print-directory -j2 all $(TEST_BIN)
 	@sh tests/run.sh
 
 # The runtime's parsers (safetensors, npy, descriptor) under ASan and UBSan.
