@@ -2,7 +2,8 @@
 ** cg.h -- what the code generator's files share (private to compiler/codegen/).
 **
 ** One Cg per emission: the LLVM context, module and builder, the entry
-** being emitted (its graph and plan), and the kernel being built. Each op
+** being emitted (its graph and plan), the kernels and constants emitted so
+** far (found again by key, kernels.c), and the kernel being built. Each op
 ** family has an emitter that builds the body of one kernel function
 ** `void <entry>_kID_op(ptr slot..., i64 n, ptr ctx)` (slots: storage.c); the
 ** loop-nest builder (loops.c) and the value helpers below keep those
@@ -15,6 +16,34 @@
 
 #include <llvm-c/Core.h>
 
+/* A hash map from byte strings (copied into the arena) to pointers (map.c).
+** Only looked up, never iterated, so its layout never reaches the output. */
+typedef struct MapEntry {
+	uint64_t hash;
+	const unsigned char *key;                   /* NULL: an empty entry */
+	size_t len;
+	void *val;
+} MapEntry;
+typedef struct Map {
+	Arena *arena;
+	MapEntry *e;
+	size_t cap, n;
+} Map;
+void *map_get(const Map *m, const void *key, size_t len);
+void map_put(Map *m, const void *key, size_t len, void *val);
+
+/* An emitted kernel function and its type. */
+typedef struct Kernel {
+	LLVMValueRef fn;
+	LLVMTypeRef ty;
+} Kernel;
+
+/* A constant's private global and its number (1, 2, ... in creation order). */
+typedef struct ConstGlobal {
+	LLVMValueRef gv;
+	int num;
+} ConstGlobal;
+
 typedef struct Cg {
 	const Graph *g;
 	const Plan *p;
@@ -22,10 +51,16 @@ typedef struct Cg {
 	LLVMContextRef ctx;
 	LLVMModuleRef mod;
 	LLVMBuilderRef b;
+	LLVMBuilderRef ab;                          /* var_new's builder, in the entry block */
 	LLVMTypeRef f32, i32, i64, ptr, voidt;
 	const char *cpu, *features;                 /* target, for function attributes */
 	int avx512;                                 /* features enable avx512f */
-	LLVMValueRef *constg;                       /* CONST node id -> its private global */
+	Arena arena;                                /* everything below; freed once at the end */
+	LLVMValueRef *constg;                       /* CONST node id -> its private global (per entry) */
+	int *constn;                                /* CONST node id -> that global's number, 0: none */
+	int nconst;                                 /* globals so far, across entries */
+	Map consts;                                 /* constant values (bytes) -> ConstGlobal */
+	Map kernels;                                /* kernel key -> Kernel */
 	const char *prefix;                         /* the entry's name: kernels are "<prefix>_kID_op" */
 	/* The kernel being built: its pointer arguments ("slots", one per
 	** distinct storage, see storage.c), n and the RtCtx pointer. */
@@ -167,14 +202,21 @@ int cg_same_storage(const Cg *c, int a, int b);
 /* Collect nd's distinct storages into c->slot; returns how many. */
 int cg_slots(Cg *c, const Node *nd);
 int cg_slot_noalias(const Cg *c, int k);
+/* The slot that holds node id's value, or -1 for a constant read in place. */
+int cg_slot_of(const Cg *c, int id);
+/* Home id's bytes [*lo, *hi), per sample when batched; returns batched. */
+int cg_range(const Cg *c, int id, int64_t *lo, int64_t *hi);
 /* In a kernel: pointer to node id's storage (slot argument or constant). */
 LLVMValueRef base(Cg *c, int id);
+/* In the entry: arena + plan_addr(id) for the builder's n. */
+LLVMValueRef cg_addr(Cg *c, LLVMValueRef arena, int id);
+
+/* ---- check.c ---- */
+
 /* Refuse plans where a kernel writes over a parameter, buffer, state or
 ** live input (an assign may write its destination), or reads a destination
 ** after its assign. */
 int cg_check_plan(Cg *c);
-/* In the entry: arena + plan_addr(id) for the builder's n. */
-LLVMValueRef cg_addr(Cg *c, LLVMValueRef arena, int id);
 
 /* ---- descriptor.c ---- */
 
@@ -189,6 +231,20 @@ Emitter cg_emitter(Op op);
 int cg_check_table(Err *e);
 /* Does node id need a kernel of its own (not a source, not an alias)? */
 int cg_needs_kernel(const Cg *c, const Node *nd);
+
+/* Everything a kernel's code depends on, as bytes: two nodes with equal
+** keys get the same function. The bound counts what cg_kernel_key writes:
+** op and nin, the attributes, a constant's global, then per result and
+** operand dtype, shape, slot and global (64), the slot count and a noalias
+** byte per slot. */
+#define CG_KEY_ATTRS 148
+#define CG_KEY_MAX (8 + CG_KEY_ATTRS + 4 + (IR_MAXIN + 1) * 64 + 4 + (IR_MAXIN + 1))
+typedef struct Key {
+	size_t n;
+	unsigned char b[CG_KEY_MAX];
+} Key;
+/* nd's key, with c->slot collected for nd (cg_slots). */
+void cg_kernel_key(const Cg *c, const Node *nd, Key *k);
 
 /* Report an internal or unsupported-op error for nd; returns -1. */
 int cg_fail(Cg *c, const Node *nd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

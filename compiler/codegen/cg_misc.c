@@ -8,12 +8,30 @@
 
 #include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "../../runtime/lunac_rt.h"
 
+/* A new private global "<entry>.const.ID" with nd's k values. */
+static LLVMValueRef const_global(Cg *c, const Node *nd, int64_t k)
+{
+	LLVMValueRef *v = ir_alloc(&c->arena, (size_t)(k ? k : 1) * sizeof *v);
+	for (int64_t i = 0; i < k; i++)
+		v[i] = cf(c, nd->a.data[i]);
+	LLVMValueRef init = LLVMConstArray2(c->f32, v, (uint64_t)k);
+	char name[96];
+	snprintf(name, sizeof name, "%s.const.%d", c->prefix, nd->id);
+	LLVMValueRef gv = LLVMAddGlobal(c->mod, LLVMTypeOf(init), name);
+	LLVMSetInitializer(gv, init);
+	LLVMSetGlobalConstant(gv, 1);
+	LLVMSetLinkage(gv, LLVMPrivateLinkage);
+	LLVMSetUnnamedAddress(gv, LLVMGlobalUnnamedAddr);
+	LLVMSetAlignment(gv, 64);
+	return gv;
+}
+
 /* A private constant global holding every CONST node's values, so kernels
-** can copy or read them; created before any kernel. */
+** can copy or read them; created before any kernel. Equal values (bit for
+** bit, in any entry) share one global, named after the first node. */
 void cg_const_globals(Cg *c)
 {
 	for (int id = 0; id < c->g->nnodes; id++) {
@@ -21,20 +39,16 @@ void cg_const_globals(Cg *c)
 		if (nd->op != OP_CONST || nd->dead || !nd->a.data)
 			continue;
 		int64_t k = ir_numel(&nd->shape, 1);
-		LLVMValueRef *v = malloc((size_t)(k ? k : 1) * sizeof *v);
-		for (int64_t i = 0; i < k; i++)
-			v[i] = cf(c, nd->a.data[i]);
-		LLVMValueRef init = LLVMConstArray2(c->f32, v, (uint64_t)k);
-		free(v);
-		char name[96];
-		snprintf(name, sizeof name, "%s.const.%d", c->prefix, id);
-		LLVMValueRef gv = LLVMAddGlobal(c->mod, LLVMTypeOf(init), name);
-		LLVMSetInitializer(gv, init);
-		LLVMSetGlobalConstant(gv, 1);
-		LLVMSetLinkage(gv, LLVMPrivateLinkage);
-		LLVMSetUnnamedAddress(gv, LLVMGlobalUnnamedAddr);
-		LLVMSetAlignment(gv, 64);
-		c->constg[id] = gv;
+		size_t len = (size_t)k * sizeof *nd->a.data;
+		ConstGlobal *cgv = map_get(&c->consts, nd->a.data, len);
+		if (!cgv) {
+			cgv = ir_alloc(&c->arena, sizeof *cgv);
+			cgv->gv = const_global(c, nd, k);
+			cgv->num = ++c->nconst;
+			map_put(&c->consts, nd->a.data, len, cgv);
+		}
+		c->constg[id] = cgv->gv;
+		c->constn[id] = cgv->num;
 	}
 }
 

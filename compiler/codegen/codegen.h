@@ -37,9 +37,11 @@ typedef struct CgEntry {
 
 /* Emit every entry into one module as an object file, textual LLVM IR or
 ** assembly at path (EMIT_EXE is the driver's business: it asks for EMIT_OBJ
-** and links): per entry a function lunac_<name> and its kernels
-** <name>_kID_op, and one descriptor built from all of them. The entries'
-** plans must share one layout and have unified sizes (pass_plan_unify).
+** and links): per entry a function lunac_<name> calling kernels
+** <entry>_kID_op, one per distinct computation (nodes of any entry that
+** compute the same thing share one, named after the first), and one
+** descriptor built from all of them. The entries' plans must share one
+** layout and have unified sizes (pass_plan_unify).
 ** Output is byte-identical for the same graphs, plans, options and LLVM
 ** version. Writes to a temporary file and renames. o may be NULL (host CPU,
 ** -O3); opt_level is taken as given. Fails with an internal error if a plan

@@ -59,22 +59,14 @@ static cJSON *tensor(const Graph *g, const Plan *p, const Node *nd, const char *
 	return t;
 }
 
-/* The descriptor being built: its arrays, and the first error. */
+/* The descriptor being built: its arrays, each with a map from names to
+** its elements, and the first error. */
 typedef struct Desc {
 	cJSON *in, *out, *ps;
+	Map names[3];       /* in, out, ps */
+	Arena arena;
 	Err *e;
 } Desc;
-
-/* The element of array a named name, or NULL. */
-static cJSON *named(cJSON *a, const char *name)
-{
-	cJSON *t;
-	cJSON_ArrayForEach(t, a) {
-		if (!strcmp(cJSON_GetObjectItem(t, "name")->valuestring, name))
-			return t;
-	}
-	return NULL;
-}
 
 /* Add t (named name) to array a unless a has it; an entry that already
 ** listed it must agree on offset, dtype and shape. NULL t: no storage. */
@@ -82,9 +74,12 @@ static int add(Desc *d, cJSON *a, cJSON *t, const char *entry, const char *name)
 {
 	if (!t)
 		return ir_errorf(d->e, "codegen: internal error: %s: \"%s\" has no storage in the memory plan", entry, name);
-	cJSON *old = named(a, name);
+	Map *m = &d->names[a == d->in ? 0 : a == d->out ? 1 : 2];
+	const char *key = cJSON_GetObjectItem(t, "name")->valuestring;
+	cJSON *old = map_get(m, key, strlen(key));
 	if (!old) {
 		cJSON_AddItemToArray(a, t);
+		map_put(m, key, strlen(key), t);
 		return 0;
 	}
 	static const char *const keys[] = {"offset", "dtype", "shape", "batched"};
@@ -178,6 +173,8 @@ char *cg_descriptor_check(const CgEntry *es, int n, Err *e)
 	cJSON_AddNumberToObject(d, "fixed_bytes", (double)es[0].p->fixed_bytes);
 	cJSON_AddNumberToObject(d, "batch_bytes", (double)es[0].p->batch_bytes);
 	Desc ds = {.e = e};
+	for (int i = 0; i < 3; i++)
+		ds.names[i].arena = &ds.arena;
 	ds.in = cJSON_AddArrayToObject(d, "inputs");
 	ds.out = cJSON_AddArrayToObject(d, "outputs");
 	ds.ps = cJSON_AddArrayToObject(d, "params");
@@ -188,6 +185,7 @@ char *cg_descriptor_check(const CgEntry *es, int n, Err *e)
 		bad = entry(&ds, &es[i], ens);
 	char *s = bad ? NULL : cJSON_PrintUnformatted(d);
 	cJSON_Delete(d);
+	ir_arena_free(&ds.arena);
 	return s;
 }
 

@@ -4,8 +4,11 @@
 ** target machine for the host (or CgOptions), verification, the O-level
 ** pipeline, and writing .o / .s / .ll atomically.
 **
-** Deterministic: names derive from node ids and op names only, the module
-** has no timestamps or paths, so the same graph, plan and options give
+** Nodes whose kernels would be the same code (cg_kernel_key) share one
+** function, named after the first of them; so do equal constants.
+** Deterministic: names derive from entry names, node ids and op names only,
+** in emission order, the module has no timestamps or paths, and the maps
+** are only looked up, so the same graphs, plans and options give
 ** byte-identical files.
 */
 #include "cg.h"
@@ -69,42 +72,61 @@ static void enum_attr(Cg *c, LLVMValueRef f, unsigned i, const char *name)
 	LLVMAddAttributeAtIndex(f, i, LLVMCreateEnumAttribute(c->ctx, kind, 0));
 }
 
-/* Build the kernel for nd: `internal void kID_op(ptr slot..., i64 n, ptr
-** ctx)`, each slot noalias where its bytes overlap no other slot's; *ty
-** gets its type. NULL on error. */
-static LLVMValueRef kernel(Cg *c, const Node *nd, LLVMTypeRef *ty)
+/* Build nd's kernel into k: `internal void <entry>_kID_op(ptr slot..., i64
+** n, ptr ctx)`, each slot noalias where its bytes overlap no other slot's
+** (c->slot holds nd's slots). 0, or -1 with c->e set. */
+static int build_kernel(Cg *c, const Node *nd, Kernel *k)
 {
-	if (check_storage(c, nd))
-		return NULL;
-	int ns = cg_slots(c, nd);
+	int ns = c->nslot;
 	LLVMTypeRef pt[IR_MAXIN + 3];
-	for (int k = 0; k < ns; k++)
-		pt[k] = c->ptr;
+	for (int i = 0; i < ns; i++)
+		pt[i] = c->ptr;
 	pt[ns] = c->i64;
 	pt[ns + 1] = c->ptr;
-	*ty = LLVMFunctionType(c->voidt, pt, (unsigned)ns + 2, 0);
+	k->ty = LLVMFunctionType(c->voidt, pt, (unsigned)ns + 2, 0);
 	char name[128];
 	snprintf(name, sizeof name, "%s_k%d_%s", c->prefix, nd->id, ir_ops[nd->op].name);
-	c->fn = LLVMAddFunction(c->mod, name, *ty);
+	k->fn = c->fn = LLVMAddFunction(c->mod, name, k->ty);
 	LLVMSetLinkage(c->fn, LLVMInternalLinkage);
 	fn_attrs(c, c->fn);
 	enum_attr(c, c->fn, LLVMAttributeFunctionIndex, "noinline"); /* one symbol per kernel in .s and profiles */
-	for (int k = 0; k < ns; k++) {
-		c->slotp[k] = LLVMGetParam(c->fn, (unsigned)k);
-		if (cg_slot_noalias(c, k))
-			enum_attr(c, c->fn, (unsigned)k + 1, "noalias");
+	for (int i = 0; i < ns; i++) {
+		c->slotp[i] = LLVMGetParam(c->fn, (unsigned)i);
+		if (cg_slot_noalias(c, i))
+			enum_attr(c, c->fn, (unsigned)i + 1, "noalias");
 	}
 	c->n = LLVMGetParam(c->fn, (unsigned)ns);
 	c->rtctx = LLVMGetParam(c->fn, (unsigned)ns + 1);
 	c->allocas = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "entry");
+	LLVMPositionBuilderAtEnd(c->ab, c->allocas);
 	LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "body");
 	LLVMPositionBuilderAtEnd(c->b, body);
 	if (cg_emitter(nd->op)(c, nd))
-		return NULL;
+		return -1;
 	LLVMBuildRetVoid(c->b);
 	LLVMPositionBuilderAtEnd(c->b, c->allocas);
 	LLVMBuildBr(c->b, body);
-	return c->fn;
+	return 0;
+}
+
+/* The kernel for nd, with c->slot set to its slots: the one an earlier node
+** with the same key got (cg_kernel_key: same code, whatever the entry), or
+** a new one named after nd. NULL with c->e set on error. */
+static const Kernel *kernel(Cg *c, const Node *nd)
+{
+	if (check_storage(c, nd))
+		return NULL;
+	cg_slots(c, nd);
+	Key key;
+	cg_kernel_key(c, nd, &key);
+	Kernel *k = map_get(&c->kernels, key.b, key.n);
+	if (k)
+		return k;
+	k = ir_alloc(&c->arena, sizeof *k);
+	if (build_kernel(c, nd, k))
+		return NULL;
+	map_put(&c->kernels, key.b, key.n, k);
+	return k;
 }
 
 /* The descriptor of every entry as the NUL-terminated global lunac_model_json. */
@@ -135,9 +157,44 @@ static int check_name(Cg *c, const char *name, const char *sym)
 	return 0;
 }
 
-/* Emit one entry: its constants, its kernels "<name>_kID_op", and `void
-** lunac_<name>(ptr arena, i64 n, ptr ctx)` calling each node's kernel in
-** order on the addresses of its slots. */
+/* Kernel calls per part of an entry (see entry_part). */
+#define PART_CALLS 64
+
+/* A new `internal noinline optnone void <sym>.<k>(ptr arena, i64 n, ptr
+** ctx)` for the next PART_CALLS kernel calls of entry f, called at the end
+** of f. One function of thousands of calls keeps slot addresses live across
+** hundreds of calls, which the register allocator pays for per call crossed
+** (it was most of a DRIFA-Net build); parts bound that, for one more call
+** per PART_CALLS kernels when running. optnone: a part is address
+** arithmetic and calls, which the O3 pipeline and instruction selection
+** spent a sixth of a build on, for a few instructions per kernel call. */
+static LLVMValueRef entry_part(Cg *c, LLVMValueRef f, const char *sym, int k)
+{
+	char name[160];
+	snprintf(name, sizeof name, "%s.%d", sym, k);
+	LLVMTypeRef ty = LLVMGlobalGetValueType(f);
+	LLVMValueRef part = LLVMAddFunction(c->mod, name, ty);
+	LLVMSetLinkage(part, LLVMInternalLinkage);
+	fn_attrs(c, part);
+	enum_attr(c, part, LLVMAttributeFunctionIndex, "noinline");
+	enum_attr(c, part, LLVMAttributeFunctionIndex, "optnone"); /* glue: fast instruction selection */
+	LLVMValueRef args[3] = {LLVMGetParam(f, 0), LLVMGetParam(f, 1), LLVMGetParam(f, 2)};
+	LLVMPositionBuilderAtEnd(c->b, LLVMGetEntryBasicBlock(f));
+	LLVMBuildCall2(c->b, ty, part, args, 3, "");
+	LLVMAppendBasicBlockInContext(c->ctx, part, "entry");
+	return part;
+}
+
+/* End f (an entry or a part), a single block, with `ret void`. */
+static void ret_void(Cg *c, LLVMValueRef f)
+{
+	LLVMPositionBuilderAtEnd(c->b, LLVMGetEntryBasicBlock(f));
+	LLVMBuildRetVoid(c->b);
+}
+
+/* Emit one entry: its constants, the kernels no earlier node shares, and
+** `void lunac_<name>(ptr arena, i64 n, ptr ctx)`, which calls each node's
+** kernel in order on the addresses of its slots (through its parts). */
 static int build_entry(Cg *c, const CgEntry *en)
 {
 	char sym[128];
@@ -146,31 +203,37 @@ static int build_entry(Cg *c, const CgEntry *en)
 		return -1;
 	c->g = en->g, c->p = en->p, c->prefix = en->name;
 	LLVMTypeRef params[3] = {c->ptr, c->i64, c->ptr};
-	LLVMValueRef f = LLVMAddFunction(c->mod, sym, LLVMFunctionType(c->voidt, params, 3, 0));
+	LLVMValueRef f = LLVMAddFunction(c->mod, sym, LLVMFunctionType(c->voidt, params, 3, 0)), part = NULL;
 	fn_attrs(c, f);
-	LLVMBasicBlockRef bb = LLVMAppendBasicBlockInContext(c->ctx, f, "entry");
+	LLVMAppendBasicBlockInContext(c->ctx, f, "entry");
 	cg_const_globals(c);
 	if (cg_check_plan(c))
 		return -1;
+	int calls = 0, nparts = 0;
 	for (int i = 0; i < c->g->nnodes; i++) {
 		const Node *nd = c->g->nodes[i];
-		LLVMTypeRef ty;
-		LLVMValueRef k;
+		const Kernel *k;
 		if (!cg_needs_kernel(c, nd))
 			continue;
-		if (!(k = kernel(c, nd, &ty)))
+		if (!(k = kernel(c, nd)))
 			return -1;
-		LLVMPositionBuilderAtEnd(c->b, bb);
-		c->n = LLVMGetParam(f, 1);
+		if (calls++ % PART_CALLS == 0) {
+			if (part)
+				ret_void(c, part);
+			part = entry_part(c, f, sym, nparts++);
+		}
+		LLVMPositionBuilderAtEnd(c->b, LLVMGetEntryBasicBlock(part));
+		c->n = LLVMGetParam(part, 1);
 		LLVMValueRef args[IR_MAXIN + 3];
 		for (int s = 0; s < c->nslot; s++)
-			args[s] = cg_addr(c, LLVMGetParam(f, 0), c->slot[s]);
+			args[s] = cg_addr(c, LLVMGetParam(part, 0), c->slot[s]);
 		args[c->nslot] = c->n;
-		args[c->nslot + 1] = LLVMGetParam(f, 2);
-		LLVMBuildCall2(c->b, ty, k, args, (unsigned)c->nslot + 2, "");
+		args[c->nslot + 1] = LLVMGetParam(part, 2);
+		LLVMBuildCall2(c->b, k->ty, k->fn, args, (unsigned)c->nslot + 2, "");
 	}
-	LLVMPositionBuilderAtEnd(c->b, bb);
-	LLVMBuildRetVoid(c->b);
+	if (part)
+		ret_void(c, part);
+	ret_void(c, f);
 	return 0;
 }
 
@@ -185,10 +248,8 @@ static int build(Cg *c, const CgEntry *es, int n)
 	if (descriptor_global(c, es, n))
 		return -1;
 	for (int i = 0; i < n; i++) {
-		free(c->constg);
-		c->constg = calloc((size_t)es[i].g->nnodes + 1, sizeof *c->constg);
-		if (!c->constg)
-			return ir_errorf(c->e, "codegen: out of memory");
+		c->constg = ir_alloc(&c->arena, ((size_t)es[i].g->nnodes + 1) * sizeof *c->constg);
+		c->constn = ir_alloc(&c->arena, ((size_t)es[i].g->nnodes + 1) * sizeof *c->constn);
 		if (build_entry(c, &es[i]))
 			return -1;
 	}
@@ -323,14 +384,17 @@ int cg_emit_entries(const CgEntry *es, int n, const CgOptions *o, EmitKind k, co
 	c.ctx = LLVMContextCreate();
 	c.mod = LLVMModuleCreateWithNameInContext(g->name ? g->name : "model", c.ctx);
 	c.b = LLVMCreateBuilderInContext(c.ctx);
+	c.ab = LLVMCreateBuilderInContext(c.ctx);
+	c.consts.arena = c.kernels.arena = &c.arena;
 	LLVMTargetMachineRef tm = target_machine(&c, opt, e);
 	int rc = !tm || build(&c, es, n) || optimise(&c, tm, opt, e) || write_out(&c, tm, k, path, e);
 	if (tm)
 		LLVMDisposeTargetMachine(tm);
 	LLVMDisposeBuilder(c.b);
+	LLVMDisposeBuilder(c.ab);
 	LLVMDisposeModule(c.mod);
 	LLVMContextDispose(c.ctx);
-	free(c.constg);
+	ir_arena_free(&c.arena);
 	LLVMDisposeMessage(hcpu);
 	LLVMDisposeMessage(hfeat);
 	return rc ? -1 : 0;

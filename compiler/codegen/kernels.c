@@ -1,12 +1,14 @@
 /*
 ** kernels.c -- which emitter builds each op's kernel: one table indexed by
 ** Op, checked against the op table (size at compile time, completeness at
-** run time), and the rule for which nodes get a kernel at all.
+** run time), the rule for which nodes get a kernel at all, and the key
+** that tells when two nodes can share one kernel function.
 */
 #include "cg.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 /* NULL only for sources that live in the arena as they are (filled by the
 ** runtime): input, param, buffer, state. */
@@ -106,4 +108,88 @@ int cg_fail(Cg *c, const Node *nd, const char *fmt, ...)
 	if (nd->loc)
 		return ir_errorf(c->e, "%s: codegen: %s: %s", nd->loc, ir_ops[nd->op].name, why);
 	return ir_errorf(c->e, "%%%d: codegen: %s: %s", nd->id, ir_ops[nd->op].name, why);
+}
+
+/* ---- kernel keys ---- */
+
+/* Append len bytes to k (CG_KEY_MAX bounds every key; see cg.h). */
+static void put(Key *k, const void *p, size_t len)
+{
+	memcpy(k->b + k->n, p, len);
+	k->n += len;
+}
+
+static void put_i32(Key *k, int32_t v)
+{
+	put(k, &v, sizeof v);
+}
+
+static void put_i64(Key *k, int64_t v)
+{
+	put(k, &v, sizeof v);
+}
+
+/* A float by its bits (so -0 and 0, or two NaNs, are told apart). */
+static void put_f32(Key *k, float v)
+{
+	put(k, &v, sizeof v);
+}
+
+static void put_shape(Key *k, const Shape *s)
+{
+	put_i32(k, s->rank);
+	for (int i = 0; i < s->rank; i++)
+		put_i64(k, s->d[i]);
+}
+
+/* Every attribute but the name and the constant data (whose identity is
+** the global's number): CG_KEY_ATTRS bytes at most. */
+_Static_assert(sizeof(Attrs) == 176, "Attrs changed: add the new field to the kernel key (attrs_key)");
+static void attrs_key(Key *k, const Attrs *a)
+{
+	put_i32(k, a->init);
+	for (int i = 0; i < 2; i++) {
+		put_i64(k, a->stride[i]);
+		put_i64(k, a->pad[i]);
+		put_i64(k, a->kernel[i]);
+	}
+	put_i32(k, a->keepdims);
+	put_i32(k, a->mode);
+	put_f32(k, a->eps);
+	put_f32(k, a->momentum);
+	put_f32(k, a->p);
+	put_i32(k, a->axis);
+	put_i32(k, a->stream);
+	put_i64(k, a->start);
+	put_f32(k, a->smoothing);
+	put_shape(k, &a->shape);
+}
+
+/* The key of nd's kernel: its op, operand count and attributes (a
+** dropout's stream and p among them), its constant's global for a const;
+** the dtype and shape of its result and of each operand, and where each
+** lives (which slot, or which constant global read in place); the number
+** of slots and which of them are noalias. That is everything an emitter
+** reads, so equal keys build identical functions. c->slot must hold nd's
+** slots (cg_slots). */
+void cg_kernel_key(const Cg *c, const Node *nd, Key *k)
+{
+	k->n = 0;
+	put_i32(k, nd->op);
+	put_i32(k, nd->nin);
+	attrs_key(k, &nd->a);
+	put_i32(k, nd->op == OP_CONST ? c->constn[nd->id] : -1);
+	for (int i = -1; i < nd->nin; i++) {
+		int id = i < 0 ? nd->id : nd->in[i], s = cg_slot_of(c, id);
+		const Node *v = c->g->nodes[id];
+		put_i32(k, v->dtype);
+		put_shape(k, &v->shape);
+		put_i32(k, s);
+		put_i32(k, s < 0 ? c->constn[cg_home(c, id)] : -1);
+	}
+	put_i32(k, c->nslot);
+	for (int s = 0; s < c->nslot; s++) {
+		unsigned char na = (unsigned char)cg_slot_noalias(c, s);
+		put(k, &na, 1);
+	}
 }

@@ -204,10 +204,7 @@ LLVMValueRef ld_i32(Cg *c, LLVMValueRef p, LLVMValueRef idx)
 /* A new variable of type t in the entry block, initialised (here) to init. */
 static LLVMValueRef var_of(Cg *c, LLVMTypeRef t, LLVMValueRef init)
 {
-	LLVMBuilderRef tb = LLVMCreateBuilderInContext(c->ctx);
-	LLVMPositionBuilderAtEnd(tb, c->allocas);
-	LLVMValueRef v = LLVMBuildAlloca(tb, t, "acc");
-	LLVMDisposeBuilder(tb);
+	LLVMValueRef v = LLVMBuildAlloca(c->ab, t, "acc"); /* c->ab sits at the end of the entry block */
 	var_set(c, v, init);
 	return v;
 }

@@ -56,16 +56,24 @@ int cg_same_storage(const Cg *c, int a, int b)
 	return a == b || (c->p->off[a] >= 0 && c->p->off[b] >= 0 && same_addr(c, a, b));
 }
 
+/* Home id's bytes [*lo, *hi) in its region, per sample when batched;
+** returns whether it is batched. */
+int cg_range(const Cg *c, int id, int64_t *lo, int64_t *hi)
+{
+	const Shape *s = &c->g->nodes[id]->shape;
+	*lo = c->p->off[id];
+	*hi = *lo + ir_numel(s, 1) * 4;
+	return ir_batched(s);
+}
+
 /* Do the bytes of homes a and b intersect for some n? Batched and
 ** non-batched values live in disjoint regions; within a region the ranges
 ** scale with n together, so comparing per-sample ranges decides it. */
 static int overlaps(const Cg *c, int a, int b)
 {
-	const Node *na = c->g->nodes[a], *nb = c->g->nodes[b];
-	if (ir_batched(&na->shape) != ir_batched(&nb->shape))
+	int64_t a0, a1, b0, b1;
+	if (cg_range(c, a, &a0, &a1) != cg_range(c, b, &b0, &b1))
 		return 0;
-	int64_t a0 = c->p->off[a], a1 = a0 + ir_numel(&na->shape, 1) * 4;
-	int64_t b0 = c->p->off[b], b1 = b0 + ir_numel(&nb->shape, 1) * 4;
 	return a0 < b1 && b0 < a1;
 }
 
@@ -95,76 +103,25 @@ int cg_slot_noalias(const Cg *c, int k)
 	return 1;
 }
 
-/* Is s a value the runtime provides that w's kernel must not write over:
-** a parameter, buffer or state (loaded once, read by every call; only an
-** assign to it may write it), or an input that a later node still reads
-** (an input numbered after the writer is live from the start of the call)? */
-static int protected(const Cg *c, const Node *wn, const Node *sn)
+/* The slot of the kernel being built that holds node id's value, or -1
+** for a constant read in place (cg_slots collected every operand). */
+int cg_slot_of(const Cg *c, int id)
 {
-	if (sn->dead || c->p->off[sn->id] < 0)
-		return 0;
-	if (sn->op == OP_INPUT)
-		return sn->id > wn->id;
-	if (sn->op != OP_PARAM && sn->op != OP_BUFFER && sn->op != OP_STATE)
-		return 0;
-	return !(wn->op == OP_ASSIGN && cg_home(c, wn->in[0]) == sn->id);
-}
-
-/* After assign a, does a later kernel read a's destination through
-** another value (the verifier checks the destination itself)? The
-** offending node, or -1. */
-static int stale_read(Cg *c, const Node *a)
-{
-	int d = cg_home(c, a->in[0]);
-	for (int j = a->id + 1; j < c->g->nnodes; j++) {
-		const Node *nd = c->g->nodes[j];
-		if (!cg_needs_kernel(c, nd))
-			continue;
-		for (int k = 0; k < nd->nin; k++) {
-			int h = cg_home(c, nd->in[k]);
-			if (nd->in[k] != a->id && c->p->off[h] >= 0 && overlaps(c, h, d))
-				return j;
-		}
-	}
-	return -1;
-}
-
-/* Check that no kernel writes over a value the runtime provides (see
-** protected) and that nothing reads a destination after its assign.
-** 0, or -1 with an internal error naming both nodes. */
-int cg_check_plan(Cg *c)
-{
-	const Graph *g = c->g;
-	for (int w = 0; w < g->nnodes; w++) {
-		const Node *wn = g->nodes[w];
-		if (!cg_needs_kernel(c, wn) || c->p->off[cg_home(c, w)] < 0)
-			continue;
-		for (int s = 0; s < g->nnodes; s++) {
-			const Node *sn = g->nodes[s];
-			if (!protected(c, wn, sn) || !overlaps(c, cg_home(c, w), s))
-				continue;
-			return cg_fail(c, wn, "internal error: the memory plan puts %%%d's result over %s %%%d ('%s')", w,
-			               ir_ops[sn->op].name, s, sn->a.name ? sn->a.name : "");
-		}
-		int j = wn->op == OP_ASSIGN ? stale_read(c, wn) : -1;
-		if (j >= 0)
-			return cg_fail(c, g->nodes[j], "internal error: reads the storage of '%s' after %%%d has overwritten it",
-			               g->nodes[wn->in[0]]->a.name ? g->nodes[wn->in[0]]->a.name : "", w);
-	}
-	return 0;
+	int h = cg_home(c, id);
+	if (const_in_place(c, h))
+		return -1;
+	for (int s = 0; s < c->nslot; s++)
+		if (same_addr(c, c->slot[s], h))
+			return s;
+	return -1; /* unreachable */
 }
 
 /* Inside a kernel: the pointer to node id's storage (a slot argument, or a
 ** constant's private global). */
 LLVMValueRef base(Cg *c, int id)
 {
-	int h = cg_home(c, id);
-	if (const_in_place(c, h))
-		return c->constg[h];
-	for (int s = 0; s < c->nslot; s++)
-		if (same_addr(c, c->slot[s], h))
-			return c->slotp[s];
-	return NULL; /* unreachable: cg_slots collected every operand */
+	int s = cg_slot_of(c, id);
+	return s >= 0 ? c->slotp[s] : c->constg[cg_home(c, id)];
 }
 
 /* In the entry: arena + plan_addr(id) with the builder's n. */

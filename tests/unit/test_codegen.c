@@ -484,11 +484,68 @@ static void tweak_constref(Plan *p)
 	p->off[1] = -1;
 }
 
+/* Nodes that compute the same thing share a kernel: the two relus, the
+** dropouts of stream 1 and the muls by equal constants (read in place), but
+** not the dropout of stream 2 (another mask) or the mul by other values. */
+static const Case shared = {"dedup: equal kernels shared, streams and constants apart", 0,
+	"%0 = input \"x\" : f32[N,6]\n%1 = relu %0\n%2 = relu %0\n%3 = dropout %0 mode=mc p=0.3 stream=1\n"
+	"%4 = dropout %0 mode=mc p=0.3 stream=2\n%5 = dropout %0 mode=mc p=0.3 stream=1\n"
+	"%6 = const [1, 2, 3, 4, 5, 6] : f32[6]\n%7 = const [6, 5, 4, 3, 2, 1] : f32[6]\n"
+	"%8 = const [1, 2, 3, 4, 5, 6] : f32[6]\n%9 = mul %0, %6\n%10 = mul %0, %7\n%11 = mul %0, %8\n"
+	"output \"r1\" %1\noutput \"r2\" %2\noutput \"d1\" %3\noutput \"d2\" %4\noutput \"d3\" %5\n"
+	"output \"m1\" %9\noutput \"m2\" %10\noutput \"m3\" %11\n"};
+
+static void tweak_shared(Plan *p)
+{
+	p->off[6] = p->off[7] = p->off[8] = -1;
+}
+
+static char *slurp(const char *path, size_t *len);
+
+/* How many lines of s start with prefix. */
+static int count_lines(const char *s, const char *prefix)
+{
+	int k = 0;
+	for (const char *l = s; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		k += !strncmp(l, prefix, strlen(prefix));
+	return k;
+}
+
+/* The shared case against the interpreter, then its kernels counted in the
+** .ll: relu, two dropouts, two muls; two constant globals. */
+static void test_shared(void)
+{
+	run_case(&shared, 804, NULL, tweak_shared);
+	Plan p;
+	Graph *g = prepare(shared.name, shared.ir, &p);
+	if (!g)
+		return;
+	tweak_shared(&p);
+	char path[256], *s = NULL;
+	size_t len;
+	snprintf(path, sizeof path, "%s/shared.ll", tmpdir);
+	CgOptions o0 = {NULL, NULL, 0, NULL};
+	Err e = {0};
+	if (!cg_emit(g, &p, &o0, EMIT_LLVM, path, &e))
+		s = slurp(path, &len);
+#define DEF "define internal void @predict_k"
+	int any = count_lines(s, DEF), relu = count_lines(s, DEF "1_relu(");
+	int drop = count_lines(s, DEF "3_dropout(") + count_lines(s, DEF "4_dropout(");
+	int mul = count_lines(s, DEF "9_mul(") + count_lines(s, DEF "10_mul(");
+	int consts = count_lines(s, "@predict.const.");
+#undef DEF
+	t_check(s && any == 5 && relu == 1 && drop == 2 && mul == 2 && consts == 2, "dedup: 5 kernels, 2 constants",
+	        "%d kernels (relu %d, dropout %d, mul %d), %d constants %s", any, relu, drop, mul, consts, e.msg);
+	free(s);
+	ir_free(g);
+}
+
 /* Plans the planner does not make (yet) and non-default options. */
 static void test_variants(int ncases)
 {
 	run_case(&inplace, 800, NULL, tweak_inplace);
 	run_case(&constref, 801, NULL, tweak_constref);
+	test_shared();
 	const Case *chain = &cases[ncases - 1];
 	CgOptions o0 = {NULL, NULL, 0, NULL}, generic = {"x86-64", "", 2, NULL};
 	Case k = *chain;
