@@ -10,14 +10,14 @@
 #
 # Everything lands in generated/demo/ (override with DEMO_DIR). Knobs:
 # DEMO_EPOCHS (default 15), DEMO_COUNT (images per modality, 3000),
-# DEMO_SIZE (input side, 32), DEMO_OPT (LLVM level, -O2).
+# DEMO_SIZE (input side, 32), DEMO_OPT (LLVM level, -O3).
 set -eu
 cd "$(dirname "$0")/.."
 dir=${DEMO_DIR:-generated/demo}
 epochs=${DEMO_EPOCHS:-15}
 count=${DEMO_COUNT:-3000}
 size=${DEMO_SIZE:-32}
-opt=${DEMO_OPT:--O2}
+opt=${DEMO_OPT:--O3}
 exe=$dir/drifa_small
 
 step() { printf '\n== %s\n' "$*"; }
