@@ -1,10 +1,13 @@
 /*
 ** data_join.c -- datasets paired by index, the way DRIFA-Net's authors
 ** pair two unrelated medical datasets: sample s of the joined dataset is
-** sample s of each part; a part with fewer samples is resampled to the
-** longest one's count by repeating shuffled orders of its indices, so
-** every sample of it is used as evenly as the lengths allow, and the
-** resampling is fixed by the seed.
+** sample s of each part, after each part's samples are put in a shuffled
+** order of its own (fixed by the seed and the part). Without that shuffle,
+** class folders read in sorted order would pair class k of one dataset with
+** class k of the other, and one task's label would leak into the other's
+** prediction. A part with fewer samples is resampled to the longest one's
+** count by repeating shuffled orders of its indices, so every sample of it
+** is used as evenly as the lengths allow.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +33,7 @@ static int take(Dataset *p, int part, uint64_t seed, Dataset *out, RtErr *e)
 	if (out->nmod + p->nmod > DATA_MAXMOD || out->ntask + p->ntask > DATA_MAXTASK)
 		return rt_errorf(e, "%s: too many image or label arrays to join (at most %d and %d)",
 		                 p->name, DATA_MAXMOD, DATA_MAXTASK);
-	int resample = p->count < out->count;
+	int resample = 1;   /* always: a shuffled order (and repeats when shorter) */
 	for (int k = 0; k < p->nmod; k++) {
 		DataImages *m = &out->mod[out->nmod++];
 		*m = p->mod[k];

@@ -583,18 +583,20 @@ static void test_feed_two(void)
 	RtDataArgs a = {.data = spec, .train = 1, .threads = 1, .seed = 5};
 	if (open_case("feed: --data a=SPEC --data b=SPEC", &m, &a, NULL, &f, &ds))
 		return;
-	int uses[4] = {0}, ok = ds.count == 10 && ds.nmod == 2 && ds.ntask == 2 && f.image[0] == 0 &&
-	          f.image[1] == 1 && f.task[0].task == 0 && f.task[1].task == 1 && ds.mod[1].map;
+	int uses[4] = {0}, uses0[10] = {0}, ok = ds.count == 10 && ds.nmod == 2 && ds.ntask == 2 &&
+	          f.image[0] == 0 && f.image[1] == 1 && f.task[0].task == 0 && f.task[1].task == 1 && ds.mod[1].map;
 	for (int64_t s = 0; ok && s < 10; s++) {
 		const float *xb = data_image(&ds, 1, s);
-		int row = (int)((xb[0] - 1000) / 10);
-		ok = row >= 0 && row < 4 && data_label(&ds, 1, s) == row % 2 &&
-		     data_image(&ds, 0, s)[0] == (float)(s * 10) && data_label(&ds, 0, s) == s % 3;
+		int row = (int)((xb[0] - 1000) / 10), row0 = (int)(data_image(&ds, 0, s)[0] / 10);
+		ok = row >= 0 && row < 4 && data_label(&ds, 1, s) == row % 2 && row0 >= 0 && row0 < 10 &&
+		     data_label(&ds, 0, s) == row0 % 3;
 		if (ok)
-			uses[row]++;
+			uses[row]++, uses0[row0]++;
 	}
 	for (int i = 0; ok && i < 4; i++)
 		ok = uses[i] == 2 || uses[i] == 3;
+	for (int i = 0; ok && i < 10; i++)   /* the longer part: a permutation of its own */
+		ok = uses0[i] == 1;
 	t_check(ok, "feed: the shorter dataset is resampled (each sample 2-3 times), labels follow",
 	        "count %lld uses %d %d %d %d", (long long)ds.count, uses[0], uses[1], uses[2], uses[3]);
 	open_case("feed: the same seed, the same pairing", &m, &a, NULL, &f, &ds2);
@@ -612,7 +614,8 @@ static void test_feed_two(void)
 	loader_close(L);
 	const float *fa = (const float *)(arena + 4), *fb = (const float *)(arena + 4 + 12 * 3);
 	const int32_t *l1 = (const int32_t *)(arena + 4 + 24 * 3), *l2 = (const int32_t *)(arena + 4 + 28 * 3);
-	t_check(fa[3] == 20 && fa[6] == 50 && l1[0] == 1 && l1[1] == 2 && fb[0] == data_image(&ds, 1, 7)[0] &&
+	t_check(fa[3] == data_image(&ds, 0, 2)[0] && fa[6] == data_image(&ds, 0, 5)[0] &&
+	        l1[0] == data_label(&ds, 0, 7) && l1[1] == data_label(&ds, 0, 2) && fb[0] == data_image(&ds, 1, 7)[0] &&
 	        l2[2] == data_label(&ds, 1, 5), "feed: a batch fills both images and both labels",
 	        "%g %g %d %d", fa[3], fa[6], l1[0], l1[1]);
 	data_free(&ds);
