@@ -21,18 +21,8 @@
 #include "image.h"
 #include "rt.h"
 #include "t.h"
+#include "t_dir.h"
 
-static char dir[64];
-
-/* A path in the test's directory. */
-static const char *P(const char *name)
-{
-	static char buf[4][256];
-	static int k;
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-	return buf[k];
-}
 
 /* Raw bytes to path (a new file: replacing one by truncation makes ext4
 ** flush it on close, which is slow over thousands of mutations). */
@@ -882,23 +872,9 @@ static void test_augment(void)
 	        "%g %g", br[1], br[3]);
 }
 
-/* Remove the test directory. */
-static void cleanup(void)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	while (d && (de = readdir(d)))
-		if (de->d_name[0] != '.')
-			unlink(P(de->d_name));
-	if (d)
-		closedir(d);
-	rmdir(dir);
-}
-
 int main(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/lunac-image-XXXXXX");
-	if (!mkdtemp(dir))
+	if (t_dir_open("lunac-image"))
 		return 1;
 	test_png_round_trip();
 	test_png_variants();
@@ -919,6 +895,6 @@ int main(void)
 	test_channels();
 	test_resize();
 	test_augment();
-	cleanup();
+	t_dir_cleanup();
 	return t_done();
 }

@@ -591,24 +591,6 @@ static void test_const_and_builder(void)
 
 /* ---- whole network: batch independence, finite differences ----------- */
 
-static const char *tiny_cnn =
-	"graph tiny\n"
-	"%0 = input \"image\" : f32[N,2,6,6]\n"
-	"%1 = param \"c.w\" : f32[4,2,3,3]\n%2 = param \"c.b\" : f32[4]\n"
-	"%3 = conv2d %0, %1, %2 stride=1 pad=1\n"
-	"%4 = param \"bn.g\" : f32[4]\n%5 = param \"bn.b\" : f32[4]\n"
-	"%6 = buffer \"bn.m\" : f32[4]\n%7 = buffer \"bn.v\" : f32[4]\n"
-	"%8 = batchnorm %3, %4, %5, %6, %7 mode=running\n"
-	"%9 = relu %8\n"
-	"%10 = maxpool %9 kernel=2 stride=2 pad=0\n"
-	"%11 = gavg %10 keepdims=1\n"
-	"%12 = sigmoid %11\n"
-	"%13 = mul %10, %12\n"
-	"%14 = reshape %13 shape=[N,36]\n"
-	"%15 = param \"fc.w\" : f32[3,36]\n%16 = param \"fc.b\" : f32[3]\n"
-	"%17 = dense %14, %15, %16\n"
-	"%18 = softmax %17\n"
-	"output \"probs\" %18\n";
 
 static void test_network(void)
 {

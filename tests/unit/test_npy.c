@@ -12,18 +12,8 @@
 
 #include "rt.h"
 #include "t.h"
+#include "t_dir.h"
 
-static char dir[64];
-
-/* A path in the test's directory. */
-static const char *P(const char *name)
-{
-	static char buf[4][256];
-	static int k;
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-	return buf[k];
-}
 
 /* A .npy file: version major, header dict (padded to 64 like NumPy), data. */
 static void mknpy(const char *path, int major, const char *dict, const void *data, size_t n)
@@ -262,28 +252,14 @@ static void test_mutations(void)
 	printf("# mutations: %d of 3000 still valid\n", accepted);
 }
 
-/* Remove the test directory. */
-static void cleanup(void)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	while (d && (de = readdir(d)))
-		if (de->d_name[0] != '.')
-			unlink(P(de->d_name));
-	if (d)
-		closedir(d);
-	rmdir(dir);
-}
-
 int main(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/lunac-npy-XXXXXX");
-	if (!mkdtemp(dir))
+	if (t_dir_open("lunac-npy"))
 		return 1;
 	test_round_trip();
 	test_versions_and_dtypes();
 	test_hostile();
 	test_mutations();
-	cleanup();
+	t_dir_cleanup();
 	return t_done();
 }

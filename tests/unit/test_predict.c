@@ -14,18 +14,8 @@
 
 #include "rt.h"
 #include "t.h"
+#include "t_dir.h"
 
-static char dir[64];
-
-/* A path in the test's directory. */
-static const char *P(const char *name)
-{
-	static char buf[4][256];
-	static int k;
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-	return buf[k];
-}
 
 /* Arena: fixed [w 3x4 @0][b 3 @64] = 128 bytes; batched per sample [image 4 @0][probs 3 @16] = 32. */
 #define DESC(params) \
@@ -259,23 +249,9 @@ static void test_info(void)
 	free(buf);
 }
 
-/* Remove the test directory. */
-static void cleanup(void)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	while (d && (de = readdir(d)))
-		if (de->d_name[0] != '.')
-			unlink(P(de->d_name));
-	if (d)
-		closedir(d);
-	rmdir(dir);
-}
-
 int main(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/lunac-pred-XXXXXX");
-	if (!mkdtemp(dir))
+	if (t_dir_open("lunac-pred"))
 		return 1;
 	test_descriptor();
 	test_init();
@@ -283,6 +259,6 @@ int main(void)
 	test_predict_errors();
 	test_info();
 	rt_model_free(&model);
-	cleanup();
+	t_dir_cleanup();
 	return t_done();
 }

@@ -11,18 +11,8 @@
 
 #include "rt.h"
 #include "t.h"
+#include "t_dir.h"
 
-static char dir[64];
-
-/* A path in the test's directory. */
-static const char *P(const char *name)
-{
-	static char buf[4][256];
-	static int k;
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-	return buf[k];
-}
 
 /* Write n bytes to path. */
 static void writefile(const char *path, const void *p, size_t n)
@@ -370,23 +360,9 @@ static void test_mutations(void)
 	printf("# mutations: %d of 3000 still valid\n", accepted);
 }
 
-/* Remove the test directory. */
-static void cleanup(void)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	while (d && (de = readdir(d)))
-		if (de->d_name[0] != '.')
-			unlink(P(de->d_name));
-	if (d)
-		closedir(d);
-	rmdir(dir);
-}
-
 int main(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/lunac-st-XXXXXX");
-	if (!mkdtemp(dir))
+	if (t_dir_open("lunac-st"))
 		return 1;
 	RtErr e = {0};
 	t_check(rt_model_parse(&model, model_json, &e) == 0, "test model parses", "%s", e.msg);
@@ -399,6 +375,6 @@ int main(void)
 	test_write_failures();
 	test_mutations();
 	rt_model_free(&model);
-	cleanup();
+	t_dir_cleanup();
 	return t_done();
 }
