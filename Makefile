@@ -103,14 +103,19 @@ $(B)/tests/%: tests/unit/%.c $(LIBLUNAC) $(LIBRTCORE)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(LUA_CFLAGS) -Icompiler -Iruntime -Itests/unit -o $@ $< $(LIBLUNAC) $(LIBRTCORE) $(LUA_LIBS) $(LLVM_LIBS) $(RT_LIBS) -ldl
 
+# Test programs that live outside tests/unit (fuzz-corpus replay, fault
+# injection) add themselves here from their own rules files.
+CHECK_EXTRA =
+include $(wildcard tests/*/rules.mk)
+
 check: deps
-	@$(MAKE) --no-print-directory -j2 all $(TEST_BIN)
+	@$(MAKE) --no-print-directory -j2 all $(TEST_BIN) $(CHECK_EXTRA)
 	@sh tests/run.sh
 
 # The runtime's parsers (safetensors, npy, descriptor) under ASan and UBSan.
 check-asan: deps
 	@$(MAKE) --no-print-directory B=build-asan BIN=build-asan/bin LIB=build-asan/lib CFLAGS="-O1 -g $(SAN)" \
-	  LDFLAGS="$(SAN)" $(patsubst $(B)/%,build-asan/%,$(TEST_BIN))
+	  LDFLAGS="$(SAN)" $(patsubst $(B)/%,build-asan/%,$(TEST_BIN) $(CHECK_EXTRA))
 	@LUNAC_TEST_BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 sh tests/run.sh --asan
 
 demo: deps
