@@ -1,11 +1,14 @@
 /*
 ** csv.c -- a small, strict-enough CSV reader (RFC 4180 and what
 ** spreadsheets write): comma-separated fields, double-quoted fields with
-** "" for a quote and with commas or line breaks inside, LF or CRLF line
-** ends, a UTF-8 byte-order mark ignored, blank lines skipped, spaces
-** around unquoted fields trimmed. The first row is the header. Every row
-** must have the header's number of fields. The file is read whole and the
-** fields unquoted in place, so the cells point into one buffer.
+** "" for a quote and with commas or line breaks inside, LF, CRLF or CR
+** (classic Mac) line ends, mixed freely, the last line with or without
+** one, a UTF-8 byte-order mark ignored, blank lines skipped, spaces around
+** unquoted fields trimmed. The first row is the header. Every row must
+** have the header's number of fields. A NUL byte anywhere is an error
+** naming its line and field (cells are C strings, and a NUL is what a
+** UTF-16 or binary file holds). The file is read whole and the fields
+** unquoted in place, so the cells point into one buffer.
 */
 #include <errno.h>
 #include <stdio.h>
@@ -27,8 +30,25 @@ static int blank(char c)
 	return c == ' ' || c == '\t';
 }
 
-/* Read one field at p into the write position; *last: it ended its row. */
-static int field(P *p, const char *path, char **cell, int *last, RtErr *e)
+/* Step over the line break at p->s (LF, CRLF or CR) and count it. */
+static void line_break(P *p)
+{
+	if (*p->s == '\r' && p->s + 1 < p->end && p->s[1] == '\n')
+		p->s++;
+	p->s++;
+	p->line++;
+}
+
+/* The error for a NUL byte in field k (from 1) of the current line. */
+static int nul_error(const P *p, const char *path, int k, RtErr *e)
+{
+	return rt_errorf(e, "%s: line %lld, field %d: a NUL byte (not a text file, or UTF-16 "
+	                 "text: save the CSV as UTF-8)", path, (long long)p->line, k);
+}
+
+/* Read field k (from 1) of a row at p into the write position; *last: it
+** ended its row. */
+static int field(P *p, const char *path, int k, char **cell, int *last, RtErr *e)
 {
 	while (p->s < p->end && blank(*p->s))
 		p->s++;
@@ -43,8 +63,11 @@ static int field(P *p, const char *path, char **cell, int *last, RtErr *e)
 				*p->w++ = *p->s++;
 			else if (*p->s == '"')
 				break;
+			else if (!*p->s)
+				return nul_error(p, path, k, e);
 			else {
-				p->line += *p->s == '\n';
+				p->line += *p->s == '\n' ||
+				           (*p->s == '\r' && (p->s + 1 == p->end || p->s[1] != '\n'));
 				*p->w++ = *p->s;
 			}
 		}
@@ -54,18 +77,19 @@ static int field(P *p, const char *path, char **cell, int *last, RtErr *e)
 			return rt_errorf(e, "%s: line %lld: text after a closing quote (write \"\" for a "
 			                 "quote inside a quoted field)", path, (long long)p->line);
 	} else {
-		while (p->s < p->end && *p->s != ',' && *p->s != '\n' && *p->s != '\r')
+		while (p->s < p->end && *p->s != ',' && *p->s != '\n' && *p->s != '\r') {
+			if (!*p->s)
+				return nul_error(p, path, k, e);
 			*p->w++ = *p->s++;
+		}
 		while (p->w > *cell && blank(p->w[-1]))
 			p->w--;
 	}
 	*last = p->s >= p->end || *p->s != ',';
-	if (p->s < p->end && *p->s == '\r')
-		p->s++;
-	if (p->s < p->end) {
-		p->line += *p->s == '\n';
-		p->s++;
-	}
+	if (p->s < p->end && *last)
+		line_break(p);
+	else if (p->s < p->end)
+		p->s++;   /* the comma */
 	*p->w++ = 0;
 	return 0;
 }
@@ -97,7 +121,7 @@ static int parse(Csv *c, size_t n, RtErr *e)
 		int last = 0, k = 0;
 		while (!last) {
 			char *cell;
-			if (field(&p, c->path, &cell, &last, e))
+			if (field(&p, c->path, k + 1, &cell, &last, e))
 				return -1;
 			if (add(c, &cap, cell))
 				return rt_errorf(e, "%s: out of memory", c->path);

@@ -135,7 +135,8 @@ int data_load_images(const char *const *paths, int64_t n, int64_t c, int64_t h, 
 int data_labels_from_text(const char *const *vals, int64_t n, const char *what,
                           DataLabels *out, RtErr *e);
 
-/* The lines of joined ("a\nb\nc") as n new names; NULL on out of memory. */
+/* The lines of joined ("a\nb\nc"; LF, CRLF or CR line ends) as n new names;
+** NULL on out of memory. */
 char **data_names_split(const char *joined, int *n);
 /* A copy of names[0..n) (NULL on out of memory). */
 char **data_names_dup(const char *const *names, int n);

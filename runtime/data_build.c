@@ -156,17 +156,17 @@ char **data_names_split(const char *joined, int *n)
 {
 	int k = 1;
 	for (const char *p = joined; *p; p++)
-		k += *p == '\n';
+		k += *p == '\n' || (*p == '\r' && p[1] != '\n');
 	char **d = calloc((size_t)k, sizeof *d);
 	*n = 0;
 	for (const char *p = joined; d && *n < k; (*n)++) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		size_t len = strcspn(p, "\r\n");
 		if (!(d[*n] = strndup(p, len))) {
 			data_names_free(d, *n);
 			return NULL;
 		}
-		p += len + (nl != NULL);
+		p += len;
+		p += *p == '\r' && p[1] == '\n' ? 2 : *p ? 1 : 0;
 	}
 	return d;
 }

@@ -113,12 +113,16 @@ static int labels_from(const Csv *csv, int col, const char *task, Dataset *ds, i
 		free(vals);
 		return rt_errorf(e, "out of memory");
 	}
-	for (int64_t r = 0; r < csv->rows; r++)
-		if (!*(vals[r] = csv_cell(csv, r, col))) {
+	for (int64_t r = 0; r < csv->rows; r++) {
+		const char *v = vals[r] = csv_cell(csv, r, col);
+		if (!*v || strpbrk(v, "\r\n")) {
 			free(vals);
-			return rt_errorf(e, "%s: data row %lld: the label column \"%s\" is empty", csv->path,
-			                 (long long)r + 1, csv->cell[col]);
+			return rt_errorf(e, "%s: data row %lld: the label column \"%s\" is %s", csv->path,
+			                 (long long)r + 1, csv->cell[col],
+			                 *v ? "a quoted value with a line break (a class name is one line)"
+			                    : "empty");
 		}
+	}
 	int rc = data_labels_from_text(vals, csv->rows, path, l, e);
 	free(vals);
 	return rc;

@@ -116,7 +116,8 @@ static int entries(const char *dir, int dirs_only, List *out, Skipped *sk, RtErr
 			rc = rt_errorf(e, "out of memory");
 	}
 	closedir(d);
-	qsort(out->s, (size_t)out->n, sizeof *out->s, cmp_str);
+	if (out->n > 1)   /* qsort's array must not be NULL, even for no entries */
+		qsort(out->s, (size_t)out->n, sizeof *out->s, cmp_str);
 	return rc;
 }
 
@@ -147,6 +148,12 @@ static int scan(const char *spec, const char *dir, const char *sub, Dataset *ds,
 		const char *name = strrchr(cdirs.s[c], '/') + 1;
 		char *where = sub ? join(cdirs.s[c], sub) : strdup(cdirs.s[c]);
 		int64_t before = paths->n;
+		if (strpbrk(name, "\r\n")) {
+			rc = rt_errorf(e, "%s: the class folder name \"%s\" holds a line break (a class name "
+			               "is one line)", spec, cdirs.s[c]);
+			free(where);
+			break;
+		}
 		if (!where || push(classes, strdup(name)))
 			rc = rt_errorf(e, "out of memory");
 		if (!rc)

@@ -1,15 +1,22 @@
 /*
 ** data_idx.c -- IDX files (the MNIST family's format), gzip-compressed or
-** plain: zlib's gzread reads both.
+** plain (a file starting with the gzip magic 1f 8b is gzip):
 **
 **   magic: 0x00 0x00 type ndim    (type 0x08 = unsigned byte)
 **   ndim big-endian u32 sizes, then the data in C order.
 **
 ** Images are 0x00000803 (u8 [count,rows,cols]), labels 0x00000801 (u8
 ** [count]). The file must hold exactly the bytes its header declares.
+** A gzip file is inflated here with zlib's inflate, not gzread, so that
+** nothing is taken on trust: every member must end with its trailer and
+** the trailer's CRC-32 and length must match (a member cut short, or with
+** a wrong CRC or length, is an error naming the byte offset); members
+** following each other are one stream, as gzip defines; anything after
+** the last member that is not another member is an error, not ignored.
 */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -18,38 +25,169 @@
 
 #define IDX_IMAGES 0x00000803u
 #define IDX_LABELS 0x00000801u
+#define IDX_CHUNK (1u << 16)
 
-/* An open IDX file. */
+/* An open IDX file: plain, or a gzip stream being inflated. */
 typedef struct Idx {
 	const char *path;
-	gzFile gz;
+	FILE *f;
+	int gz;                     /* 2: gzip, inflate set up; 0: plain */
+	int member_end;             /* the last member ended (no partial one open) */
+	z_stream z;
+	unsigned char in[IDX_CHUNK];
+	uint64_t consumed;          /* compressed bytes handed to inflate before in[] */
 	uint32_t magic;
 	uint32_t dim[3];
 } Idx;
+
+/* Refill f->in when it is empty; 0 at the end of the file (nothing read). */
+static int refill(Idx *f, RtErr *e)
+{
+	if (f->z.avail_in)
+		return 1;
+	f->consumed += (uint64_t)(f->z.next_in - f->in);
+	size_t k = fread(f->in, 1, sizeof f->in, f->f);
+	if (k == 0 && ferror(f->f))
+		return rt_errorf(e, "%s: cannot read: %s", f->path, strerror(errno));
+	f->z.next_in = f->in;
+	f->z.avail_in = (uInt)k;
+	return k > 0;
+}
+
+/* Make at least two bytes of input available when the file has them:
+** move what is left to the front of f->in and read behind it. */
+static int want2(Idx *f, RtErr *e)
+{
+	if (f->z.avail_in >= 2)
+		return 0;
+	f->consumed += (uint64_t)(f->z.next_in - f->in);
+	memmove(f->in, f->z.next_in, f->z.avail_in);
+	f->z.next_in = f->in;
+	size_t k = fread(f->in + f->z.avail_in, 1, sizeof f->in - f->z.avail_in, f->f);
+	if (k == 0 && ferror(f->f))
+		return rt_errorf(e, "%s: cannot read: %s", f->path, strerror(errno));
+	f->z.avail_in += (uInt)k;
+	return 0;
+}
+
+/* The compressed byte offset inflate has reached. */
+static uint64_t zpos(const Idx *f)
+{
+	return f->consumed + (uint64_t)(f->z.next_in - f->in);
+}
+
+/* Inflate up to n bytes into buf; *got says how many. At the end of a
+** member, another member may follow (read on); anything else after it is
+** an error. *got < n with 0 returned: the stream ended properly. */
+static int inflate_some(Idx *f, unsigned char *buf, size_t n, size_t *got, RtErr *e)
+{
+	*got = 0;
+	while (*got < n) {
+		int r = refill(f, e);
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			if (f->member_end)
+				return 0;
+			return rt_errorf(e, "%s: truncated: the gzip stream ends at byte %llu without its "
+			                 "end (the file was cut short)", f->path,
+			                 (unsigned long long)zpos(f));
+		}
+		if (f->member_end) {   /* something follows a complete member */
+			if (want2(f, e) < 0)
+				return -1;
+			if (f->z.avail_in < 2 || f->z.next_in[0] != 0x1f || f->z.next_in[1] != 0x8b)
+				return rt_errorf(e, "%s: byte %llu: bytes after the gzip stream that are not "
+				                 "another gzip member", f->path, (unsigned long long)zpos(f));
+			if (inflateReset(&f->z) != Z_OK)
+				return rt_errorf(e, "%s: cannot restart the gzip decoder", f->path);
+			f->member_end = 0;
+		}
+		f->z.next_out = buf + *got;
+		f->z.avail_out = (uInt)(n - *got > (1u << 30) ? (1u << 30) : n - *got);
+		uInt before = f->z.avail_out;
+		int zr = inflate(&f->z, Z_NO_FLUSH);
+		*got += before - f->z.avail_out;
+		if (zr == Z_STREAM_END)
+			f->member_end = 1;
+		else if (zr == Z_MEM_ERROR)
+			return rt_errorf(e, "%s: out of memory decompressing", f->path);
+		else if (zr != Z_OK && zr != Z_BUF_ERROR)
+			return rt_errorf(e, "%s: byte %llu: corrupt gzip data: %s", f->path,
+			                 (unsigned long long)zpos(f), f->z.msg ? f->z.msg : "bad stream");
+	}
+	return 0;
+}
+
+/* Read up to n bytes of (decompressed) data into buf; *got how many. */
+static int read_some(Idx *f, void *buf, size_t n, size_t *got, RtErr *e)
+{
+	if (f->gz)
+		return inflate_some(f, buf, n, got, e);
+	*got = fread(buf, 1, n, f->f);
+	if (*got < n && ferror(f->f))
+		return rt_errorf(e, "%s: cannot read: %s", f->path, strerror(errno));
+	return 0;
+}
 
 /* Read n bytes from f into buf; -1 with a message when the file ends
 ** early (what names the data for the message) or cannot be decompressed. */
 static int readn(Idx *f, void *buf, size_t n, const char *what, RtErr *e)
 {
-	unsigned char *p = buf;
-	size_t got = 0;
-	while (got < n) {
-		size_t chunk = n - got > (1u << 30) ? (1u << 30) : n - got;
-		int k = gzread(f->gz, p + got, (unsigned)chunk);
-		if (k < 0) {
-			int code;
-			const char *msg = gzerror(f->gz, &code);
-			if (code == Z_BUF_ERROR)   /* the compressed stream ends early */
-				return rt_errorf(e, "%s: truncated: the file ends after %zu of the %zu bytes "
-				                 "of %s", f->path, got, n, what);
-			return rt_errorf(e, "%s: cannot read %s: %s", f->path, what,
-			                 code == Z_ERRNO ? strerror(errno) : msg);
-		}
-		if (k == 0)
-			return rt_errorf(e, "%s: truncated: the file ends after %zu of the %zu bytes of %s",
-			                 f->path, got, n, what);
-		got += (size_t)k;
+	size_t got;
+	if (read_some(f, buf, n, &got, e))
+		return -1;
+	if (got < n)
+		return rt_errorf(e, "%s: truncated: the file ends after %zu of the %zu bytes of %s",
+		                 f->path, got, n, what);
+	return 0;
+}
+
+/* 0 when f has nothing after what was read (a gzip file: its stream ends
+** properly there); else -1 naming what. */
+static int at_end(Idx *f, const char *what, RtErr *e)
+{
+	unsigned char extra;
+	size_t got;
+	if (read_some(f, &extra, 1, &got, e))
+		return -1;
+	if (got)
+		return rt_errorf(e, "%s: the file has bytes after the %s its header declares", f->path,
+		                 what);
+	return 0;
+}
+
+/* Close f (safe on a zeroed Idx). */
+static void idx_close(Idx *f)
+{
+	if (f->gz == 2)
+		inflateEnd(&f->z);
+	if (f->f)
+		fclose(f->f);
+	f->f = NULL;
+	f->gz = 0;
+}
+
+/* Open path and look at its first bytes: gzip or plain. */
+static int idx_start(Idx *f, const char *path, RtErr *e)
+{
+	memset(f, 0, sizeof *f);
+	f->path = path;
+	if (!(f->f = fopen(path, "rb")))
+		return rt_errorf(e, "%s: cannot open: %s", path, strerror(errno));
+	int a = fgetc(f->f), b = a == EOF ? EOF : fgetc(f->f);
+	if (ferror(f->f))
+		return rt_errorf(e, "%s: cannot read: %s", path, strerror(errno));
+	if (a != 0x1f || b != 0x8b) {
+		rewind(f->f);
+		return 0;
 	}
+	f->in[0] = 0x1f, f->in[1] = 0x8b;
+	f->z.next_in = f->in;
+	f->z.avail_in = 2;
+	if (inflateInit2(&f->z, 16 + MAX_WBITS) != Z_OK)
+		return rt_errorf(e, "%s: out of memory starting the gzip decoder", path);
+	f->gz = 2;
 	return 0;
 }
 
@@ -62,12 +200,8 @@ static uint32_t be32(const unsigned char *p)
 /* Open path and read its header, which must carry magic `want`. */
 static int idx_open(Idx *f, const char *path, uint32_t want, RtErr *e)
 {
-	memset(f, 0, sizeof *f);
-	f->path = path;
-	errno = 0;
-	f->gz = gzopen(path, "rb");
-	if (!f->gz)
-		return rt_errorf(e, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
+	if (idx_start(f, path, e))
+		return -1;
 	unsigned char h[16];
 	int ndim = want == IDX_IMAGES ? 3 : 1;
 	if (readn(f, h, 4, "the IDX header", e))
@@ -91,7 +225,7 @@ static int idx_open(Idx *f, const char *path, uint32_t want, RtErr *e)
 ** nothing follows it. */
 static unsigned char *idx_data(Idx *f, size_t n, const char *what, RtErr *e)
 {
-	unsigned char *buf = malloc(n ? n : 1), extra;
+	unsigned char *buf = malloc(n ? n : 1);
 	if (!buf) {
 		rt_errorf(e, "%s: out of memory for %zu bytes of %s (a corrupt header?)", f->path, n, what);
 		return NULL;
@@ -100,8 +234,7 @@ static unsigned char *idx_data(Idx *f, size_t n, const char *what, RtErr *e)
 		free(buf);
 		return NULL;
 	}
-	if (gzread(f->gz, &extra, 1) > 0) {
-		rt_errorf(e, "%s: the file has bytes after the %s its header declares", f->path, what);
+	if (at_end(f, what, e)) {
 		free(buf);
 		return NULL;
 	}
@@ -136,8 +269,7 @@ static int read_images(const char *path, Dataset *ds, RtErr *e)
 		rc = -1;
 	}
 	free(u8);
-	if (f.gz)
-		gzclose(f.gz);
+	idx_close(&f);
 	return rc;
 }
 
@@ -167,8 +299,7 @@ static int read_labels(const char *path, Dataset *ds, RtErr *e)
 		rc = -1;
 	}
 	free(u8);
-	if (f.gz)
-		gzclose(f.gz);
+	idx_close(&f);
 	return rc;
 }
 

@@ -197,6 +197,9 @@ static int getheader(const cJSON *root, RtModel *m, RtErr *e)
 int rt_model_parse(RtModel *m, const char *json, RtErr *e)
 {
 	memset(m, 0, sizeof *m);
+	RtErr sub = {0};
+	if (rt_json_check(json, strlen(json), 0, "model descriptor", &sub))   /* \u0000 in a name */
+		return BAD("%s", sub.msg);
 	cJSON *root = cJSON_Parse(json);
 	if (!root)
 		return BAD("invalid JSON near byte %ld",

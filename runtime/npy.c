@@ -9,7 +9,10 @@
 ** f8), integers (i1..i8, u1..u8) and bools; to i32 from integers and bools
 ** whose values fit. Either byte order. Fortran order, structured, string,
 ** complex and object arrays are refused with a message naming the file.
-** Every size is overflow-checked; a short file is reported, never read past.
+** Every size is overflow-checked; a short file is reported, never read past,
+** and so are bytes after the data (the data must be exactly what the
+** header's shape and dtype say). Header strings with a NUL or another
+** control byte and keys given twice are refused.
 */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,7 +55,8 @@ static int accept(Lex *l, char c)
 	return 0;
 }
 
-/* A quoted string ('...' or "...") of at most cap-1 chars into buf. */
+/* A quoted string ('...' or "...") of at most cap-1 chars into buf, with
+** no escapes and no control bytes (a NUL would cut the C string short). */
 static int lexstr(Lex *l, char *buf, size_t cap)
 {
 	skipws(l);
@@ -61,8 +65,8 @@ static int lexstr(Lex *l, char *buf, size_t cap)
 	char q = *l->p++;
 	size_t n = 0;
 	while (l->p < l->end && *l->p != q) {
-		if (n + 1 >= cap || *l->p == '\\')
-			return -1;
+		if (n + 1 >= cap || *l->p == '\\' || (unsigned char)*l->p < 0x20)
+			return -1;   /* too long, an escape, or a NUL/control byte that would cut it */
 		buf[n++] = *l->p++;
 	}
 	if (l->p >= l->end)
@@ -150,7 +154,10 @@ int rt_npy_parse_header(const char *h, size_t len, char descr[16], int *fortran,
 			return rt_errorf(e, "%s: the .npy header is malformed", path);
 		if (header_value(&l, key, descr, fortran, ndim, shape, path, e))
 			return -1;
-		seen |= !strcmp(key, "descr") ? 1 : !strcmp(key, "fortran_order") ? 2 : 4;
+		int bit = !strcmp(key, "descr") ? 1 : !strcmp(key, "fortran_order") ? 2 : 4;
+		if (seen & bit)
+			return rt_errorf(e, "%s: the .npy header has '%s' twice", path, key);
+		seen |= bit;
 		if (accept(&l, '}'))
 			break;
 		if (!accept(&l, ','))
@@ -171,6 +178,8 @@ int rt_npy_parse_header(const char *h, size_t len, char descr[16], int *fortran,
 static int parse_descr(const char *d, NpyType *t)
 {
 	if (strlen(d) < 3 || !strchr("<>|=", d[0]) || !strchr("fiub", d[1]))
+		return -1;
+	if (d[2] < '1' || d[2] > '9')   /* strtol would take " 4" and "+4" */
 		return -1;
 	char *end;
 	long s = strtol(d + 2, &end, 10);
@@ -285,9 +294,11 @@ static int read_data(int fd, uint64_t size, uint64_t data_at, NpyType t, const c
 	if (__builtin_mul_overflow(n, (uint64_t)t.size, &bytes) ||
 	    __builtin_mul_overflow(n, (uint64_t)rt_dtype_size(a->dtype), &out) || bytes > SIZE_MAX)
 		return rt_errorf(e, "%s: the shape's size overflows", path);
-	if (bytes > size - data_at)
-		return rt_errorf(e, "%s: truncated: shape %s of '%s' needs %llu bytes of data, the file "
-		                 "has %llu", path, rt_shape_str((char[256]){0}, 256, a->ndim, a->shape),
+	if (bytes != size - data_at)
+		return rt_errorf(e, "%s: %s: shape %s of '%s' needs %llu bytes of data, the file "
+		                 "has %llu", path, bytes > size - data_at ? "truncated" :
+		                 "bytes after the data (the header's shape is too small?)",
+		                 rt_shape_str((char[256]){0}, 256, a->ndim, a->shape),
 		                 descr, (unsigned long long)bytes, (unsigned long long)(size - data_at));
 	unsigned char *raw = malloc(bytes ? bytes : 1);
 	a->data = malloc(out ? out : 1);

@@ -156,6 +156,14 @@ void rt_out_abort(RtOut *o);
 /* Read exactly n bytes at offset off of fd; -1 with e naming path if short. */
 int rt_pread_full(int fd, void *buf, size_t n, uint64_t off, const char *path, RtErr *e);
 
+/* ---- JSON text checks (json_check.c) ----------------------------------- */
+
+/* 0 when the JSON text s[0..n) has no NUL or other control byte outside
+** whitespace, no \u0000 escape in a string and, when ints_only, no number
+** but plain non-negative integers up to 2^53; else -1 with a message
+** "WHAT: byte K of the JSON text: ..." (what names the file). Run before cJSON parses s. */
+int rt_json_check(const char *s, size_t n, int ints_only, const char *what, RtErr *e);
+
 /* ---- safetensors (safetensors.c) --------------------------------------- */
 
 typedef enum {

@@ -9,9 +9,12 @@
 **
 ** The reader holds files to the rules of the reference implementation and
 ** never trusts a number: N at most 100 MB and inside the file; the header
-** valid UTF-8 JSON, an object starting with '{', only whitespace after it;
-** every tensor entry an object with a known dtype, a shape of non-negative
-** integers and two integer data_offsets, begin <= end; numel * dtype size
+** valid UTF-8 JSON, an object starting with '{', only whitespace after it,
+** no NUL (raw or \u0000, which would cut a name short) and no number that
+** is not written as plain digits up to 2^53 (1.5, 1e3, -1 and 2^53 + 1,
+** which a double rounds, are refused: rt_json_check); every tensor entry
+** an object with a known dtype, a shape of non-negative integers and two
+** integer data_offsets, begin <= end; numel * dtype size
 ** == end - begin (all products overflow-checked); no duplicate names; and
 ** the tensors, sorted by offset, cover the data region exactly, without
 ** gaps or overlaps and with no bytes left over. Data is read on demand.
@@ -261,6 +264,8 @@ static int parse_header(StFile *f, const char *path, const char *json, size_t le
 		return rt_errorf(e, "%s: not a safetensors file (the header does not start with '{')", path);
 	if (!utf8_ok((const unsigned char *)json, len))
 		return rt_errorf(e, "%s: the header is not valid UTF-8", path);
+	if (rt_json_check(json, len, 0, path, e))   /* a NUL would cut a name short */
+		return -1;
 	char *buf = malloc(len + 1);   /* cJSON reads a terminated copy, never past it */
 	if (!buf)
 		return rt_errorf(e, "out of memory");
@@ -279,6 +284,9 @@ static int parse_header(StFile *f, const char *path, const char *json, size_t le
 				rc = rt_errorf(e, "%s: the header has bytes after its JSON object", path);
 		if (!rc)
 			rc = parse_entries(f, path, root, data_len, e);
+		/* the entries passed as doubles; now their text: 1e3, 4.0, 2^53 + 1 */
+		if (!rc)
+			rc = rt_json_check(json, len, 1, path, e);
 	}
 	cJSON_Delete(root);
 	free(buf);
