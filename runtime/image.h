@@ -21,18 +21,39 @@ typedef struct Image {
 	uint8_t *px;            /* malloc'ed, w*h*c bytes */
 } Image;
 
+/* Decoded images are bounded before anything is allocated: sides up to
+** 32768 and at most img_max_pixels() pixels, by default IMG_MAX_PIXELS
+** (2^26 = 67,108,864, e.g. 8192 x 8192), changed by the environment
+** variable LUNAC_MAX_IMAGE_PIXELS (read once; an integer from 1 to 2^30)
+** or img_set_max_pixels. A larger image is an error naming the file, its
+** dimensions and the limit. */
+#define IMG_MAX_PIXELS (1ll << 26)
+#define IMG_LIMIT_PIXELS (1ll << 30)    /* the largest limit that can be set */
+
+/* The pixel limit in force; -1 when LUNAC_MAX_IMAGE_PIXELS is not a valid
+** value (img_check_size then says so for every image). */
+int64_t img_max_pixels(void);
+/* Set the pixel limit (1 .. IMG_LIMIT_PIXELS), overriding the environment;
+** before decoding threads start. */
+void img_set_max_pixels(int64_t n);
+
 /* Decode path by its content (PNG, JPEG or BMP signature, not the file
-** name). Limits: sides up to 32768, at most 2^28 pixels. */
+** name), the whole image in memory (w * h * c bytes). */
 int img_decode(const char *path, Image *out, RtErr *e);
 void img_free(Image *im);
 
 /* The preprocessing of training and prediction: convert im to c channels
 ** (grey -> 3 by repetition; RGB -> 1 by ITU-R BT.601 luma), resize to h x w
 ** with bilinear interpolation over an area-averaged (anti-aliased) source
-** when shrinking, scale to [0, 1], and write planar float [c, h, w] to dst. */
-void img_to_tensor(const Image *im, int c, int h, int w, float *dst);
+** when shrinking, scale to [0, 1], and write planar float [c, h, w] to dst.
+** -1 when out of memory (or c, h, w out of range). */
+int img_to_tensor(const Image *im, int c, int h, int w, float *dst);
 
-/* Decode and preprocess in one step. */
+/* Decode and preprocess in one step, streaming: the decoder's rows go
+** straight into the resize, so the full-size image is never held (PNG
+** and JPEG are decoded row by row; an interlaced PNG needs its whole image
+** of w * h * channels bytes, a BMP file is in memory anyway). On failure
+** dst is zeroed. */
 int img_load(const char *path, int c, int h, int w, float *dst, RtErr *e);
 
 /* Augmentation of one planar float image [c, h, w] in place, in this

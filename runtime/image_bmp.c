@@ -5,7 +5,8 @@
 ** and 32-bit; bottom-up and top-down rows. RLE, JPEG- and PNG-in-BMP and
 ** the OS/2 1.x header are refused with a message. A palette whose colours
 ** are all grey gives a 1-channel image; everything else is RGB; alpha is
-** dropped. Every size is checked against the file length in 64-bit
+** dropped; a pixel whose index is past the palette's colours is an error
+** naming its row and column (not black). Every size is checked against the file length in 64-bit
 ** arithmetic after the dimensions are bounded, so nothing can overflow.
 */
 #include <stdlib.h>
@@ -23,7 +24,8 @@ typedef struct Bmp {
 	int topdown, bpp, comp;
 	uint64_t data;          /* offset of the pixel rows */
 	uint32_t mask[3];       /* R, G, B for 16 and 32-bit */
-	uint8_t pal[256][3];    /* R, G, B; unused entries black */
+	uint8_t pal[256][3];    /* R, G, B */
+	int npal;               /* the palette's colours: a larger index is an error */
 	int grey;               /* a palette of grey colours only */
 } Bmp;
 
@@ -101,6 +103,7 @@ static int read_palette(Bmp *b, uint64_t off, RtErr *e)
 	if (off + 4 * used > b->n)
 		return rt_errorf(e, "%s: truncated BMP palette", b->path);
 	b->grey = 1;
+	b->npal = (int)used;
 	for (uint64_t i = 0; i < used; i++) {
 		const uint8_t *q = b->buf + off + 4 * i;
 		b->pal[i][0] = q[2], b->pal[i][1] = q[1], b->pal[i][2] = q[0];
@@ -119,15 +122,21 @@ static uint8_t field(uint32_t v, uint32_t mask)
 	return (uint8_t)((x * 255 + max / 2) / max);
 }
 
-/* Decode one stored row into dst (c channels per pixel). */
-static void decode_row(const Bmp *b, const uint8_t *row, uint8_t *dst, int c)
+/* Decode one stored row into dst (c channels per pixel); -1 at a palette
+** index past the palette, its column in *bad. */
+static int decode_row(const Bmp *b, const uint8_t *row, uint8_t *dst, int c, int64_t *bad)
 {
 	for (int64_t x = 0; x < b->w; x++) {
 		uint8_t *d = dst + x * c;
 		if (b->bpp <= 8) {
 			int per = 8 / b->bpp;
 			int byte = row[x / per], sh = 8 - b->bpp * (int)(x % per + 1);
-			const uint8_t *col = b->pal[(byte >> sh) & ((1 << b->bpp) - 1)];
+			int idx = (byte >> sh) & ((1 << b->bpp) - 1);
+			if (idx >= b->npal) {
+				*bad = x;
+				return -1;
+			}
+			const uint8_t *col = b->pal[idx];
 			if (c == 1)
 				d[0] = col[0];
 			else
@@ -140,11 +149,11 @@ static void decode_row(const Bmp *b, const uint8_t *row, uint8_t *dst, int c)
 				d[k] = field(v, b->mask[k]);
 		}
 	}
+	return 0;
 }
 
-int img_bmp_decode(const char *path, const uint8_t *buf, size_t n, Image *out, RtErr *e)
+int img_bmp_decode(const char *path, const uint8_t *buf, size_t n, ImgSink *sink, RtErr *e)
 {
-	memset(out, 0, sizeof *out);
 	Bmp *b = calloc(1, sizeof *b);
 	if (!b)
 		return rt_errorf(e, "%s: out of memory", path);
@@ -174,17 +183,23 @@ int img_bmp_decode(const char *path, const uint8_t *buf, size_t n, Image *out, R
 		goto done;
 	}
 	int c = b->bpp <= 8 && b->grey ? 1 : 3;
-	uint8_t *px = malloc((size_t)(b->w * b->h * c));
+	uint8_t *px = malloc((size_t)(b->w * c));
 	if (!px) {
 		rt_errorf(e, "%s: out of memory decoding a BMP", path);
 		goto done;
 	}
-	for (int64_t y = 0; y < b->h; y++) {
-		int64_t src = b->topdown ? y : b->h - 1 - y;
-		decode_row(b, buf + b->data + src * stride, px + y * b->w * c, c);
+	if (!sink->begin(sink, path, (int)b->w, (int)b->h, c, e)) {
+		rc = 0;
+		for (int64_t y = 0, x; !rc && y < b->h; y++) {
+			int64_t src = b->topdown ? y : b->h - 1 - y;
+			if (decode_row(b, buf + b->data + src * stride, px, c, &x))
+				rc = rt_errorf(e, "%s: corrupt BMP: row %lld, column %lld: palette index past the "
+				               "palette's %d colours", path, (long long)y, (long long)x, b->npal);
+			else
+				sink->row(sink, px);
+		}
 	}
-	out->w = (int)b->w, out->h = (int)b->h, out->c = c, out->px = px;
-	rc = 0;
+	free(px);
 done:
 	free(b);
 	return rc;

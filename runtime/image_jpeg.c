@@ -7,7 +7,10 @@
 ** "premature end of JPEG file" warning (a truncated file, which libjpeg
 ** would pad with grey) is made an error too, other warnings are ignored.
 ** A progressive file with more than MAX_SCANS scans is refused (a known
-** way for a tiny file to take minutes to decode).
+** way for a tiny file to take minutes to decode). Scanlines go to the sink
+** one at a time (a progressive file still needs libjpeg's coefficient
+** buffer, about 2 bytes per pixel and component, bounded by the pixel
+** limit checked from the header).
 */
 #include <setjmp.h>
 #include <stdio.h>
@@ -73,9 +76,8 @@ static int jpeg_fail(const char *path, const JErr *je, RtErr *e)
 	return rt_errorf(e, "%s: corrupt JPEG: %s", path, je->msg);
 }
 
-int img_jpeg_decode(const char *path, const uint8_t *buf, size_t n, Image *out, RtErr *e)
+int img_jpeg_decode(const char *path, const uint8_t *buf, size_t n, ImgSink *sink, RtErr *e)
 {
-	memset(out, 0, sizeof *out);
 	struct jpeg_decompress_struct cinfo;
 	struct jpeg_progress_mgr prog = {.progress_monitor = on_progress};
 	JErr je;
@@ -108,23 +110,21 @@ int img_jpeg_decode(const char *path, const uint8_t *buf, size_t n, Image *out, 
 		rt_errorf(e, "%s: JPEG layout not understood (%d components)", path, c);
 		goto done;
 	}
-	if (!(px = malloc(stride * h))) {
+	if (!(px = malloc(stride))) {
 		rt_errorf(e, "%s: out of memory decoding a %zux%zu JPEG", path, w, h);
 		goto done;
 	}
+	if (sink->begin(sink, path, (int)w, (int)h, c, e))
+		goto done;
 	while (cinfo.output_scanline < h) {
-		JSAMPROW row = px + cinfo.output_scanline * stride;
+		JSAMPROW row = px;
 		if (jpeg_read_scanlines(&cinfo, &row, 1) != 1) {
 			rt_errorf(e, "%s: truncated JPEG data (the file ends early)", path);
 			goto done;
 		}
+		sink->row(sink, px);
 	}
 	jpeg_finish_decompress(&cinfo);
-	out->w = (int)w;
-	out->h = (int)h;
-	out->c = c;
-	out->px = px;
-	px = NULL;
 	rc = 0;
 done:
 	jpeg_destroy_decompress(&cinfo);

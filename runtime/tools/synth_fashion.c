@@ -65,11 +65,10 @@ static int fashion_job(void *ctx, int64_t k, RtErr *e)
 	Image dst = {s, s, 1, malloc((size_t)s * s)};
 	float *t = malloc((size_t)s * s * sizeof *t);
 	int rc = -1;
-	if (src.px && dst.px && t) {
-		const float *x = data_image(ds, 0, it->idx);
-		for (int p = 0; p < hw; p++)
-			src.px[p] = (uint8_t)lrintf(syn_clamp(x[p], 0, 1) * 255.0f);
-		img_to_tensor(&src, 1, s, s, t);
+	const float *x = data_image(ds, 0, it->idx);
+	for (int p = 0; src.px && p < hw; p++)
+		src.px[p] = (uint8_t)lrintf(syn_clamp(x[p], 0, 1) * 255.0f);
+	if (src.px && dst.px && t && !img_to_tensor(&src, 1, s, s, t)) {
 		for (int p = 0; p < s * s; p++)
 			dst.px[p] = (uint8_t)lrintf(syn_clamp(t[p], 0, 1) * 255.0f);
 		char path[4096];
