@@ -186,6 +186,68 @@ static void test_idx_errors(void)
 	expect_fail(spec, "empty: the IDX header declares 0 images", "no images");
 }
 
+/* The bytes of path into buf (at most cap); their count. */
+static size_t slurp(const char *path, unsigned char *buf, size_t cap)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n = f ? fread(buf, 1, cap, f) : 0;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* gzip members are checked to their trailers: a wrong CRC or length, a
+** trailer cut off and bytes after the last member are errors; members that
+** follow each other are one stream (gzip's rule). */
+static void test_gzip_trailer(void)
+{
+	char spec[1200];
+	unsigned char whole[512], raw[64], a[512], b[512], cat[1024];
+	put_idx(P("whole.gz"), 0x803, img_dims, 3, pix, 30, 0, 1);
+	size_t n = slurp(P("whole.gz"), whole, sizeof whole);
+	put_idx(P("raw"), 0x803, img_dims, 3, pix, 30, 0, 0);
+	size_t nr = slurp(P("raw"), raw, sizeof raw);
+	struct { const char *name, *want; int flip; size_t keep; const char *tail; size_t ntail; } c[] = {
+		{"gzip: a wrong CRC-32 in the trailer", "incorrect data check", 8, 0, "", 0},
+		{"gzip: a wrong length in the trailer", "incorrect length check", 4, 0, "", 0},
+		{"gzip: the trailer cut off", "truncated: the gzip stream ends at byte", 0, 8, "", 0},
+		{"gzip: half the trailer cut off", "truncated: the gzip stream ends", 0, 3, "", 0},
+		{"gzip: text after the stream", "bytes after the gzip stream that are not another gzip "
+		 "member", 0, 0, "junk", 4},
+		{"gzip: one byte after the stream", "bytes after the gzip stream", 0, 0, "\x1f", 1},
+		{"gzip: zero padding after the stream", "bytes after the gzip stream", 0, 0, "\0\0\0\0", 4},
+	};
+	for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
+		memcpy(cat, whole, n);
+		if (c[i].flip)
+			cat[n - c[i].flip] ^= 0x40;
+		memcpy(cat + n - c[i].keep, c[i].tail, c[i].ntail);
+		put(P("bad.gz"), cat, n - c[i].keep + c[i].ntail, 0);
+		snprintf(spec, sizeof spec, "idx:%s,%s", P("bad.gz"), P("lab"));
+		expect_fail(spec, c[i].want, c[i].name);
+	}
+	/* two members: the header and 10 bytes, then the rest; then an empty one */
+	put(P("a.gz"), raw, 26, 1);
+	put(P("b.gz"), raw + 26, nr - 26, 1);
+	put(P("e.gz"), "", 0, 1);
+	size_t na = slurp(P("a.gz"), a, sizeof a), nb = slurp(P("b.gz"), b, sizeof b);
+	memcpy(cat, a, na);
+	memcpy(cat + na, b, nb);
+	size_t ne = slurp(P("e.gz"), cat + na + nb, sizeof cat - na - nb);
+	put(P("two.gz"), cat, na + nb + ne, 0);
+	snprintf(spec, sizeof spec, "idx:%s,%s", P("two.gz"), P("lab"));
+	Dataset ds;
+	RtErr e = {0};
+	t_check(data_open(spec, NULL, &ds, &e) == 0, "gzip: concatenated members are one stream",
+	        "%s", e.msg);
+	check_small(&ds, "gzip: concatenated members read back");
+	data_free(&ds);
+	/* the second member damaged: its CRC */
+	cat[na + nb - 8] ^= 0x40;
+	put(P("two.gz"), cat, na + nb, 0);
+	expect_fail(spec, "incorrect data check", "gzip: a wrong CRC-32 in the second member");
+}
+
 /* Read .npy datasets: u1 scaled, floats as they are, int label dtypes. */
 static void test_npy(void)
 {
@@ -518,6 +580,7 @@ int main(void)
 	}
 	test_idx();
 	test_idx_errors();
+	test_gzip_trailer();
 	test_npy();
 	test_npy_errors();
 	test_spec();

@@ -306,6 +306,130 @@ static void test_paired(void)
 	          "paired: image paths are relative to the CSV's folder", &ds);
 }
 
+/* Text with every '\n' replaced by eol (LF, CRLF or CR) into a new string;
+** without the final line end when cut. */
+static char *with_eol(const char *text, const char *eol, int cut)
+{
+	size_t n = 0, k = strlen(eol);
+	char *out = malloc(strlen(text) * k + 1);
+	for (const char *p = text; *p; p++)
+		if (*p == '\n')
+			memcpy(out + n, eol, k), n += k;
+		else
+			out[n++] = *p;
+	if (cut && n >= k && !memcmp(out + n - k, eol, k))
+		n -= k;
+	out[n] = 0;
+	return out;
+}
+
+/* Every text reader (csv_read, csv:, paired:) takes LF, CRLF and CR line
+** ends, with or without a final one, and reads the same cells; line
+** numbers in messages count CR-only lines too. */
+static void test_line_ends(void)
+{
+	static const char *eols[3] = {"\n", "\r\n", "\r"}, *eolname[3] = {"LF", "CRLF", "CR"};
+	char name[200], spec[800];
+	mkdirs("le", "le/img", NULL);
+	png(P("le/img/a.png"), 5, 5, 3, 10, 0);
+	png(P("le/img/b.png"), 5, 5, 3, 20, 0);
+	png(P("le/img/c.png"), 5, 5, 3, 30, 0);
+	for (int k = 0; k < 3; k++)
+		for (int cut = 0; cut < 2; cut++) {
+			const char *how = cut ? ", no final line end" : "";
+			char *t = with_eol("id,dx,note\na,nv,\"x\ny\"\n\nb,mel,z\nc,nv,w\n", eols[k], cut);
+			puts_file(P("le/m.csv"), t);
+			free(t);
+			Csv c;
+			RtErr e = {0};
+			int rc = csv_read(P("le/m.csv"), &c, &e);
+			snprintf(name, sizeof name, "csv: %s line ends%s read the same cells", eolname[k], how);
+			t_check(!rc && c.rows == 3 && c.cols == 3 && !strcmp(csv_cell(&c, 0, 0), "a") &&
+			        !strcmp(csv_cell(&c, 1, 0), "b") && !strcmp(csv_cell(&c, 2, 0), "c") &&
+			        !strcmp(csv_cell(&c, 2, 2), "w") && !strncmp(csv_cell(&c, 0, 2), "x", 1) &&
+			        !strcmp(csv_cell(&c, 0, 2) + 1 + strlen(eols[k]), "y"),
+			        name, "rc %d rows %lld: %s", rc, rc ? 0LL : (long long)c.rows, e.msg);
+			if (!rc)
+				csv_free(&c);
+			Dataset ds;
+			snprintf(spec, sizeof spec, "csv:%s,%s,id,dx,.png", P("le/m.csv"), P("le/img"));
+			snprintf(name, sizeof name, "csv: spec with %s line ends%s opens every image", eolname[k],
+			         how);
+			if (!open_spec(spec, NULL, NULL, name, &ds)) {
+				snprintf(name, sizeof name, "csv: spec with %s line ends%s: labels and pixels",
+				         eolname[k], how);
+				t_check(ds.count == 3 && ds.task[0].nclasses == 2 && data_label(&ds, 0, 1) == 0 &&
+				        fabsf(data_image(&ds, 0, 2)[0] - 30 / 255.0f) < 1e-6f, name, "count %lld",
+				        (long long)ds.count);
+			}
+			data_free(&ds);
+			t = with_eol("img,task1\nimg/a.png,1\nimg/c.png,0\n", eols[k], cut);
+			puts_file(P("le/p.csv"), t);
+			free(t);
+			DataInput in[1] = {{"img", 3, 4, 4}};
+			const char *tasks[1] = {"task1"};
+			DataOpts o = {.inputs = in, .ninputs = 1, .tasks = tasks, .ntasks = 1, .threads = 1};
+			snprintf(spec, sizeof spec, "paired:%s", P("le/p.csv"));
+			snprintf(name, sizeof name, "paired: %s line ends%s", eolname[k], how);
+			if (!open_spec(spec, &o, NULL, name, &ds))
+				t_check(ds.count == 2 && data_label(&ds, 0, 0) == 1 &&
+				        fabsf(data_image(&ds, 0, 1)[0] - 30 / 255.0f) < 1e-6f,
+				        "paired: the rows read back", "count %lld", (long long)ds.count);
+			data_free(&ds);
+			t = with_eol("a,b\n1,2\n\"x\ny\",3\n4\n", eols[k], cut);
+			puts_file(P("le/bad.csv"), t);
+			free(t);
+			e = (RtErr){0};
+			rc = csv_read(P("le/bad.csv"), &c, &e);
+			snprintf(name, sizeof name, "csv: %s line ends%s: the line number of a short row",
+			         eolname[k], how);
+			t_check(rc && strstr(e.msg, "line 5 has 1 field, the header has 2"), name, "%s", e.msg);
+		}
+	static const struct { const char *text; size_t n; const char *want, *name; } nul[] = {
+		{"a,b\n1,x\0y\n", 10, "line 2, field 2: a NUL byte", "csv: a NUL inside a cell"},
+		{"a,b\n1,\"x\0y\"\n", 12, "line 2, field 2: a NUL byte", "csv: a NUL inside a quoted cell"},
+		{"\xff\xfe" "a\0,\0b\0\n\0", 10, "line 1, field 1: a NUL byte", "csv: UTF-16 text"},
+	};
+	for (size_t i = 0; i < sizeof nul / sizeof *nul; i++) {
+		Csv c;
+		RtErr e = {0};
+		put(P("le/nul.csv"), nul[i].text, nul[i].n);
+		int rc = csv_read(P("le/nul.csv"), &c, &e);
+		t_check(rc && strstr(e.msg, nul[i].want) && strstr(e.msg, "nul.csv"), nul[i].name, "%s",
+		        e.msg);
+	}
+	/* a class name with a line break would not survive the checkpoint's class list */
+	Dataset ds;
+	puts_file(P("le/q.csv"), "id,dx\na,\"n\nv\"\nb,mel\n");
+	snprintf(spec, sizeof spec, "csv:%s,%s,id,dx,.png", P("le/q.csv"), P("le/img"));
+	open_spec(spec, NULL, "data row 1: the label column \"dx\" is a quoted value with a line break",
+	          "csv: a label with a line break", &ds);
+	int n = 0;
+	char **names = data_names_split("a\r\nb\rc\nd", &n);
+	t_check(names && n == 4 && !strcmp(names[0], "a") && !strcmp(names[1], "b") &&
+	        !strcmp(names[2], "c") && !strcmp(names[3], "d"),
+	        "class lists: LF, CRLF and CR line ends", "%d names", n);
+	data_names_free(names, n);
+}
+
+/* folders: an empty folder (no entries to sort) and a class name with a
+** line break. */
+static void test_folders_odd(void)
+{
+	char spec[600];
+	Dataset ds;
+	mkdirs("o1", NULL, NULL);
+	snprintf(spec, sizeof spec, "folders:%s", P("o1"));
+	open_spec(spec, NULL, "holds no class folders", "folders: a folder with no entries at all",
+	          &ds);
+	mkdirs("o2", "o2/a\nb", "o2/c");
+	png(P("o2/a\nb/1.png"), 4, 4, 3, 1, 0);
+	png(P("o2/c/1.png"), 4, 4, 3, 1, 0);
+	snprintf(spec, sizeof spec, "folders:%s", P("o2"));
+	open_spec(spec, NULL, "holds a line break", "folders: a class folder name with a line break",
+	          &ds);
+}
+
 /* Labels from text, class remapping, resampling. */
 static void test_labels(void)
 {
@@ -437,6 +561,8 @@ int main(void)
 	test_folders_errors();
 	test_csv();
 	test_csv_spec();
+	test_line_ends();
+	test_folders_odd();
 	test_paired();
 	test_labels();
 	test_augment();

@@ -872,6 +872,80 @@ static void test_augment(void)
 	        "%g %g", br[1], br[3]);
 }
 
+/* Palette indices past the palette are errors (not black), in PNG and BMP. */
+static void test_palette_index(void)
+{
+	png_color pal[3] = {{255, 0, 0}, {0, 255, 0}, {1, 2, 3}};
+	uint8_t p4[2] = {0x01, 0x25};   /* indices 0 1 / 2 5: 5 is past the 3 colours */
+	png_raw(P("palbad.png"), 2, 2, PNG_COLOR_TYPE_PALETTE, 4, 0, p4, 1, pal, 3, NULL, 0);
+	expect_bad("PNG palette index past the palette", P("palbad.png"),
+	           "row 1, column 1: palette index 5 past the palette's 3 colours");
+	uint8_t p8[16] = {0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 9};
+	png_raw(P("palbad7.png"), 4, 4, PNG_COLOR_TYPE_PALETTE, 8, PNG_INTERLACE_ADAM7, p8, 4, pal,
+	        3, NULL, 0);
+	expect_bad("interlaced PNG palette index past the palette", P("palbad7.png"),
+	           "row 3, column 3: palette index 9 past the palette's 3 colours");
+	static const uint8_t bpal[6] = {10, 20, 30, 40, 50, 60};
+	uint8_t bpix[6] = {0, 1, 0, 1, 7, 1};
+	BmpSpec b = {.w = 3, .h = 2, .bpp = 8, .pal = bpal, .npal = 2, .pix = bpix};
+	bmp_write(P("palbad.bmp"), &b);
+	expect_bad("BMP palette index past the palette", P("palbad.bmp"),
+	           "row 1, column 1: palette index past the palette's 2 colours");
+}
+
+/* The pixel limit: checked from the header for every format, the message
+** names the file, its dimensions and the limit; img_load streams rows into
+** the resize and gives what decoding whole and resizing gives. */
+static void test_limits_and_streams(void)
+{
+	uint8_t px[11 * 10 * 3];
+	for (size_t i = 0; i < sizeof px; i++)
+		px[i] = pat((int)i);
+	png_raw(P("l.png"), 11, 10, PNG_COLOR_TYPE_RGB, 8, 0, px, 33, NULL, 0, NULL, 0);
+	jpeg_raw(P("l.jpg"), 11, 10, 3, JCS_RGB, px, 90, 0);
+	BmpSpec b = {.w = 11, .h = 10, .bpp = 24, .pix = px};
+	bmp_write(P("l.bmp"), &b);
+	img_set_max_pixels(109);
+	t_check(img_max_pixels() == 109, "the pixel limit can be set", "%lld",
+	        (long long)img_max_pixels());
+	expect_bad("a PNG over the pixel limit", P("l.png"),
+	           "PNG image of 11x10 = 110 pixels exceeds the limit of 109 pixels (set "
+	           "LUNAC_MAX_IMAGE_PIXELS");
+	expect_bad("a JPEG over the pixel limit", P("l.jpg"), "JPEG image of 11x10 = 110 pixels");
+	expect_bad("a BMP over the pixel limit", P("l.bmp"), "BMP image of 11x10 = 110 pixels");
+	float t[3 * 4 * 4];
+	RtErr e = {0};
+	t[0] = 1;
+	t_check(img_load(P("l.png"), 3, 4, 4, t, &e) && strstr(e.msg, "exceeds the limit") &&
+	        t[0] == 0, "img_load: over the limit, an error and dst zeroed", "%s", e.msg);
+	img_set_max_pixels(110);
+	Image im;
+	decode_ok(P("l.png"), &im, 11, 10, 3, "an image at the pixel limit decodes");
+	img_free(&im);
+	img_set_max_pixels(IMG_MAX_PIXELS);
+	static const char *files[] = {"l.png", "l.jpg", "l.bmp", "adam7.png", "pal.png", "rgb.jpg",
+	                              "prog.jpg", "24.bmp", "pal.bmp", "565.bmp", "8g.bmp"};
+	static const int sizes[][3] = {{3, 4, 5}, {1, 7, 3}, {3, 23, 19}, {1, 1, 1}, {3, 10, 11}};
+	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+		int same = 1;
+		RtErr e1 = {0}, e2 = {0};
+		for (size_t k = 0; k < sizeof sizes / sizeof *sizes && same; k++) {
+			int c = sizes[k][0], h = sizes[k][1], w = sizes[k][2];
+			float *a = calloc((size_t)c * h * w, sizeof *a), *z = calloc((size_t)c * h * w, sizeof *z);
+			Image whole;
+			same = !img_load(P(files[i]), c, h, w, a, &e1) && !img_decode(P(files[i]), &whole, &e2) &&
+			       !img_to_tensor(&whole, c, h, w, z) && !memcmp(a, z, sizeof *a * c * h * w);
+			img_free(&whole);
+			free(a);
+			free(z);
+		}
+		char name[200];
+		snprintf(name, sizeof name, "img_load of %s streams rows: the same floats as decoding whole",
+		         files[i]);
+		t_check(same, name, "%s %s", e1.msg, e2.msg);
+	}
+}
+
 int main(void)
 {
 	if (t_dir_open("lunac-image"))
@@ -894,6 +968,8 @@ int main(void)
 	mutate("565.bmp", "bit-field BMP mutations: no crash, every error names the file", 1500, 0);
 	test_channels();
 	test_resize();
+	test_palette_index();
+	test_limits_and_streams();
 	test_augment();
 	t_dir_cleanup();
 	return t_done();

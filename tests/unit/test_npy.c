@@ -15,10 +15,12 @@
 #include "t_dir.h"
 
 
-/* A .npy file: version major, header dict (padded to 64 like NumPy), data. */
-static void mknpy(const char *path, int major, const char *dict, const void *data, size_t n)
+/* A .npy file: version major, header dict of h bytes (padded to 64 like
+** NumPy), data. */
+static void mknpy_len(const char *path, int major, const char *dict, size_t h, const void *data,
+                      size_t n)
 {
-	size_t pre = major == 1 ? 10 : 12, h = strlen(dict);
+	size_t pre = major == 1 ? 10 : 12;
 	size_t hl = ((pre + h + 1 + 63) & ~(size_t)63) - pre;
 	unsigned char *buf = calloc(1, pre + hl + n + 1);
 	memcpy(buf, "\x93NUMPY", 6);
@@ -34,6 +36,12 @@ static void mknpy(const char *path, int major, const char *dict, const void *dat
 	fwrite(buf, 1, pre + hl + n, f);
 	fclose(f);
 	free(buf);
+}
+
+/* A .npy file with a C-string header dict. */
+static void mknpy(const char *path, int major, const char *dict, const void *data, size_t n)
+{
+	mknpy_len(path, major, dict, strlen(dict), data, n);
 }
 
 /* Raw bytes to path. */
@@ -209,6 +217,17 @@ static void test_hostile(void)
 	bad("bytes after the dict", "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), } x", 4, "bytes after its dictionary");
 	bad("missing comma", "{'descr': '<f4' 'fortran_order': False, 'shape': (1,)}", 4, "malformed");
 	bad("empty header", "", 4, "not a dictionary");
+	/* values that would be cut short or read loosely without a word */
+	static const char nul[] = "{'descr': '<f4\0x', 'fortran_order': False, 'shape': (1,), }";
+	static const float one = 1;
+	mknpy_len(P("bad.npy"), 1, nul, sizeof nul - 1, &one, 4);
+	expect_bad("a NUL inside descr", P("bad.npy"), RT_F32, "descr is malformed");
+	bad("a control byte inside a key", "{'descr\x01': '<f4', 'fortran_order': False, 'shape': (1,), }", 4, "malformed");
+	bad("descr size with a sign", "{'descr': '<f+4', 'fortran_order': False, 'shape': (1,), }", 4, "dtype '<f+4' is not supported");
+	bad("descr size with a space", "{'descr': '<f 4', 'fortran_order': False, 'shape': (1,), }", 4, "dtype '<f 4' is not supported");
+	bad("shape given twice", "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'shape': (2,), }", 8, "'shape' twice");
+	bad("bytes after the data", "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", 8,
+	    "bytes after the data");
 }
 
 /* 3000 seeded random mutations of a valid file (byte flips, ASCII digits and

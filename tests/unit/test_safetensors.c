@@ -282,6 +282,58 @@ static void test_headers(void)
 	           "{\"a\": {\"dtype\": \"F32\", \"shape\": [0], \"data_offsets\": [4,4]}}", 4, "belong to no tensor");
 }
 
+/* A safetensors file whose header is the h bytes at header (NULs allowed). */
+static void mkst_n(const char *path, const char *header, size_t h, size_t datalen)
+{
+	unsigned char *buf = calloc(1, 8 + h + datalen);
+	for (int i = 0; i < 8; i++)
+		buf[i] = (unsigned char)((unsigned long long)h >> (8 * i));
+	memcpy(buf + 8, header, h);
+	writefile(path, buf, 8 + h + datalen);
+	free(buf);
+}
+
+/* A value cut short without a word is refused: a NUL inside a name (raw or
+** \u0000) or after the JSON, and numbers that are integers only as doubles
+** (1e3, 4.0, 2^53 + 1 which rounds to 2^53). */
+static void test_cut_short(void)
+{
+	static const char raw[] = "{\"w\0x\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0,4]}}";
+	mkst_n(P("nul.safetensors"), raw, sizeof raw - 1, 4);
+	expect_bad("a raw NUL inside a tensor name", P("nul.safetensors"), "byte 3 of the JSON text: a NUL byte");
+	static const char after[] = "{\"w\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0,4]}}\0\0";
+	mkst_n(P("nul.safetensors"), after, sizeof after - 1, 4);
+	expect_bad("NUL bytes after the JSON object", P("nul.safetensors"), "a NUL byte");
+	bad_header("the escape \\u0000 inside a tensor name",
+	           "{\"w\\u0000x\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0,4]}}", 4,
+	           "the escape \\u0000");
+	bad_header("the escape \\u0000 inside a metadata value", "{\"__metadata__\": {\"k\": \"a\\u0000b\"}}",
+	           0, "the escape \\u0000");
+	bad_header("a raw control byte in a name", "{\"w\x01\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0,4]}}",
+	           4, "a control byte 0x01");
+	bad_header("data_offsets in exponent form", "{\"a\": {\"dtype\": \"U8\", \"shape\": [1000], \"data_offsets\": [0,1e3]}}",
+	           1000, "the number 1e3 is not an integer");
+	bad_header("data_offsets as 4.0", "{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0,4.0]}}",
+	           4, "the number 4.0 is not an integer");
+	bad_header("a shape dimension as 2.0", "{\"a\": {\"dtype\": \"F32\", \"shape\": [2.0], \"data_offsets\": [0,8]}}",
+	           8, "the number 2.0 is not an integer");
+	bad_header("a dimension of 2^53 + 1 (a double rounds it to 2^53)",
+	           "{\"a\": {\"dtype\": \"U8\", \"shape\": [0, 9007199254740993], \"data_offsets\": [0,0]}}",
+	           0, "9007199254740993 is not an integer");
+	bad_header("a leading zero", "{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0,04]}}",
+	           4, "the number 04 is not an integer");
+	static unsigned char data[4];
+	mkst(P("ok.safetensors"), "{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0,4]},"
+	     " \"__metadata__\": {\"k\": \"1.5e3 \\\\u0000 -1\"}}", -1, data, 4);
+	StFile f;
+	RtErr e = {0};
+	int rc = st_open(&f, P("ok.safetensors"), &e);
+	t_check(rc == 0 && !strcmp(st_meta(&f, "k"), "1.5e3 \\u0000 -1"),
+	        "numbers and an escaped backslash-u0000 inside strings are text", "%s", e.msg);
+	if (!rc)
+		st_close(&f);
+}
+
 /* Valid but unusual files the reader must accept. */
 static void test_accepts(void)
 {
@@ -371,6 +423,7 @@ int main(void)
 	test_truncation();
 	test_header_length();
 	test_headers();
+	test_cut_short();
 	test_accepts();
 	test_write_failures();
 	test_mutations();
