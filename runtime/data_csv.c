@@ -85,15 +85,22 @@ static void free_paths(char **p, int64_t n)
 	free(p);
 }
 
+/* "FILE.csv column \"NAME\"" in a new string (messages name it); NULL when
+** out of memory. */
+static char *column_name(const Csv *csv, int col)
+{
+	char *s;
+	return asprintf(&s, "%s column \"%s\"", csv->path, csv->cell[col]) < 0 ? NULL : s;
+}
+
 /* Image array k of ds from column col, resized to [c,h,w]. */
 static int images_from(const Csv *csv, int col, const char *base, const char *ext, int64_t c,
                        int64_t h, int64_t w, int threads, Dataset *ds, int k, RtErr *e)
 {
-	char **paths = NULL, name[600];
+	char **paths = NULL;
 	DataImages *m = &ds->mod[k];
-	snprintf(name, sizeof name, "%s column \"%s\"", csv->path, csv->cell[col]);
 	int rc = column_paths(csv, col, base, ext, &paths, e);
-	if (!rc && !(m->name = strdup(name)))
+	if (!rc && !(m->name = column_name(csv, col)))
 		rc = rt_errorf(e, "out of memory");
 	if (!rc)
 		rc = data_load_images((const char *const *)paths, csv->rows, c, h, w, threads, &m->px, e);
@@ -106,10 +113,8 @@ static int images_from(const Csv *csv, int col, const char *base, const char *ex
 static int labels_from(const Csv *csv, int col, const char *task, Dataset *ds, int t, RtErr *e)
 {
 	DataLabels *l = &ds->task[t];
-	char path[600];
-	snprintf(path, sizeof path, "%s column \"%s\"", csv->path, csv->cell[col]);
 	const char **vals = malloc(sizeof *vals * (size_t)(csv->rows ? csv->rows : 1));
-	if (!vals || !(l->path = strdup(path)) || (task && !(l->name = strdup(task)))) {
+	if (!vals || !(l->path = column_name(csv, col)) || (task && !(l->name = strdup(task)))) {
 		free(vals);
 		return rt_errorf(e, "out of memory");
 	}
@@ -123,7 +128,7 @@ static int labels_from(const Csv *csv, int col, const char *task, Dataset *ds, i
 			                    : "empty");
 		}
 	}
-	int rc = data_labels_from_text(vals, csv->rows, path, l, e);
+	int rc = data_labels_from_text(vals, csv->rows, l->path, l, e);
 	free(vals);
 	return rc;
 }

@@ -412,6 +412,26 @@ static void test_line_ends(void)
 	data_names_free(names, n);
 }
 
+/* A long column name is kept whole in the names messages use. */
+static void test_long_names(void)
+{
+	char col[801], text[1000], spec[1200];
+	memset(col, 'x', 800);
+	col[800] = 0;
+	snprintf(text, sizeof text, "id,%s\na,nv\n", col);
+	puts_file(P("le/long.csv"), text);
+	snprintf(spec, sizeof spec, "csv:%s,%s,id,%s,.png", P("le/long.csv"), P("le/img"), col);
+	Dataset ds;
+	if (!open_spec(spec, NULL, NULL, "csv: an 800-byte column name opens", &ds)) {
+		const char *p = ds.task[0].path, *m = ds.mod[0].name;
+		size_t n = strlen(p);
+		t_check(n > 801 && p[n - 1] == '"' && !strncmp(p + n - 801, col, 800) && m &&
+		        strstr(m, "column \"id\""),
+		        "csv: the label column's name is not cut short", "%zu bytes", strlen(p));
+	}
+	data_free(&ds);
+}
+
 /* folders: an empty folder (no entries to sort) and a class name with a
 ** line break. */
 static void test_folders_odd(void)
@@ -563,6 +583,7 @@ int main(void)
 	test_csv_spec();
 	test_line_ends();
 	test_folders_odd();
+	test_long_names();
 	test_paired();
 	test_labels();
 	test_augment();
