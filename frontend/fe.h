@@ -73,6 +73,7 @@ int fe_is_libsrc(const char *shortsrc, size_t n);
 /* require.c */
 int fe_require(lua_State *L);
 int fe_read_file(lua_State *L, const char *path, size_t *len);
+int fe_load_chunk(lua_State *L, const char *buf, size_t len, const char *display, const char *fn);
 
 /* tensor.c: the tensor userdata and argument helpers */
 void fe_open_tensor(lua_State *L);

@@ -47,6 +47,22 @@ int fe_read_file(lua_State *L, const char *path, size_t *len)
 	return idx;
 }
 
+/* Compile the chunk in buf (len bytes) as Lua source named "@display" and
+** push it; on a syntax error push the message and return non-zero. A
+** precompiled chunk raises "[fn: ]display: precompiled Lua is not accepted"
+** before Lua sees it (Lua does not verify bytecode, and a crafted chunk
+** corrupts memory); the load itself is text-only as well. */
+int fe_load_chunk(lua_State *L, const char *buf, size_t len, const char *display, const char *fn)
+{
+	if (len > 0 && buf[0] == LUA_SIGNATURE[0])
+		fe_error(L, "%s%s%s: precompiled Lua is not accepted (load the .lua source)", fn ? fn : "",
+		         fn ? ": " : "", display);
+	lua_pushfstring(L, "@%s", display);
+	int status = luaL_loadbufferx(L, buf, len, lua_tostring(L, -1), "t");
+	lua_remove(L, -2);
+	return status;
+}
+
 /* True when name is a plain module name. */
 static int plain_name(const char *name)
 {
@@ -100,8 +116,7 @@ int fe_require(lua_State *L)
 	int buf = find_module(L, name, display, sizeof display, &len);   /* 3 */
 	fe_hash(fe, name, strlen(name));
 	fe_hash(fe, lua_touserdata(L, buf), len);
-	lua_pushfstring(L, "@%s", display);
-	if (luaL_loadbuffer(L, lua_touserdata(L, buf), len, lua_tostring(L, -1)) != LUA_OK)
+	if (fe_load_chunk(L, lua_touserdata(L, buf), len, display, "require") != LUA_OK)
 		return lua_error(L);
 	lua_pushboolean(L, 0);
 	lua_setfield(L, 2, name);        /* loading: a second require is a cycle */

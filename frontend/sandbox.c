@@ -3,7 +3,8 @@
 **
 ** Only the base, string, table, math and utf8 libraries are opened; load,
 ** loadfile, dofile and string.dump are removed, require is ours (require.c),
-** print writes to stderr (stdout carries the IR), setmetatable refuses __gc. A custom allocator caps
+** print writes to stderr (stdout carries the IR), setmetatable refuses __gc.
+** Chunks are loaded as source text only (fe_load_chunk). A custom allocator caps
 ** the memory the state may hold, a count hook caps the instructions it may
 ** run. Memory and budget errors are fatal: the sandbox's pcall rethrows them.
 */
@@ -203,8 +204,7 @@ static int boot(lua_State *L)
 	if (buf < 0)
 		return luaL_error(L, "cannot open %s: %s", fe->path, strerror(errno));
 	fe_hash(fe, lua_touserdata(L, buf), len);
-	lua_pushfstring(L, "@%s", fe->path);
-	if (luaL_loadbuffer(L, lua_touserdata(L, buf), len, lua_tostring(L, -1)) != LUA_OK)
+	if (fe_load_chunk(L, lua_touserdata(L, buf), len, fe->path, NULL) != LUA_OK)
 		return lua_error(L);
 	lua_sethook(L, fe_hook, LUA_MASKCOUNT, HOOK_EVERY);
 	lua_call(L, 0, 0);
