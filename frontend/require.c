@@ -74,33 +74,33 @@ static int plain_name(const char *name)
 	return 1;
 }
 
-/* Find name.lua; push its bytes and return the buffer's index, with the
-** chunk's display name in display. Raises when it is nowhere. */
-static int find_module(lua_State *L, const char *name, char *display, size_t cap, size_t *len)
+/* Find name.lua; push the chunk's display name and then its bytes, and
+** return the index of the bytes. Raises when it is nowhere. */
+static int find_module(lua_State *L, const char *name, size_t *len)
 {
 	Fe *fe = fe_get(L);
-	char user[FE_PATHMAX + 256], lib[FE_PATHMAX + 256];
-	snprintf(user, sizeof user, "%s%s%s.lua", fe->dir, fe->dir[0] ? "/" : "", name);
-	snprintf(lib, sizeof lib, "%s/%s.lua", fe->libdir, name);
+	const char *user = lua_pushfstring(L, "%s%s%s.lua", fe->dir, fe->dir[0] ? "/" : "", name);
 	int idx = fe_read_file(L, user, len);
-	if (idx > 0) {
-		snprintf(display, cap, "%s", user);
+	if (idx > 0)
 		return idx;
-	}
+	int at = lua_gettop(L);
+	const char *lib = lua_pushfstring(L, "%s/%s.lua", fe->libdir, name);
 	idx = fe_read_file(L, lib, len);
-	if (idx > 0) {
-		snprintf(display, cap, "%s/%s.lua", FE_LIBLABEL, name);
-		return idx;
-	}
-	return fe_error(L, "require: module '%s' not found (looked for %s and %s)", name, user, lib);
+	if (idx < 0)
+		return fe_error(L, "require: module '%s' not found (looked for %s and %s)", name, user, lib);
+	lua_pushfstring(L, "%s/%s.lua", FE_LIBLABEL, name);
+	lua_replace(L, at);          /* the display name replaces user's path */
+	lua_remove(L, at + 1);       /* and lib's path goes */
+	return lua_gettop(L);
 }
 
 /* require(name) -> the module's value (what its chunk returned, or true) */
 int fe_require(lua_State *L)
 {
 	Fe *fe = fe_get(L);
-	const char *name = luaL_checkstring(L, 1);
-	if (!plain_name(name))
+	size_t n;
+	const char *name = luaL_checklstring(L, 1, &n);
+	if (strlen(name) != n || !plain_name(name))
 		return fe_error(L, "require: module name '%s' is not allowed (a plain name such as \"nn\" "
 		                   "loads nn.lua from the model's folder or the lunac library)", name);
 	lua_settop(L, 1);
@@ -111,9 +111,9 @@ int fe_require(lua_State *L)
 	if (t != LUA_TNIL)
 		return 1;
 	lua_pop(L, 1);
-	char display[FE_PATHMAX + 256];
 	size_t len;
-	int buf = find_module(L, name, display, sizeof display, &len);   /* 3 */
+	int buf = find_module(L, name, &len);   /* the display name at buf - 1 */
+	const char *display = lua_tostring(L, buf - 1);
 	fe_hash(fe, name, strlen(name));
 	fe_hash(fe, lua_touserdata(L, buf), len);
 	if (fe_load_chunk(L, lua_touserdata(L, buf), len, display, "require") != LUA_OK)
