@@ -50,7 +50,7 @@ static const char usage[] =
 	"  --cpu=NAME --features=+a,-b   target another CPU than this machine's\n"
 	"  -O0 .. -O3           LLVM optimisation level (default -O3)\n"
 	"  --max-bytes=SIZE     refuse a model whose parameters, or activations per sample,\n"
-	"                       take more than SIZE bytes (default 16G; K, M, G, T suffixes)\n"
+	"                       take more than SIZE bytes (default 16G; suffixes K M G T P)\n"
 	"  --version, --help\n";
 
 /* Print a one-line error and exit with status 1 (2 for usage errors). */
