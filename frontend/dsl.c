@@ -11,13 +11,27 @@
 
 #define CONFIG_MT "lunac.config"
 
-/* The string argument idx of fn, raising when it is not a non-empty string. */
+/* The string argument idx of fn, raising when it is not a non-empty string
+** without NUL bytes (C code would see only the part before the first). */
 const char *fe_check_name(lua_State *L, int idx, const char *fn, const char *what)
 {
 	if (lua_type(L, idx) != LUA_TSTRING || !*lua_tostring(L, idx))
 		fe_error(L, "%s: expected a string (%s) as argument %d, got %s", fn, what, idx,
 		         lua_type(L, idx) == LUA_TSTRING ? "an empty string" : luaL_typename(L, idx));
-	return lua_tostring(L, idx);
+	size_t n;
+	const char *s = lua_tolstring(L, idx, &n);
+	if (strlen(s) != n)
+		fe_error(L, "%s: %s contains a NUL byte", fn, what);
+	return s;
+}
+
+/* Raise "fn: the name "name" why" unless name may name a thing of kind. */
+void fe_check_name_kind(lua_State *L, const char *name, NameKind kind, const char *fn)
+{
+	char q[IR_QUOTELEN];
+	const char *why = ir_name_error(kind, name, strlen(name));
+	if (why)
+		fe_error(L, "%s: the name \"%s\" %s", fn, ir_quote(q, sizeof q, name), why);
 }
 
 /* Parse s as a number; sets *isint when it is integral. */
@@ -35,12 +49,11 @@ static int parse_num(const char *s, double *v, int *isint)
 	return 1;
 }
 
-/* Push the -D string s converted to the type of the default at idx (a
-** scalar); returns 0 when it does not parse. */
-static int convert(lua_State *L, int idx, const char *s, size_t n)
+/* Push the -D string buf converted to the type of the default at idx (a
+** scalar, an absolute index); returns 0 (nothing pushed) when it does not
+** parse. */
+static int convert_str(lua_State *L, int idx, const char *buf)
 {
-	char buf[256];
-	snprintf(buf, sizeof buf, "%.*s", (int)n, s);
 	double v;
 	int isint;
 	switch (lua_type(L, idx)) {
@@ -64,6 +77,16 @@ static int convert(lua_State *L, int idx, const char *s, size_t n)
 		lua_pushstring(L, buf);
 		return 1;
 	}
+}
+
+/* Push the -D string s (n bytes, any length) converted to the type of the
+** default at idx (an absolute index); returns 0 when it does not parse. */
+static int convert(lua_State *L, int idx, const char *s, size_t n)
+{
+	lua_pushlstring(L, s, n);
+	int r = convert_str(L, idx, lua_tostring(L, -1));
+	lua_remove(L, r ? -2 : -1);
+	return r;
 }
 
 /* Push the -D value for a table default at idx: "a,b,c" with each item of
@@ -197,6 +220,7 @@ int fe_new_input(lua_State *L, const char *name, const Shape *s, DType dt, const
 	Fe *fe = fe_get(L);
 	if (s->rank + 1 > IR_MAXDIM)
 		fe_error(L, "%s: at most %d dimensions after the batch dimension", fn, IR_MAXDIM - 1);
+	fe_check_name_kind(L, name, NAME_INPUT, fn);
 	fe_check_input(L, name, fn);
 	lua_getfield(L, LUA_REGISTRYINDEX, REG_INPUTS);
 	lua_pushboolean(L, 1);
@@ -240,6 +264,7 @@ static int stored(lua_State *L, Op op, const char *fn, Init def)
 	if (in == INIT_NONE)
 		fe_error(L, "%s: init must be \"glorot\", \"zeros\" or \"ones\", got \"%s\"", fn, init);
 	const char *full = lua_pushfstring(L, "%s%s%s", fe->scope, fe->scopelen ? "." : "", local);
+	fe_check_name_kind(L, full, NAME_PARAM, fn);
 	char here[FE_PATHMAX];
 	fe_user_frame(L, here, sizeof here);
 	lua_getfield(L, LUA_REGISTRYINDEX, REG_NAMES);
@@ -270,7 +295,7 @@ static int dsl_scope(lua_State *L)
 	luaL_checktype(L, 2, LUA_TFUNCTION);
 	size_t saved = fe->scopelen, n = strlen(name);
 	if (saved + n + 2 > sizeof fe->scope)
-		fe_error(L, "scope: scope path too long");
+		fe_error(L, "scope: the scope path would be longer than %d bytes", (int)sizeof fe->scope - 2);
 	if (saved)
 		fe->scope[fe->scopelen++] = '.';
 	memcpy(fe->scope + fe->scopelen, name, n + 1);
@@ -289,6 +314,7 @@ static int dsl_scope(lua_State *L)
 ** kept for the sum of the loss terms. */
 void fe_check_output(lua_State *L, const char *name, const char *fn)
 {
+	fe_check_name_kind(L, name, NAME_OUTPUT, fn);
 	if (!strcmp(name, FE_LOSS))
 		fe_error(L, "%s: the name '%s' is reserved for the model's loss: %s", fn, FE_LOSS,
 		         strcmp(fn, "output") ? "choose another name"

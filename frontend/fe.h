@@ -9,13 +9,16 @@
 #ifndef LUNAC_FE_H
 #define LUNAC_FE_H
 
+#include <limits.h>
 #include <stdint.h>
 #include <lua.h>
 #include <lauxlib.h>
 
 #include "frontend.h"
 
-#define FE_PATHMAX 1024
+/* Room for "path:line": fe_load refuses a script path of PATH_MAX bytes or
+** more (no system call would open it), so a path and its folder always fit. */
+#define FE_PATHMAX (PATH_MAX + 32)
 #define FE_SCOPEMAX 1024
 #define FE_MAXNODES (1 << 20)
 #define FE_DEFAULT_INSTR 200000000LL           /* Lua VM instructions */
@@ -73,6 +76,7 @@ int fe_is_libsrc(const char *shortsrc, size_t n);
 /* require.c */
 int fe_require(lua_State *L);
 int fe_read_file(lua_State *L, const char *path, size_t *len);
+int fe_load_chunk(lua_State *L, const char *buf, size_t len, const char *display, const char *fn);
 
 /* tensor.c: the tensor userdata and argument helpers */
 void fe_open_tensor(lua_State *L);
@@ -103,6 +107,7 @@ void fe_open_loss(lua_State *L);
 int fe_check_defs(lua_State *L);
 void fe_close_loss(lua_State *L);
 const char *fe_check_name(lua_State *L, int idx, const char *fn, const char *what);
+void fe_check_name_kind(lua_State *L, const char *name, NameKind kind, const char *fn);
 void fe_check_input(lua_State *L, const char *name, const char *fn);
 int fe_new_input(lua_State *L, const char *name, const Shape *s, DType dt, const char *fn);
 void fe_check_output(lua_State *L, const char *name, const char *fn);

@@ -17,10 +17,12 @@ typedef struct FeOptions {
 	const char *libdir;      /* the project's Lua library (frontend/lib) */
 	long long max_instructions; /* 0: default budget */
 	size_t max_memory;          /* bytes, 0: default cap */
+	int64_t max_bytes;          /* model size limit (ir_check_size), 0: IR_DEFAULT_MAX_BYTES */
 } FeOptions;
 
 /* Run the script at path; on success return its graph with shapes
-** inferred. On failure return NULL with e holding "file:line: message". */
+** inferred, verified (ir_verify_model) and within the size limit. On
+** failure return NULL with e holding "file:line: message". */
 Graph *fe_load(const char *path, const FeOptions *o, Err *e);
 
 #endif

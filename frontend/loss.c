@@ -202,6 +202,7 @@ static int fl_task(lua_State *L)
 	double w = fe_opt_num(L, 3, "task", "weight", 1), s = check_smoothing(L, 3, "task");
 	if (!(isfinite(w) && w >= 0))
 		fe_error(L, "task: option 'weight' must be a finite number of at least 0, got %g", w);
+	fe_check_name_kind(L, name, NAME_TASK, "task");
 	check_task_name(L, name);
 	int64_t k = check_logits(L, logits, "task");
 	const char *label = lua_pushfstring(L, "%s" LABEL_SUFFIX, name);

@@ -47,6 +47,22 @@ int fe_read_file(lua_State *L, const char *path, size_t *len)
 	return idx;
 }
 
+/* Compile the chunk in buf (len bytes) as Lua source named "@display" and
+** push it; on a syntax error push the message and return non-zero. A
+** precompiled chunk raises "[fn: ]display: precompiled Lua is not accepted"
+** before Lua sees it (Lua does not verify bytecode, and a crafted chunk
+** corrupts memory); the load itself is text-only as well. */
+int fe_load_chunk(lua_State *L, const char *buf, size_t len, const char *display, const char *fn)
+{
+	if (len > 0 && buf[0] == LUA_SIGNATURE[0])
+		fe_error(L, "%s%s%s: precompiled Lua is not accepted (load the .lua source)", fn ? fn : "",
+		         fn ? ": " : "", display);
+	lua_pushfstring(L, "@%s", display);
+	int status = luaL_loadbufferx(L, buf, len, lua_tostring(L, -1), "t");
+	lua_remove(L, -2);
+	return status;
+}
+
 /* True when name is a plain module name. */
 static int plain_name(const char *name)
 {
@@ -58,33 +74,33 @@ static int plain_name(const char *name)
 	return 1;
 }
 
-/* Find name.lua; push its bytes and return the buffer's index, with the
-** chunk's display name in display. Raises when it is nowhere. */
-static int find_module(lua_State *L, const char *name, char *display, size_t cap, size_t *len)
+/* Find name.lua; push the chunk's display name and then its bytes, and
+** return the index of the bytes. Raises when it is nowhere. */
+static int find_module(lua_State *L, const char *name, size_t *len)
 {
 	Fe *fe = fe_get(L);
-	char user[FE_PATHMAX + 256], lib[FE_PATHMAX + 256];
-	snprintf(user, sizeof user, "%s%s%s.lua", fe->dir, fe->dir[0] ? "/" : "", name);
-	snprintf(lib, sizeof lib, "%s/%s.lua", fe->libdir, name);
+	const char *user = lua_pushfstring(L, "%s%s%s.lua", fe->dir, fe->dir[0] ? "/" : "", name);
 	int idx = fe_read_file(L, user, len);
-	if (idx > 0) {
-		snprintf(display, cap, "%s", user);
+	if (idx > 0)
 		return idx;
-	}
+	int at = lua_gettop(L);
+	const char *lib = lua_pushfstring(L, "%s/%s.lua", fe->libdir, name);
 	idx = fe_read_file(L, lib, len);
-	if (idx > 0) {
-		snprintf(display, cap, "%s/%s.lua", FE_LIBLABEL, name);
-		return idx;
-	}
-	return fe_error(L, "require: module '%s' not found (looked for %s and %s)", name, user, lib);
+	if (idx < 0)
+		return fe_error(L, "require: module '%s' not found (looked for %s and %s)", name, user, lib);
+	lua_pushfstring(L, "%s/%s.lua", FE_LIBLABEL, name);
+	lua_replace(L, at);          /* the display name replaces user's path */
+	lua_remove(L, at + 1);       /* and lib's path goes */
+	return lua_gettop(L);
 }
 
 /* require(name) -> the module's value (what its chunk returned, or true) */
 int fe_require(lua_State *L)
 {
 	Fe *fe = fe_get(L);
-	const char *name = luaL_checkstring(L, 1);
-	if (!plain_name(name))
+	size_t n;
+	const char *name = luaL_checklstring(L, 1, &n);
+	if (strlen(name) != n || !plain_name(name))
 		return fe_error(L, "require: module name '%s' is not allowed (a plain name such as \"nn\" "
 		                   "loads nn.lua from the model's folder or the lunac library)", name);
 	lua_settop(L, 1);
@@ -95,13 +111,12 @@ int fe_require(lua_State *L)
 	if (t != LUA_TNIL)
 		return 1;
 	lua_pop(L, 1);
-	char display[FE_PATHMAX + 256];
 	size_t len;
-	int buf = find_module(L, name, display, sizeof display, &len);   /* 3 */
+	int buf = find_module(L, name, &len);   /* the display name at buf - 1 */
+	const char *display = lua_tostring(L, buf - 1);
 	fe_hash(fe, name, strlen(name));
 	fe_hash(fe, lua_touserdata(L, buf), len);
-	lua_pushfstring(L, "@%s", display);
-	if (luaL_loadbuffer(L, lua_touserdata(L, buf), len, lua_tostring(L, -1)) != LUA_OK)
+	if (fe_load_chunk(L, lua_touserdata(L, buf), len, display, "require") != LUA_OK)
 		return lua_error(L);
 	lua_pushboolean(L, 0);
 	lua_setfield(L, 2, name);        /* loading: a second require is a cycle */

@@ -3,7 +3,8 @@
 **
 ** Only the base, string, table, math and utf8 libraries are opened; load,
 ** loadfile, dofile and string.dump are removed, require is ours (require.c),
-** print writes to stderr (stdout carries the IR), setmetatable refuses __gc. A custom allocator caps
+** print writes to stderr (stdout carries the IR), setmetatable refuses __gc.
+** Chunks are loaded as source text only (fe_load_chunk). A custom allocator caps
 ** the memory the state may hold, a count hook caps the instructions it may
 ** run. Memory and budget errors are fatal: the sandbox's pcall rethrows them.
 */
@@ -203,8 +204,7 @@ static int boot(lua_State *L)
 	if (buf < 0)
 		return luaL_error(L, "cannot open %s: %s", fe->path, strerror(errno));
 	fe_hash(fe, lua_touserdata(L, buf), len);
-	lua_pushfstring(L, "@%s", fe->path);
-	if (luaL_loadbuffer(L, lua_touserdata(L, buf), len, lua_tostring(L, -1)) != LUA_OK)
+	if (fe_load_chunk(L, lua_touserdata(L, buf), len, fe->path, NULL) != LUA_OK)
 		return lua_error(L);
 	lua_sethook(L, fe_hook, LUA_MASKCOUNT, HOOK_EVERY);
 	lua_call(L, 0, 0);
@@ -219,15 +219,16 @@ static int boot(lua_State *L)
 	return 0;
 }
 
-/* The graph's name: the script's file name without its folder and ".lua". */
-static void graph_name(const char *path, char *buf, size_t cap)
+/* Name g after the script: its file name without its folder and ".lua". */
+static void graph_name(Graph *g, const char *path)
 {
 	const char *b = strrchr(path, '/');
 	b = b ? b + 1 : path;
-	snprintf(buf, cap, "%s", b);
-	size_t n = strlen(buf);
-	if (n > 4 && strcmp(buf + n - 4, ".lua") == 0)
-		buf[n - 4] = 0;
+	char *name = ir_strdup(&g->arena, b);
+	size_t n = strlen(name);
+	if (n > 4 && strcmp(name + n - 4, ".lua") == 0)
+		name[n - 4] = 0;
+	g->name = name;
 }
 
 /* Fill fe from the options. */
@@ -267,10 +268,13 @@ static void report(Fe *fe, lua_State *L, int status, Err *e)
 Graph *fe_load(const char *path, const FeOptions *o, Err *e)
 {
 	Fe fe;
+	if (strlen(path) >= PATH_MAX) {
+		ir_errorf(e, "cannot open %.64s...: the path is longer than %d bytes", path, PATH_MAX - 1);
+		return NULL;
+	}
 	fe_init(&fe, path, o);
-	char name[256];
-	graph_name(path, name, sizeof name);
-	fe.g = ir_new(name);
+	fe.g = ir_new(NULL);
+	graph_name(fe.g, path);
 	lua_State *L = lua_newstate(fe_alloc, &fe);
 	if (!L) {
 		ir_errorf(e, "%s: cannot create the Lua state (memory limit of %zu MiB)", path, fe.max_mem >> 20);
@@ -284,7 +288,8 @@ Graph *fe_load(const char *path, const FeOptions *o, Err *e)
 	if (status != LUA_OK)
 		report(&fe, L, status, e);
 	lua_close(L);
-	if (status == LUA_OK && ir_verify(fe.g, e) == 0) {
+	int64_t max_bytes = o && o->max_bytes > 0 ? o->max_bytes : IR_DEFAULT_MAX_BYTES;
+	if (status == LUA_OK && ir_verify_model(fe.g, NULL, e) == 0 && ir_check_size(fe.g, max_bytes, NULL, e) == 0) {
 		char hex[17];
 		snprintf(hex, sizeof hex, "%016llx", (unsigned long long)fe.hash);
 		fe.g->spec_hash = ir_strdup(&fe.g->arena, hex);

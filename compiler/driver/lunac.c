@@ -26,6 +26,7 @@ typedef struct Options {
 	int ndefs;
 	PassOpts passes;
 	CgOptions cg;
+	int64_t max_bytes;     /* the model size limit (--max-bytes) */
 	char home[PATH_MAX];   /* the install root: bin/.. */
 } Options;
 
@@ -48,6 +49,8 @@ static const char usage[] =
 	"  --disable-pass=A,B   skip optional passes\n"
 	"  --cpu=NAME --features=+a,-b   target another CPU than this machine's\n"
 	"  -O0 .. -O3           LLVM optimisation level (default -O3)\n"
+	"  --max-bytes=SIZE     refuse a model whose parameters, or activations per sample,\n"
+	"                       take more than SIZE bytes (default 16G; suffixes K M G T P)\n"
 	"  --version, --help\n";
 
 /* Print a one-line error and exit with status 1 (2 for usage errors). */
@@ -72,11 +75,13 @@ static void find_home(Options *o)
 {
 	const char *env = getenv("LUNAC_HOME");
 	if (env) {
+		if (strlen(env) >= sizeof o->home - 32)
+			die(1, "LUNAC_HOME is longer than %d bytes", (int)sizeof o->home - 33);
 		snprintf(o->home, sizeof o->home, "%s", env);
 		return;
 	}
 	ssize_t k = readlink("/proc/self/exe", o->home, sizeof o->home - 1);
-	if (k <= 0)
+	if (k <= 0 || k >= (ssize_t)sizeof o->home - 33)
 		die(1, "cannot find my own executable (set LUNAC_HOME)");
 	o->home[k] = 0;
 	for (int up = 0; up < 2; up++) {
@@ -94,6 +99,24 @@ static EmitKind parse_emit(const char *s)
 	if (!strcmp(s, "llvm")) return EMIT_LLVM;
 	if (!strcmp(s, "asm")) return EMIT_ASM;
 	die(2, "--emit: expected exe, obj, llvm or asm, got \"%s\"", s);
+}
+
+/* Parse --max-bytes: a whole number of bytes, or with a suffix K, M, G, T
+** or P (powers of 1024; "16G", "512M"), at least 1 and at most
+** IR_MAX_MAX_BYTES. */
+static int64_t parse_bytes(const char *s)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	static const char units[] = "KMGTP";
+	int shift = 0;
+	if (*end && end[1] == 0 && strchr(units, *end))
+		shift = 10 * (int)(strchr(units, *end) - units + 1), end++;
+	if (end == s || *end || errno || s[0] == '-' || s[0] == '+' || v == 0 ||
+	    v > (unsigned long long)IR_MAX_MAX_BYTES >> shift)
+		die(2, "--max-bytes: expected a size from 1 to 1P (bytes, or with K, M, G, T, P), got \"%s\"", s);
+	return (int64_t)(v << shift);
 }
 
 /* Record one -D KEY=VALUE. */
@@ -131,6 +154,7 @@ static void parse_args(Options *o, int argc, char **argv)
 {
 	o->emit = EMIT_EXE;
 	o->cg.opt_level = 3;
+	o->max_bytes = IR_DEFAULT_MAX_BYTES;
 	for (int i = 1; i < argc; i++) {
 		char *a = argv[i];
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -160,6 +184,8 @@ static void parse_args(Options *o, int argc, char **argv)
 			o->passes.print_after = flag_value(argc, argv, &i, "--print-after");
 		} else if (is_flag(a, "--disable-pass")) {
 			o->passes.disable = flag_value(argc, argv, &i, "--disable-pass");
+		} else if (is_flag(a, "--max-bytes")) {
+			o->max_bytes = parse_bytes(flag_value(argc, argv, &i, "--max-bytes"));
 		} else if (is_flag(a, "--cpu")) {
 			o->cg.cpu = flag_value(argc, argv, &i, "--cpu");
 		} else if (is_flag(a, "--features")) {
@@ -180,7 +206,8 @@ static void parse_args(Options *o, int argc, char **argv)
 		die(2, "no command given");
 }
 
-/* Read a whole file into a malloc'ed string. */
+/* Read a whole text file into a malloc'ed string; a NUL byte in it (which
+** would end the text early) is an error naming its line. */
 static char *slurp(const char *path, Err *e)
 {
 	FILE *f = fopen(path, "rb");
@@ -188,17 +215,33 @@ static char *slurp(const char *path, Err *e)
 		ir_errorf(e, "cannot open %s: %s", path, strerror(errno));
 		return NULL;
 	}
-	size_t cap = 1 << 16, n = 0;
+	size_t cap = 1 << 16, n = 0, k;
 	char *s = malloc(cap);
-	size_t k;
 	while (s && (k = fread(s + n, 1, cap - n - 1, f)) > 0) {
 		n += k;
-		if (n + 1 == cap)
-			s = realloc(s, cap *= 2);
+		if (n + 1 == cap) {
+			char *t = realloc(s, cap *= 2);
+			if (!t)
+				free(s);
+			s = t;
+		}
 	}
+	int bad = ferror(f);
 	fclose(f);
-	if (s)
-		s[n] = 0;
+	if (!s || bad) {
+		free(s);
+		ir_errorf(e, "cannot read %s: %s", path, s ? "read error" : "out of memory");
+		return NULL;
+	}
+	s[n] = 0;
+	if (strlen(s) != n) {
+		int line = 1;
+		for (const char *p = s; *p; p++)
+			line += *p == '\n';
+		ir_errorf(e, "%s:%d: a NUL byte in IR text", path, line);
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -216,18 +259,28 @@ static Graph *load_model(Options *o, Err *e)
 		ir_errorf(e, "%s: no model file given", o->cmd);
 		return NULL;
 	}
+	Graph *g;
 	if (ends_with(o->model, ".ir")) {
 		if (o->ndefs)
 			ir_errorf(e, "-D applies to Lua model scripts, not to IR text");
 		char *text = e->set ? NULL : slurp(o->model, e);
-		Graph *g = text ? ir_parse(text, o->model, e) : NULL;
+		g = text ? ir_parse(text, o->model, e) : NULL;
 		free(text);
-		return g;
+		if (g && ir_verify_model(g, o->model, e)) {
+			ir_free(g);
+			return NULL;
+		}
+	} else {
+		char libdir[PATH_MAX + 32];
+		snprintf(libdir, sizeof libdir, "%s/frontend/lib", o->home);
+		FeOptions fo = {.defs = o->defs, .ndefs = o->ndefs, .libdir = libdir, .max_bytes = o->max_bytes};
+		return fe_load(o->model, &fo, e);
 	}
-	char libdir[PATH_MAX + 32];
-	snprintf(libdir, sizeof libdir, "%s/frontend/lib", o->home);
-	FeOptions fo = {.defs = o->defs, .ndefs = o->ndefs, .libdir = libdir};
-	return fe_load(o->model, &fo, e);
+	if (g && ir_check_size(g, o->max_bytes, o->model, e)) {
+		ir_free(g);
+		return NULL;
+	}
+	return g;
 }
 
 /* Run a program (argv[0] looked up in PATH) and wait; 0 if it exited 0. */
@@ -333,6 +386,8 @@ static int cmd_build(Options *o, Graph *g, Err *e)
 	int rc = -1;
 	if (!o->out)
 		return ir_errorf(e, "build: -o OUT is required");
+	if (!o->out[0] || strlen(o->out) >= PATH_MAX)
+		return ir_errorf(e, "build: -o: the path is %s", o->out[0] ? "too long" : "empty");
 	int n = plan_entries(o, g, gs, plans, es, &l, e);
 	if (n > 0 && o->emit != EMIT_EXE) {
 		rc = cg_emit_entries(es, n, &o->cg, o->emit, o->out, e);

@@ -69,6 +69,16 @@ char *ir_strdup(Arena *a, const char *s)
 	return d;
 }
 
+/* Copy x followed by y into the arena, as one string. */
+char *ir_strcat(Arena *a, const char *x, const char *y)
+{
+	size_t nx = strlen(x), ny = strlen(y);
+	char *d = ir_alloc(a, nx + ny + 1);
+	memcpy(d, x, nx);
+	memcpy(d + nx, y, ny + 1);
+	return d;
+}
+
 /* Free every block of the arena. */
 void ir_arena_free(Arena *a)
 {
@@ -151,6 +161,7 @@ void ir_add_output(Graph *g, const char *name, int node)
 	g->outputs = grow(g->outputs, &g->capoutputs, g->noutputs + 1, sizeof *g->outputs);
 	g->outputs[g->noutputs].name = ir_strdup(&g->arena, name);
 	g->outputs[g->noutputs].node = node;
+	g->outputs[g->noutputs].line = 0;
 	g->noutputs++;
 }
 
@@ -206,12 +217,14 @@ const char *ir_dtype_name(DType t)
 	return t == DT_I32 ? "i32" : "f32";
 }
 
-/* Element count with the batch dimension bound to n. */
+/* Element count with the batch dimension bound to n; INT64_MAX when the
+** product overflows (shape inference refuses such shapes, see IR_MAXELEMS). */
 int64_t ir_numel(const Shape *s, int64_t n)
 {
 	int64_t k = 1;
 	for (int i = 0; i < s->rank; i++)
-		k *= s->d[i] == IR_N ? n : s->d[i];
+		if (__builtin_mul_overflow(k, s->d[i] == IR_N ? n : s->d[i], &k))
+			return INT64_MAX;
 	return k;
 }
 
@@ -257,6 +270,7 @@ Graph *ir_clone(const Graph *g)
 		Node *nd = ir_add(c, src->op, src->nin, src->in, src->loc);
 		nd->dtype = src->dtype;
 		nd->shape = src->shape;
+		nd->line = src->line;
 		nd->a = src->a;
 		nd->a.name = ir_strdup(&c->arena, src->a.name);
 		if (src->a.data) {
@@ -265,8 +279,10 @@ Graph *ir_clone(const Graph *g)
 			memcpy(nd->a.data, src->a.data, bytes);
 		}
 	}
-	for (int i = 0; i < g->noutputs; i++)
+	for (int i = 0; i < g->noutputs; i++) {
 		ir_add_output(c, g->outputs[i].name, g->outputs[i].node);
+		c->outputs[i].line = g->outputs[i].line;
+	}
 	c->ntasks = g->ntasks;
 	c->tasks = ir_alloc(&c->arena, sizeof(Task) * (size_t)(g->ntasks + 1));
 	for (int i = 0; i < g->ntasks; i++) {

@@ -17,6 +17,14 @@
 #define IR_MAXIN 16
 #define IR_N (-1)          /* symbolic batch dimension, printed "N" */
 #define IR_ERRLEN 1024
+/* The most elements one tensor may have (with N bound to 1): 2^48, so that
+** byte counts and offsets stay exact in int64 arithmetic and in the
+** descriptor's JSON numbers (doubles, exact to 2^53). */
+#define IR_MAXELEMS ((int64_t)1 << 48)
+/* The default limit on a model's parameter bytes and on its activation
+** bytes per sample (lunac --max-bytes), and the largest limit allowed. */
+#define IR_DEFAULT_MAX_BYTES ((int64_t)1 << 34)
+#define IR_MAX_MAX_BYTES ((int64_t)1 << 50)
 
 /* Err: the first error wins; library code fills it and returns nonzero. */
 typedef struct Err {
@@ -36,6 +44,7 @@ typedef struct Arena {
 
 void *ir_alloc(Arena *a, size_t n);           /* zeroed, 16-byte aligned */
 char *ir_strdup(Arena *a, const char *s);
+char *ir_strcat(Arena *a, const char *x, const char *y);   /* x followed by y, in the arena */
 void ir_arena_free(Arena *a);
 
 typedef enum { K_SOURCE, K_ELEMWISE, K_BROADCAST, K_INJECTIVE, K_REDUCTION, K_CONVLIKE, K_OPAQUE } OpKind;
@@ -110,12 +119,14 @@ typedef struct Node {
 	Shape shape;        /* filled by shape inference */
 	Attrs a;
 	const char *loc;    /* "model.lua:12" of the Lua line that made it, or NULL */
+	int line;           /* the line of the IR text it was read from, 0 otherwise */
 	int dead;           /* marked by passes, removed by ir_compact */
 } Node;
 
 typedef struct Output {
 	const char *name;
 	int node;
+	int line;           /* the line of the IR text it was read from, 0 otherwise */
 } Output;
 
 /* A classification head: which output holds its probabilities, which input
@@ -124,6 +135,7 @@ typedef struct Task {
 	const char *name, *output, *label;
 	int classes;
 	float weight;
+	int line;           /* the line of the IR text it was read from, 0 otherwise */
 } Task;
 
 typedef struct Graph {
@@ -157,7 +169,7 @@ const char *ir_init_name(Init i);
 const char *ir_dtype_name(DType t);
 
 /* Shapes. */
-int64_t ir_numel(const Shape *s, int64_t n);      /* element count with N bound to n */
+int64_t ir_numel(const Shape *s, int64_t n);      /* element count with N bound to n; INT64_MAX on overflow */
 int ir_batched(const Shape *s);                   /* 1 if d[0] == IR_N */
 int ir_shape_eq(const Shape *a, const Shape *b);
 /* Format as "f32[N,3,28,28]"; returns buf. */
@@ -170,6 +182,25 @@ int ir_infer_node(Graph *g, Node *nd, Err *e);
 int ir_infer(Graph *g, Err *e);
 /* Check every structural invariant; first violation goes in e. */
 int ir_verify(const Graph *g, Err *e);
+/* Check nd's attributes (stride, pad, eps, p, mode, name, ...) against
+** its op's rules; "loc: op: why" in e. Shape inference runs it first, so
+** the frontend, the IR parser and the verifier apply the same rules. */
+int ir_check_attrs(const Graph *g, const Node *nd, Err *e);
+/* Kinds of user-given names, for ir_name_error. */
+typedef enum { NAME_INPUT, NAME_PARAM, NAME_OUTPUT, NAME_TASK } NameKind;
+/* Why name (len bytes) cannot name a thing of this kind in a model, or
+** NULL when it can: names the file formats reserve or cannot carry. */
+const char *ir_name_error(NameKind kind, const char *name, size_t len);
+/* Write name for a message into buf (cap >= IR_QUOTELEN): its first 60
+** bytes, control bytes (and bytes of a name that is not UTF-8) as \xNN,
+** "..." when cut. Returns buf. */
+#define IR_QUOTELEN 256
+const char *ir_quote(char *buf, size_t cap, const char *name);
+/* ir_verify, then the rules for a model as the user wrote it (before any
+** pass): the names of inputs, parameters, outputs and tasks, and each
+** task's output, label and class count. Messages start with "file:line"
+** for what was read from IR text named file (file may be NULL). */
+int ir_verify_model(const Graph *g, const char *file, Err *e);
 
 /* Text form: print, and parse back (the parser runs shape inference). */
 void ir_print(const Graph *g, void *file);       /* FILE * */
@@ -180,5 +211,10 @@ Graph *ir_parse(const char *text, const char *filename, Err *e);
 int64_t ir_param_count(const Graph *g);
 int64_t ir_buffer_count(const Graph *g);
 int64_t ir_macs(const Graph *g);
+/* Refuse a model whose parameter bytes (parameters, buffers, constants) or
+** activation bytes per sample (every other value, N = 1) exceed max_bytes;
+** the message names the node that crossed the limit ("file:line" of the IR
+** text named file, else its script line). */
+int ir_check_size(const Graph *g, int64_t max_bytes, const char *file, Err *e);
 
 #endif

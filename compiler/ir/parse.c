@@ -1,11 +1,14 @@
 /*
 ** parse.c -- read the IR's text form (docs/ir.md) back into a graph, so
 ** that pass tests can start from IR. Errors read "file:line: message".
+** Each node, output and task remembers its line, so that the model rules
+** checked after parsing (ir_verify_model, ir_check_size) can name it.
 */
 #include "ir.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,18 +43,44 @@ static int accept(Parser *ps, char c)
 	return 1;
 }
 
-/* Read an identifier-like word into buf (letters, digits, _ . -). */
+/* True when c may be part of a word. */
+static int word_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '-' || c == '+';
+}
+
+/* Read an identifier-like word (letters, digits, _ . - +) into buf; a word
+** that does not fit is an error, never cut short. */
 static int word(Parser *ps, char *buf, size_t cap)
 {
 	blank(ps);
 	size_t k = 0;
-	while (isalnum((unsigned char)*ps->p) || *ps->p == '_' || *ps->p == '.' || *ps->p == '-' || *ps->p == '+') {
-		if (k + 1 < cap)
-			buf[k++] = *ps->p;
-		ps->p++;
-	}
+	while (word_char(ps->p[k]))
+		k++;
+	if (k == 0)
+		return perr(ps, "expected a word");
+	if (k >= cap)
+		return ir_errorf(ps->e, "%s:%d: \"%.20s...\" is longer than any keyword", ps->file, ps->line, ps->p);
+	memcpy(buf, ps->p, k);
 	buf[k] = 0;
-	return k ? 0 : perr(ps, "expected a word");
+	ps->p += k;
+	return 0;
+}
+
+/* Read a word of any length into the graph's arena. */
+static int long_word(Parser *ps, const char **out)
+{
+	blank(ps);
+	size_t k = 0;
+	while (word_char(ps->p[k]))
+		k++;
+	if (k == 0)
+		return perr(ps, "expected a word");
+	char *d = ir_alloc(&ps->g->arena, k + 1);
+	memcpy(d, ps->p, k);
+	*out = d;
+	ps->p += k;
+	return 0;
 }
 
 /* Read a double-quoted string (no escapes) into the graph's arena. */
@@ -78,10 +107,24 @@ static int integer(Parser *ps, int64_t *v)
 	char *end;
 	errno = 0;
 	long long x = strtoll(ps->p, &end, 10);
-	if (end == ps->p || errno)
+	if (end == ps->p)
 		return perr(ps, "expected an integer");
+	if (errno)
+		return perr(ps, "integer out of range");
 	ps->p = end;
 	*v = x;
+	return 0;
+}
+
+/* Read an integer that must fit in an int. */
+static int small_integer(Parser *ps, int *v)
+{
+	int64_t x;
+	if (integer(ps, &x))
+		return -1;
+	if (x < INT_MIN || x > INT_MAX)
+		return perr(ps, "integer out of range");
+	*v = (int)x;
 	return 0;
 }
 
@@ -141,27 +184,44 @@ static int pair(Parser *ps, int64_t v[2])
 	return accept(ps, ',') ? integer(ps, &v[1]) : 0;
 }
 
-/* Read const values "[v, ...]" into a malloc'ed-in-arena array. */
-static int values(Parser *ps, Node *nd, int *count)
+/* Read const values "[v, ...]" into an array in the graph's arena (the
+** line's length bounds their number). */
+static int values(Parser *ps, Node *nd, int64_t *count)
 {
-	float tmp[4096];
-	int k = 0;
-	if (!accept(ps, '['))
-		return perr(ps, "expected [");
+	size_t k = 0, cap = 16;
+	float *v = malloc(cap * sizeof *v);
+	int rc = -1;
+	if (!v)
+		return perr(ps, "out of memory");
+	if (!accept(ps, '[')) {
+		perr(ps, "expected [");
+		goto done;
+	}
 	if (!accept(ps, ']')) {
 		do {
-			if (k == 4096)
-				return perr(ps, "constant too large for the text form");
-			if (number(ps, &tmp[k++]))
-				return -1;
+			if (k == cap) {
+				float *nv = realloc(v, (cap *= 2) * sizeof *v);
+				if (!nv) {
+					perr(ps, "out of memory");
+					goto done;
+				}
+				v = nv;
+			}
+			if (number(ps, &v[k++]))
+				goto done;
 		} while (accept(ps, ','));
-		if (!accept(ps, ']'))
-			return perr(ps, "expected ]");
+		if (!accept(ps, ']')) {
+			perr(ps, "expected ]");
+			goto done;
+		}
 	}
-	nd->a.data = ir_alloc(&ps->g->arena, sizeof(float) * (size_t)(k ? k : 1));
-	memcpy(nd->a.data, tmp, sizeof(float) * (size_t)k);
-	*count = k;
-	return 0;
+	nd->a.data = ir_alloc(&ps->g->arena, sizeof(float) * (k ? k : 1));
+	memcpy(nd->a.data, v, sizeof(float) * k);
+	*count = (int64_t)k;
+	rc = 0;
+done:
+	free(v);
+	return rc;
 }
 
 /* Index of name in a table of n strings, or -1. */
@@ -179,7 +239,6 @@ static int attr(Parser *ps, Node *nd)
 	static const char *const modes[] = {"none", "off", "train", "mc", "running", "batch"};
 	static const char *const inits[] = {"none", "zeros", "ones", "glorot"};
 	char key[32], val[32];
-	int64_t v;
 	if (word(ps, key, sizeof key) || !accept(ps, '='))
 		return perr(ps, "expected key=value");
 	Attrs *a = &nd->a;
@@ -192,12 +251,8 @@ static int attr(Parser *ps, Node *nd)
 	if (!strcmp(key, "smoothing")) return number(ps, &a->smoothing);
 	if (!strcmp(key, "start")) return integer(ps, &a->start);
 	if (!strcmp(key, "shape")) return shape(ps, &a->shape);
-	if (!strcmp(key, "keepdims") || !strcmp(key, "axis") || !strcmp(key, "stream")) {
-		if (integer(ps, &v))
-			return -1;
-		*(key[0] == 'k' ? &a->keepdims : key[0] == 'a' ? &a->axis : &a->stream) = (int)v;
-		return 0;
-	}
+	if (!strcmp(key, "keepdims") || !strcmp(key, "axis") || !strcmp(key, "stream"))
+		return small_integer(ps, key[0] == 'k' ? &a->keepdims : key[0] == 'a' ? &a->axis : &a->stream);
 	if (!strcmp(key, "mode") || !strcmp(key, "init")) {
 		int m = key[0] == 'm';
 		if (word(ps, val, sizeof val))
@@ -232,7 +287,8 @@ static void location(Parser *ps, Node *nd)
 static int node_line(Parser *ps)
 {
 	char opname[32];
-	int in[IR_MAXIN], nin = 0, nvals = -1;
+	int in[IR_MAXIN], nin = 0;
+	int64_t nvals = -1;
 	if (word(ps, opname, sizeof opname))
 		return -1;
 	Op op = ir_op_lookup(opname);
@@ -249,6 +305,7 @@ static int node_line(Parser *ps)
 		blank(ps);
 	}
 	Node *nd = ir_add(ps->g, op, nin, in, NULL);
+	nd->line = ps->line;
 	int has_type = 0;
 	for (;;) {
 		blank(ps);
@@ -301,13 +358,11 @@ static int key_is(Parser *ps, const char *want)
 static int task_line(Parser *ps)
 {
 	Graph *g = ps->g;
-	Task t = {0};
-	int64_t k;
+	Task t = {.line = ps->line};
 	if (string(ps, &t.name) || key_is(ps, "output") || string(ps, &t.output) || key_is(ps, "label") ||
-	    string(ps, &t.label) || key_is(ps, "classes") || integer(ps, &k) || key_is(ps, "weight") ||
+	    string(ps, &t.label) || key_is(ps, "classes") || small_integer(ps, &t.classes) || key_is(ps, "weight") ||
 	    number(ps, &t.weight))
 		return -1;
-	t.classes = (int)k;
 	Task *nt = ir_alloc(&g->arena, sizeof(Task) * (size_t)(g->ntasks + 1));
 	if (g->ntasks)
 		memcpy(nt, g->tasks, sizeof(Task) * (size_t)g->ntasks);
@@ -339,19 +394,17 @@ static int line(Parser *ps)
 	}
 	if (word(ps, kw, sizeof kw))
 		return -1;
-	if (!strcmp(kw, "graph")) {
-		char name[128];
-		if (word(ps, name, sizeof name))
-			return -1;
-		ps->g->name = ir_strdup(&ps->g->arena, name);
-		return 0;
-	}
+	if (!strcmp(kw, "graph"))
+		return long_word(ps, &ps->g->name);
 	if (!strcmp(kw, "output")) {
 		const char *name;
 		int id;
 		if (string(ps, &name) || ref(ps, &id))
 			return -1;
+		if (ir_find_output(ps->g, name) >= 0)
+			return perr(ps, "duplicate output name");
 		ir_add_output(ps->g, name, id);
+		ps->g->outputs[ps->g->noutputs - 1].line = ps->line;
 		return 0;
 	}
 	if (!strcmp(kw, "task"))

@@ -46,10 +46,12 @@ static int want_rank(Err *e, const Graph *g, const Node *nd, int k, int r, const
 	return 0;
 }
 
-/* Output extent of a window op along one axis; -1 if impossible. */
+/* Output extent of a window op along one axis; -1 if impossible (each
+** value is at most IR_MAXELEMS first, so the sum cannot overflow). */
 static int64_t window_out(int64_t in, int64_t k, int64_t s, int64_t p)
 {
-	if (s <= 0 || k <= 0 || p < 0 || in + 2 * p < k)
+	if (s <= 0 || k <= 0 || p < 0 || in > IR_MAXELEMS || k > IR_MAXELEMS || s > IR_MAXELEMS || p > IR_MAXELEMS ||
+	    in + 2 * p < k)
 		return -1;
 	return (in + 2 * p - k) / s + 1;
 }
@@ -188,8 +190,6 @@ static int infer_bn(const Graph *g, Node *nd, Err *e)
 		if (s->rank != 1 || s->d[0] != x->d[1])
 			return sh_fail(e, nd, "%s %s must be [%lld]", what[k], sh_fmt(b1, s), (long long)x->d[1]);
 	}
-	if (nd->a.mode != MODE_RUNNING && nd->a.mode != MODE_BATCH)
-		return sh_fail(e, nd, "mode must be running or batch, got %s", ir_mode_name(nd->a.mode));
 	nd->shape = *x;
 	return 0;
 }
@@ -242,25 +242,29 @@ static int infer_source(const Graph *g, Node *nd, Err *e)
 			return sh_fail(e, nd, "bad shape %s", sh_fmt(b1, s));
 	if (nd->op == OP_CONST && !nd->a.data)
 		return sh_fail(e, nd, "constant without values");
-	if ((ir_ops[nd->op].attrs & A_NAME) && !nd->a.name)
-		return sh_fail(e, nd, "needs a name");
 	return 0;
 }
 
-/* Infer nd's shape from its operands (which must already be inferred). */
-int ir_infer_node(Graph *g, Node *nd, Err *e)
+/* Check the shape nd was given: N only in front, every other dimension at
+** least 1, and at most IR_MAXELEMS elements (N = 1), so that every later
+** size computation fits in int64. */
+static int check_result(Node *nd, Err *e)
 {
-	const OpInfo *oi = &ir_ops[nd->op];
-	if (nd->nin < oi->min_in || nd->nin > oi->max_in)
-		return sh_fail(e, nd, "takes %d to %d operands, got %d", oi->min_in, oi->max_in, nd->nin);
-	for (int k = 0; k < nd->nin; k++) {
-		if (nd->in[k] < 0 || nd->in[k] >= nd->id)
-			return sh_fail(e, nd, "operand %d refers to %%%d, not an earlier node", k, nd->in[k]);
-		int want_i32 = (nd->op == OP_XENT || nd->op == OP_XENT_DX) && k == 1;
-		if ((g->nodes[nd->in[k]]->dtype == DT_I32) != want_i32)
-			return sh_fail(e, nd, "operand %d must be %s", k, want_i32 ? "i32 (class labels)" : "f32");
-	}
-	if (oi->kind == K_SOURCE)
+	char b1[128];
+	const Shape *s = &nd->shape;
+	for (int i = 0; i < s->rank; i++)
+		if (s->d[i] < 1 && !(i == 0 && s->d[i] == IR_N))
+			return sh_fail(e, nd, "bad shape %s", sh_fmt(b1, s));
+	if (ir_numel(s, 1) > IR_MAXELEMS)
+		return sh_fail(e, nd, "%s has more than 2^48 elements%s, more than any tensor may have", sh_fmt(b1, s),
+		               ir_batched(s) ? " per sample" : "");
+	return 0;
+}
+
+/* The shape rule of nd's op. */
+static int infer_op(Graph *g, Node *nd, Err *e)
+{
+	if (ir_ops[nd->op].kind == K_SOURCE)
 		return infer_source(g, nd, e);
 	nd->dtype = DT_F32;
 	switch (nd->op) {
@@ -273,12 +277,6 @@ int ir_infer_node(Graph *g, Node *nd, Err *e)
 	case OP_BATCHNORM: return infer_bn(g, nd, e);
 	case OP_CONCAT: return infer_concat(g, nd, e);
 	case OP_RESHAPE: return infer_reshape(g, nd, e);
-	case OP_DROPOUT:
-		if (!(nd->a.p >= 0 && nd->a.p < 1))
-			return sh_fail(e, nd, "p must be in [0, 1), got %g", nd->a.p);
-		if (nd->a.mode != MODE_OFF && nd->a.mode != MODE_TRAIN && nd->a.mode != MODE_MC)
-			return sh_fail(e, nd, "mode must be off, train or mc, got %s", ir_mode_name(nd->a.mode));
-		/* fall through */
 	default: {
 		int r = sh_infer_train(g, nd, e);
 		if (r <= 0)
@@ -288,6 +286,26 @@ int ir_infer_node(Graph *g, Node *nd, Err *e)
 		return 0;
 	}
 	}
+}
+
+/* Infer nd's shape from its operands (which must already be inferred):
+** operand checks, the attribute rules (ir_check_attrs), the op's shape
+** rule, and the size of the result. */
+int ir_infer_node(Graph *g, Node *nd, Err *e)
+{
+	const OpInfo *oi = &ir_ops[nd->op];
+	if (nd->nin < oi->min_in || nd->nin > oi->max_in)
+		return sh_fail(e, nd, "takes %d to %d operands, got %d", oi->min_in, oi->max_in, nd->nin);
+	for (int k = 0; k < nd->nin; k++) {
+		if (nd->in[k] < 0 || nd->in[k] >= nd->id)
+			return sh_fail(e, nd, "operand %d refers to %%%d, not an earlier node", k, nd->in[k]);
+		int want_i32 = (nd->op == OP_XENT || nd->op == OP_XENT_DX) && k == 1;
+		if ((g->nodes[nd->in[k]]->dtype == DT_I32) != want_i32)
+			return sh_fail(e, nd, "operand %d must be %s", k, want_i32 ? "i32 (class labels)" : "f32");
+	}
+	if (ir_check_attrs(g, nd, e) || infer_op(g, nd, e))
+		return -1;
+	return check_result(nd, e);
 }
 
 /* Infer every node's shape in order. */

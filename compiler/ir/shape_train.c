@@ -130,7 +130,7 @@ static int infer_slice(const Graph *g, Node *nd, Err *e)
 	const Shape *x = sh_arg(g, nd, 0), *t = &nd->a.shape;
 	int ax = nd->a.axis, ok = t->rank == x->rank && ax >= 0 && ax < x->rank && x->d[ax] != IR_N;
 	for (int i = 0; ok && i < x->rank; i++)
-		ok = i == ax ? nd->a.start >= 0 && t->d[i] >= 1 && nd->a.start + t->d[i] <= x->d[i] : t->d[i] == x->d[i];
+		ok = i == ax ? nd->a.start >= 0 && t->d[i] >= 1 && t->d[i] <= x->d[i] && nd->a.start <= x->d[i] - t->d[i] : t->d[i] == x->d[i];
 	if (!ok)
 		return sh_fail(e, nd, "cannot take %s at %lld along axis %d of %s", sh_fmt(b1, t), (long long)nd->a.start, ax,
 		               sh_fmt(b2, x));
@@ -145,8 +145,6 @@ static int infer_xent(const Graph *g, Node *nd, Err *e)
 	const Shape *x = sh_arg(g, nd, 0), *y = sh_arg(g, nd, 1);
 	if (x->rank != 2 || y->rank != 1 || y->d[0] != x->d[0])
 		return sh_fail(e, nd, "logits %s and labels %s must be [N,K] and [N]", sh_fmt(b1, x), sh_fmt(b2, y));
-	if (!(nd->a.smoothing >= 0 && nd->a.smoothing < 1))
-		return sh_fail(e, nd, "label smoothing must be in [0, 1), got %g", nd->a.smoothing);
 	if (nd->op == OP_XENT_DX && !ir_shape_eq(y, sh_arg(g, nd, 2)))
 		return sh_fail(e, nd, "loss gradient %s must be [N]", sh_fmt(b1, sh_arg(g, nd, 2)));
 	nd->shape = nd->op == OP_XENT ? *y : *x;

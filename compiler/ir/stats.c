@@ -1,27 +1,47 @@
 /*
-** stats.c -- the numbers `lunac stats` reports: trainable parameters and
-** multiply-accumulates per sample.
+** stats.c -- the numbers `lunac stats` reports (trainable parameters and
+** multiply-accumulates per sample) and the size limit every model is held
+** to (ir_check_size). Sums and products saturate at INT64_MAX, so a count
+** is never negative.
 */
 #include "ir.h"
+
+#include <stdio.h>
+
+/* a + b, INT64_MAX when it overflows (a, b >= 0). */
+static int64_t sat_add(int64_t a, int64_t b)
+{
+	int64_t r;
+	return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
+/* a * b, INT64_MAX when it overflows (a, b >= 0). */
+static int64_t sat_mul(int64_t a, int64_t b)
+{
+	int64_t r;
+	return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
+/* Elements of every node of op op. */
+static int64_t count_op(const Graph *g, Op op)
+{
+	int64_t k = 0;
+	for (int i = 0; i < g->nnodes; i++)
+		if (g->nodes[i]->op == op)
+			k = sat_add(k, ir_numel(&g->nodes[i]->shape, 1));
+	return k;
+}
 
 /* Elements of every trainable parameter. */
 int64_t ir_param_count(const Graph *g)
 {
-	int64_t k = 0;
-	for (int i = 0; i < g->nnodes; i++)
-		if (g->nodes[i]->op == OP_PARAM)
-			k += ir_numel(&g->nodes[i]->shape, 1);
-	return k;
+	return count_op(g, OP_PARAM);
 }
 
 /* Elements of every buffer (batch-norm running statistics). */
 int64_t ir_buffer_count(const Graph *g)
 {
-	int64_t k = 0;
-	for (int i = 0; i < g->nnodes; i++)
-		if (g->nodes[i]->op == OP_BUFFER)
-			k += ir_numel(&g->nodes[i]->shape, 1);
-	return k;
+	return count_op(g, OP_BUFFER);
 }
 
 /* Multiply-accumulates of one node for one sample (N = 1): the products in
@@ -33,12 +53,12 @@ static int64_t node_macs(const Graph *g, const Node *nd)
 	switch (nd->op) {
 	case OP_CONV2D: {
 		const Shape *w = &g->nodes[nd->in[1]]->shape;
-		return ir_numel(o, 1) * w->d[1] * w->d[2] * w->d[3];
+		return sat_mul(sat_mul(sat_mul(ir_numel(o, 1), w->d[1]), w->d[2]), w->d[3]);
 	}
 	case OP_DENSE:
-		return ir_numel(o, 1) * g->nodes[nd->in[1]]->shape.d[1];
+		return sat_mul(ir_numel(o, 1), g->nodes[nd->in[1]]->shape.d[1]);
 	case OP_MATMUL:
-		return ir_numel(o, 1) * g->nodes[nd->in[1]]->shape.d[0];
+		return sat_mul(ir_numel(o, 1), g->nodes[nd->in[1]]->shape.d[0]);
 	default:
 		return 0;
 	}
@@ -49,6 +69,57 @@ int64_t ir_macs(const Graph *g)
 {
 	int64_t k = 0;
 	for (int i = 0; i < g->nnodes; i++)
-		k += node_macs(g, g->nodes[i]);
+		k = sat_add(k, node_macs(g, g->nodes[i]));
 	return k;
+}
+
+/* Write bytes as "16 GiB" when it is a whole number of GiB, MiB or KiB,
+** else as "N bytes", into buf. */
+static const char *fmt_bytes(char *buf, size_t cap, int64_t bytes)
+{
+	static const char *const unit[] = {"PiB", "TiB", "GiB", "MiB", "KiB"};
+	for (int i = 0; i < 5; i++) {
+		int64_t u = (int64_t)1 << (10 * (5 - i));
+		if (bytes >= u && bytes % u == 0) {
+			snprintf(buf, cap, "%lld %s", (long long)(bytes / u), unit[i]);
+			return buf;
+		}
+	}
+	snprintf(buf, cap, "%lld bytes", (long long)bytes);
+	return buf;
+}
+
+/* True when nd's values are fixed data of the model (parameters, buffers,
+** optimizer state, constants) rather than computed per sample. */
+static int is_stored(const Node *nd)
+{
+	return nd->op == OP_PARAM || nd->op == OP_BUFFER || nd->op == OP_STATE || nd->op == OP_CONST;
+}
+
+/* Refuse g when its parameter bytes or its activation bytes per sample
+** exceed max_bytes; name the node at which the running total crossed it. */
+int ir_check_size(const Graph *g, int64_t max_bytes, const char *file, Err *e)
+{
+	int64_t total[2] = {0, 0};   /* stored, per sample */
+	for (int i = 0; i < g->nnodes; i++) {
+		const Node *nd = g->nodes[i];
+		int k = !is_stored(nd);
+		total[k] = sat_add(total[k], sat_mul(ir_numel(&nd->shape, 1), 4));
+		if (total[k] <= max_bytes)
+			continue;
+		char at[1100], lim[64], name[IR_QUOTELEN], q[IR_QUOTELEN + 4] = "";
+		if (nd->a.name && (ir_ops[nd->op].attrs & A_NAME))
+			snprintf(q, sizeof q, " \"%s\"", ir_quote(name, sizeof name, nd->a.name));
+		if (file && nd->line > 0)
+			snprintf(at, sizeof at, "%s:%d", file, nd->line);
+		else if (nd->loc)
+			snprintf(at, sizeof at, "%s", nd->loc);
+		else
+			snprintf(at, sizeof at, "%s: %%%d", file ? file : g->name, nd->id);
+		return ir_errorf(e, "%s: %s%s: the model's %s reach %lld bytes (%.1f GiB) here, over the limit of %s "
+		                    "(raise it with lunac --max-bytes SIZE)", at, ir_ops[nd->op].name, q,
+		                 k ? "activations per sample" : "parameters", (long long)total[k],
+		                 (double)total[k] / (1 << 30), fmt_bytes(lim, sizeof lim, max_bytes));
+	}
+	return 0;
 }

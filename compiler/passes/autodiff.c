@@ -336,9 +336,7 @@ int pass_autodiff(Graph *g, const PassOpts *o, Err *e)
 		const Node *nd = g->nodes[i];
 		if (nd->op != OP_PARAM || ad.grad[i] < 0)
 			continue;
-		char name[512];
-		snprintf(name, sizeof name, "grad.%s", nd->a.name);
-		ir_add_output(g, name, ad.grad[i]);
+		ir_add_output(g, ir_strcat(&g->arena, "grad.", nd->a.name), ad.grad[i]);
 	}
 	free(ad.grad), free(ad.needs);
 	return e->set ? -1 : 0;

@@ -37,15 +37,14 @@ static int mk(Up *u, Op op, int x, int y)
 /* A named source: hyper-parameter input or optimizer state. */
 static int source(Up *u, Op op, const char *prefix, const char *name, const Shape *s)
 {
-	char full[512];
-	snprintf(full, sizeof full, "%s%s", prefix, name);
+	const char *full = ir_strcat(&u->g->arena, prefix, name);
 	for (int i = 0; i < u->g->nnodes; i++) {
 		const Node *nd = u->g->nodes[i];
 		if (nd->op == op && !strcmp(nd->a.name, full))
 			return i;
 	}
 	Node *nd = ir_add(u->g, op, 0, NULL, NULL);
-	nd->a.name = ir_strdup(&u->g->arena, full);
+	nd->a.name = full;
 	nd->a.init = INIT_ZEROS;
 	nd->shape = *s;
 	return nd->id;
@@ -139,9 +138,12 @@ int pass_update(Graph *g, const PassOpts *o, Err *e)
 			g->outputs[keep++] = g->outputs[i];
 			continue;
 		}
+		params[n] = -1;
 		for (int j = 0; j < g->nnodes; j++)
 			if (g->nodes[j]->op == OP_PARAM && !strcmp(g->nodes[j]->a.name, name + 5))
 				params[n] = j;
+		if (params[n] < 0)
+			return ir_errorf(e, "update: internal error: output \"%s\" is the gradient of no parameter", name);
 		grads[n++] = g->outputs[i].node;
 	}
 	g->noutputs = keep;

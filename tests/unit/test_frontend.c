@@ -364,6 +364,66 @@ static void test_sandbox(void)
 	ir_free(g);
 }
 
+/* Write n bytes to tmpdir/name; returns the path (static buffer per call slot). */
+static const char *write_bin(const char *name, const void *bytes, size_t n)
+{
+	static char paths[4][512];
+	static int k;
+	char *p = paths[k++ % 4];
+	snprintf(p, 512, "%s/%s", tmpdir, name);
+	FILE *f = fopen(p, "wb");
+	fwrite(bytes, 1, n, f);
+	fclose(f);
+	return p;
+}
+
+/* True when e refused a precompiled chunk, naming path, at "prefix" when
+** prefix is given (the requiring script's line). */
+static int refused_binary(const Graph *g, const Err *e, const char *path, const char *prefix)
+{
+	char want[700];
+	snprintf(want, sizeof want, "%s: precompiled Lua is not accepted (load the .lua source)", path);
+	return !g && strstr(e->msg, want) && (!prefix || !strncmp(e->msg, prefix, strlen(prefix)));
+}
+
+/* Precompiled chunks: refused as a model script and as a required module,
+** whether real luac output or the signature followed by junk (refused
+** before Lua parses a byte of it). */
+static void test_bytecode(void)
+{
+	Err e;
+	static const char junk[] = "\x1bLua\x54\x00\x19\x93\r\n\x1a\n\x04\x08\x08\xff\xff\xff\xff\x7f";
+	const char *p = write_bin("junk.lua", junk, sizeof junk - 1);
+	Graph *g = load(p, NULL, &e);
+	t_check(refused_binary(g, &e, p, p), "bytecode: a script starting with the signature", "%s", e.msg);
+	ir_free(g);
+	write_bin("bcmod.lua", junk, sizeof junk - 1);
+	const char *m = write_tmp("usesbc.lua", "local x = input('x', {3})\nlocal m = require 'bcmod'\noutput('y', x)\n");
+	char at[600], mod[600];
+	snprintf(at, sizeof at, "%s:2: require: ", m);
+	snprintf(mod, sizeof mod, "%s/bcmod.lua", tmpdir);
+	g = load(m, NULL, &e);
+	t_check(refused_binary(g, &e, mod, at), "bytecode: a required module starting with the signature", "%s",
+	        e.msg);
+	ir_free(g);
+	char cmd[1400];
+	const char *src = write_tmp("src.lua", "output('y', relu(input('x', {3})))\n");
+	snprintf(cmd, sizeof cmd, "luac5.4 -o '%s/real.lua' '%s' 2>/dev/null && luac5.4 -o '%s/bcmod.lua' '%s' 2>/dev/null",
+	         tmpdir, src, tmpdir, src);
+	if (system(cmd) != 0) {
+		printf("ok - bytecode: luac output # SKIP luac5.4 is not installed\n");
+		return;
+	}
+	snprintf(mod, sizeof mod, "%s/real.lua", tmpdir);
+	g = load(mod, NULL, &e);
+	t_check(refused_binary(g, &e, mod, mod), "bytecode: luac output as a script", "%s", e.msg);
+	ir_free(g);
+	snprintf(mod, sizeof mod, "%s/bcmod.lua", tmpdir);
+	g = load(m, NULL, &e);
+	t_check(refused_binary(g, &e, mod, at), "bytecode: luac output as a module", "%s", e.msg);
+	ir_free(g);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -378,6 +438,7 @@ int main(void)
 	test_custom_loss();
 	test_block_counts();
 	test_sandbox();
+	test_bytecode();
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)

@@ -6,6 +6,7 @@
 #include "passes/passes.h"
 #include "t.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -255,6 +256,183 @@ static void test_training_passes(void)
 	             "xent: operand 1 must be i32 (class labels)");
 }
 
+/* Run ir_verify on g after setting one attribute badly; want in the message. */
+static void verify_catches(Graph *g, const char *name, const char *want)
+{
+	Err e = {0};
+	t_check(ir_verify(g, &e) && strstr(e.msg, want), name, "got \"%s\", want \"%s\"", e.msg, want);
+}
+
+/* The verifier holds every graph (not only parsed text) to the attribute
+** rules: a pass or a frontend that wrote a bad value is caught. */
+static void test_attr_rules(void)
+{
+	Err e;
+	static const char bn[] =
+		"graph b\n%0 = input \"x\" : f32[N,3]\n%1 = param \"g\" init=ones : f32[3]\n"
+		"%2 = param \"b\" init=zeros : f32[3]\n%3 = buffer \"m\" init=zeros : f32[3]\n"
+		"%4 = buffer \"v\" init=ones : f32[3]\n%5 = batchnorm %0, %1, %2, %3, %4 mode=running eps=0.001 momentum=0.01\n"
+		"%6 = dropout %5 mode=train p=0.5 stream=0\n%7 = maxpool %6 kernel=1 stride=1 pad=0\noutput \"y\" %6\n";
+	Graph *g = parse(bn, &e);
+	t_check(g == NULL && strstr(e.msg, "maxpool: input must have rank 4"), "attrs: the base parses to its last line",
+	        "%s", e.msg);
+	ir_free(g);
+	char text[sizeof bn];
+	memcpy(text, bn, sizeof bn);
+	*strstr(text, "%7 = maxpool") = 0;
+	strcat(text, "output \"y\" %6\n");
+	g = parse(text, &e);
+	t_check(g && ir_verify(g, &e) == 0, "attrs: a good batch norm and dropout", "%s", e.msg);
+	if (!g)
+		return;
+	Node *b = g->nodes[5], *d = g->nodes[6];
+	b->a.eps = NAN;
+	verify_catches(g, "attrs: verifier refuses eps nan", "%5: batchnorm: eps must be a finite number above 0, got nan");
+	b->a.eps = 0;
+	verify_catches(g, "attrs: verifier refuses eps 0", "eps must be a finite number above 0, got 0");
+	b->a.eps = INFINITY;
+	verify_catches(g, "attrs: verifier refuses eps inf", "eps must be a finite number above 0, got inf");
+	b->a.eps = 1e-3f;
+	b->a.momentum = -0.5f;
+	verify_catches(g, "attrs: verifier refuses momentum -0.5", "momentum must be in [0, 1], got -0.5");
+	b->a.momentum = 0.1f;
+	b->a.mode = MODE_MC;
+	verify_catches(g, "attrs: verifier refuses a batch-norm mode", "mode must be running or batch, got mc");
+	b->a.mode = MODE_RUNNING;
+	d->a.p = 1;
+	verify_catches(g, "attrs: verifier refuses p 1", "%6: dropout: p must be in [0, 1), got 1");
+	d->a.p = 0.5f;
+	d->a.stream = -1;
+	verify_catches(g, "attrs: verifier refuses stream -1", "stream must be at least 0, got -1");
+	d->a.stream = 0;
+	g->nodes[1]->a.name = "__metadata__";
+	verify_catches(g, "attrs: verifier refuses a parameter __metadata__", "reserved by the safetensors format");
+	g->nodes[1]->a.name = "opt.m.g";
+	verify_catches(g, "attrs: verifier refuses a parameter opt.*", "kept for the optimizer state");
+	g->nodes[1]->a.name = "";
+	verify_catches(g, "attrs: verifier refuses an empty name", "the name \"\" is empty");
+	g->nodes[1]->a.name = "g";
+	t_check(ir_verify(g, &e) == 0, "attrs: restored graph verifies", "%s", e.msg);
+	ir_free(g);
+}
+
+/* Names: what every format can carry, and the reserved ones. */
+static void test_names(void)
+{
+	static const struct {
+		NameKind kind;
+		const char *name;
+		size_t len;
+		const char *want;   /* NULL: accepted */
+	} cases[] = {
+		{NAME_PARAM, "conv1.weight", 12, NULL},
+		{NAME_PARAM, "caf\xc3\xa9.\xe6\x97\xa5.\xf0\x9f\x98\x80", 14, NULL},
+		{NAME_PARAM, "", 0, "is empty"},
+		{NAME_PARAM, "a\0b", 3, "NUL"},
+		{NAME_PARAM, "a\tb", 3, "control character"},
+		{NAME_PARAM, "a\x7f", 2, "control character"},
+		{NAME_PARAM, "a\"b", 3, "double quote"},
+		{NAME_PARAM, "\xff", 1, "not valid UTF-8"},
+		{NAME_PARAM, "\xc0\xaf", 2, "not valid UTF-8"},          /* overlong '/' */
+		{NAME_PARAM, "\xed\xa0\x80", 3, "not valid UTF-8"},      /* a surrogate */
+		{NAME_PARAM, "\xf4\x90\x80\x80", 4, "not valid UTF-8"},  /* above U+10FFFF */
+		{NAME_PARAM, "\xe6\x97", 2, "not valid UTF-8"},          /* cut short */
+		{NAME_PARAM, "__metadata__", 12, "safetensors"},
+		{NAME_PARAM, "opt.m.w", 7, "optimizer state"},
+		{NAME_INPUT, "opt.m.w", 7, NULL},
+		{NAME_INPUT, "hyper.lr", 8, "hyper-parameters"},
+		{NAME_OUTPUT, "grad.w", 6, "gradients"},
+		{NAME_OUTPUT, "loss", 4, NULL},
+		{NAME_TASK, "__metadata__", 12, NULL},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		const char *why = ir_name_error(cases[i].kind, cases[i].name, cases[i].len);
+		char name[64];
+		snprintf(name, sizeof name, "names: case %zu", i);
+		t_check(cases[i].want ? why && strstr(why, cases[i].want) : !why, name, "got \"%s\", want \"%s\"",
+		        why ? why : "(accepted)", cases[i].want ? cases[i].want : "(accepted)");
+	}
+	char q[IR_QUOTELEN], longn[300];
+	memset(longn, 'a', sizeof longn - 1);
+	longn[sizeof longn - 1] = 0;
+	ir_quote(q, sizeof q, longn);
+	t_check(strlen(q) == 63 && !strcmp(q + 60, "..."), "names: a long name is cut in messages", "%s", q);
+	memcpy(longn + 59, "\xc3\xa9", 2);
+	ir_quote(q, sizeof q, longn);
+	t_check(strlen(q) == 62 && !strcmp(q + 59, "..."), "names: a cut does not split a character", "%s", q);
+	ir_quote(q, sizeof q, "a\nb\xff");
+	t_check(!strcmp(q, "a\\x0ab\\xff"), "names: control and non-UTF-8 bytes are escaped", "%s", q);
+}
+
+/* Sizes: element counts saturate instead of wrapping, the counts of
+** `stats` are never negative, and ir_check_size draws the line exactly. */
+static void test_sizes(void)
+{
+	Shape big = {3, {4294967296LL, 4294967296LL, 4294967296LL}};
+	t_check(ir_numel(&big, 1) == INT64_MAX, "sizes: numel saturates", "%lld", (long long)ir_numel(&big, 1));
+	Graph *g = ir_new("s");
+	for (int i = 0; i < 3; i++) {   /* made by hand: shape inference would refuse these */
+		Node *p = ir_add(g, OP_PARAM, 0, NULL, NULL);
+		p->a.name = i ? "q" : "p";
+		p->shape = (Shape){2, {(int64_t)1 << 40, (int64_t)1 << 22}};
+	}
+	t_check(ir_param_count(g) == INT64_MAX, "sizes: parameter count saturates, never negative", "%lld",
+	        (long long)ir_param_count(g));
+	Err e = {0};
+	t_check(ir_check_size(g, IR_DEFAULT_MAX_BYTES, "s.ir", &e) && strstr(e.msg, "s.ir: %0: param \"p\": the model's parameters"),
+	        "sizes: the first node over the limit is named", "%s", e.msg);
+	ir_free(g);
+	g = ir_new("s");
+	Node *p = ir_add(g, OP_PARAM, 0, NULL, "m.lua:7");
+	p->a.name = "w";
+	p->shape = (Shape){1, {(int64_t)1 << 32}};
+	memset(&e, 0, sizeof e);
+	t_check(ir_check_size(g, (int64_t)1 << 34, NULL, &e) == 0, "sizes: exactly the limit passes", "%s", e.msg);
+	t_check(ir_check_size(g, ((int64_t)1 << 34) - 1, NULL, &e) && strstr(e.msg, "m.lua:7: param \"w\":"),
+	        "sizes: one byte under it does not, at the script line", "%s", e.msg);
+	ir_free(g);
+	memset(&e, 0, sizeof e);
+	g = parse("graph r\n%0 = input \"x\" : f32[N,2]\n%1 = reshape %0 shape=[N,4611686018427387904,4]\n", &e);
+	t_check(!g && strstr(e.msg, "t.ir:3: %1: reshape: cannot reshape"), "sizes: a reshape target that wraps around",
+	        "%s", e.msg);
+	ir_free(g);
+	g = parse("graph r\n%0 = input \"x\" : f32[N,2]\n%1 = broadcast %0 shape=[N,-5,2]\n", &e);
+	t_check(!g && strstr(e.msg, "t.ir:3: %1: broadcast:"), "sizes: a negative broadcast target", "%s", e.msg);
+	ir_free(g);
+}
+
+/* Tasks on a graph that did not come from text (the frontend's path). */
+static void test_tasks(void)
+{
+	Err e;
+	Graph *g = parse("graph t\n%0 = input \"x\" : f32[N,4]\n%1 = param \"w\" : f32[3,4]\n%2 = dense %0, %1\n"
+	                 "%3 = softmax %2\n%4 = input \"t.label\" : i32[N]\noutput \"t\" %3\n", &e);
+	t_check(g != NULL, "tasks: base", "%s", e.msg);
+	if (!g)
+		return;
+	Task t = {"t", "t", "t.label", 3, 1, 0};
+	g->tasks = &t;
+	g->ntasks = 1;
+	t_check(ir_verify_model(g, NULL, &e) == 0, "tasks: a good task", "%s", e.msg);
+	t.classes = 4;
+	memset(&e, 0, sizeof e);
+	t_check(ir_verify_model(g, NULL, &e) && strstr(e.msg, "t: task \"t\": output \"t\" is f32[N,3], not the f32[N,4]"),
+	        "tasks: class count that does not match the output", "%s", e.msg);
+	t.classes = 3;
+	t.label = "x";
+	memset(&e, 0, sizeof e);
+	t_check(ir_verify_model(g, NULL, &e) && strstr(e.msg, "label input \"x\" is f32[N,4]"), "tasks: a label that is not i32",
+	        "%s", e.msg);
+	t.label = "t.label";
+	t.weight = -1;
+	memset(&e, 0, sizeof e);
+	t_check(ir_verify_model(g, NULL, &e) && strstr(e.msg, "weight must be a finite number"), "tasks: a negative weight",
+	        "%s", e.msg);
+	g->tasks = NULL;
+	g->ntasks = 0;
+	ir_free(g);
+}
+
 int main(void)
 {
 	test_roundtrip();
@@ -263,5 +441,9 @@ int main(void)
 	test_passes();
 	test_plan();
 	test_training_passes();
+	test_attr_rules();
+	test_names();
+	test_sizes();
+	test_tasks();
 	return t_done();
 }
