@@ -20,7 +20,7 @@
 ** more (no system call would open it), so a path and its folder always fit. */
 #define FE_PATHMAX (PATH_MAX + 32)
 #define FE_SCOPEMAX 1024
-#define FE_MAXNODES (1 << 20)
+#define FE_MAXNODES IR_MAXNODES
 #define FE_DEFAULT_INSTR 200000000LL           /* Lua VM instructions */
 #define FE_DEFAULT_MEM ((size_t)512 << 20)     /* bytes */
 /* Requests this big cannot be the Lua stack's (at most LUAI_MAXSTACK slots),

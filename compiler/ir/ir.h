@@ -138,6 +138,10 @@ typedef struct Task {
 	int line;           /* the line of the IR text it was read from, 0 otherwise */
 } Task;
 
+/* The most nodes a model may have as written (a script or IR text); the
+** passes may add more (autodiff, the optimizer step). */
+#define IR_MAXNODES (1 << 20)
+
 typedef struct Graph {
 	Arena arena;
 	const char *name;

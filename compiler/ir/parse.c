@@ -304,6 +304,8 @@ static int node_line(Parser *ps)
 			break;
 		blank(ps);
 	}
+	if (ps->g->nnodes >= IR_MAXNODES)
+		return ir_errorf(ps->e, "%s:%d: the graph has more than %d nodes", ps->file, ps->line, IR_MAXNODES);
 	Node *nd = ir_add(ps->g, op, nin, in, NULL);
 	nd->line = ps->line;
 	int has_type = 0;

@@ -216,42 +216,66 @@ static int unique_names(const Graph *g, const char *file, Err *e)
 	return rc;
 }
 
+/* Order dropouts by stream, then by position. */
+static int by_stream(const void *pa, const void *pb)
+{
+	const Node *a = *(const Node *const *)pa, *b = *(const Node *const *)pb;
+	if (a->a.stream != b->a.stream)
+		return a->a.stream < b->a.stream ? -1 : 1;
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
 /* Check dropout streams: dropouts that share a stream draw the same mask,
 ** which is only meant for a dropout and its gradient (autodiff applies the
-** forward mask to dy), so they must agree on p, mode and shape. */
+** forward mask to dy), so they must agree on p, mode and shape. Each is
+** compared with the first of its stream (sorted: n log n, not n^2). */
 static int check_streams(const Graph *g, Err *e)
 {
-	for (int i = 0; i < g->nnodes; i++) {
-		const Node *a = g->nodes[i];
-		if (a->op != OP_DROPOUT)
-			continue;
-		for (int j = 0; j < i; j++) {
-			const Node *b = g->nodes[j];
-			if (b->op == OP_DROPOUT && b->a.stream == a->a.stream &&
-			    (b->a.p != a->a.p || b->a.mode != a->a.mode || !ir_shape_eq(&a->shape, &b->shape)))
-				return ir_errorf(e, "verify: dropouts %%%d and %%%d share stream %d but differ in p, mode or shape",
-				                 j, i, a->a.stream);
-		}
+	const Node **v = malloc(sizeof *v * (size_t)(g->nnodes + 1));
+	if (!v)
+		return ir_errorf(e, "verify: out of memory");
+	int n = 0, rc = 0;
+	for (int i = 0; i < g->nnodes; i++)
+		if (g->nodes[i]->op == OP_DROPOUT)
+			v[n++] = g->nodes[i];
+	qsort(v, (size_t)n, sizeof *v, by_stream);
+	for (int i = 1, first = 0; i < n && !rc; i++) {
+		const Node *a = v[first], *b = v[i];
+		if (a->a.stream != b->a.stream)
+			first = i;
+		else if (a->a.p != b->a.p || a->a.mode != b->a.mode || !ir_shape_eq(&a->shape, &b->shape))
+			rc = ir_errorf(e, "verify: dropouts %%%d and %%%d share stream %d but differ in p, mode or shape",
+			               a->id, b->id, a->a.stream);
 	}
-	return 0;
+	free(v);
+	return rc;
 }
 
 /* Check the write-backs: an assign copies its value into a parameter,
 ** buffer or state where it stands, so nothing after it may read the old
-** value, and a destination is written once. */
+** value, and a destination is written once (a second assign would read it
+** too). One forward walk remembers where each node was overwritten. */
 static int check_assigns(const Graph *g, Err *e)
 {
-	for (int i = 0; i < g->nnodes; i++) {
-		const Node *a = g->nodes[i];
-		if (a->op != OP_ASSIGN)
-			continue;
-		for (int j = i + 1; j < g->nnodes; j++)
-			for (int k = 0; k < g->nodes[j]->nin; k++)
-				if (g->nodes[j]->in[k] == a->in[0])
-					return ir_errorf(e, "verify: %%%d reads %s after %%%d has overwritten it", j,
-					                 g->nodes[a->in[0]]->a.name, i);
+	int *at = malloc(sizeof *at * (size_t)(g->nnodes + 1));
+	if (!at)
+		return ir_errorf(e, "verify: out of memory");
+	for (int i = 0; i < g->nnodes; i++)
+		at[i] = -1;
+	int rc = 0;
+	for (int j = 0; j < g->nnodes && !rc; j++) {
+		const Node *nd = g->nodes[j];
+		for (int k = 0; k < nd->nin && !rc; k++) {
+			int v = nd->in[k];
+			if (v >= 0 && v < g->nnodes && at[v] >= 0)
+				rc = ir_errorf(e, "verify: %%%d reads %s after %%%d has overwritten it", j,
+				               g->nodes[v]->a.name, at[v]);
+		}
+		if (nd->op == OP_ASSIGN && nd->nin > 0 && nd->in[0] >= 0 && nd->in[0] < g->nnodes)
+			at[nd->in[0]] = j;
 	}
-	return 0;
+	free(at);
+	return rc;
 }
 
 /* Check one node: numbering, operand order, and a shape that re-infers. */
@@ -277,6 +301,12 @@ static int check_node(const Graph *g, int i, Err *e)
 	return 0;
 }
 
+/* Order C strings (qsort on const char *). */
+static int by_string(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* Check the outputs: each refers to a node, names are unique and can be
 ** written into every format. */
 static int check_outputs(const Graph *g, Err *e)
@@ -292,11 +322,20 @@ static int check_outputs(const Graph *g, Err *e)
 			return ir_errorf(e, "verify: output name \"%s\" %s", ir_quote(q, sizeof q, n), why);
 		if (id < 0 || id >= g->nnodes)
 			return ir_errorf(e, "verify: output \"%s\" refers to a missing node", n);
-		for (int j = 0; j < i; j++)
-			if (!strcmp(n, g->outputs[j].name))
-				return ir_errorf(e, "verify: two outputs named \"%s\"", n);
 	}
-	return 0;
+	const char **v = malloc(sizeof *v * (size_t)(g->noutputs + 1));
+	if (!v)
+		return ir_errorf(e, "verify: out of memory");
+	for (int i = 0; i < g->noutputs; i++)
+		v[i] = g->outputs[i].name;
+	qsort(v, (size_t)g->noutputs, sizeof *v, by_string);
+	int rc = 0;
+	char q[IR_QUOTELEN];
+	for (int i = 1; i < g->noutputs && !rc; i++)
+		if (!strcmp(v[i - 1], v[i]))
+			rc = ir_errorf(e, "verify: two outputs named \"%s\"", ir_quote(q, sizeof q, v[i]));
+	free(v);
+	return rc;
 }
 
 /* Check the whole graph; the first violation goes in e. */

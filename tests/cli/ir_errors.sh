@@ -60,6 +60,12 @@ accepted "ir base: batch norm" bin/lunac ir "$T/bn.ir"
 { printf 'graph n\n%%0 = input "x" : f32[N,4]\n'; printf '%%1 = relu %%0\0 junk\n'; printf 'output "y" %%1\n'; } >"$T/nul.ir"
 refused "ir: NUL byte" "$T/nul.ir:3: a NUL byte in IR text" bin/lunac ir "$T/nul.ir"
 
+# A node count past IR_MAXNODES (the frontend's cap too) is refused at its
+# line, before the verifier's walks could take long.
+awk 'BEGIN { print "graph big"; print "%0 = input \"x\" : f32[N,1]";
+	for (i = 1; i <= 1048577; i++) printf "%%%d = relu %%%d\n", i, i - 1 }' >"$T/many.ir"
+refused "ir: too many nodes" "$T/many.ir:1048578: the graph has more than 1048576 nodes" bin/lunac ir "$T/many.ir"
+
 # The limit: exactly 2^34 bytes of parameters pass, one float more does not;
 # --max-bytes raises it for ir and stats, and is checked itself.
 printf 'graph s\n%%0 = param "w" init=zeros : f32[4294967296]\noutput "y" %%0\n' >"$T/at.ir"
