@@ -70,7 +70,8 @@ static void fe_hook(lua_State *L, lua_Debug *ar)
 	fe->budget_fatal = 1;
 	char where[FE_PATHMAX];
 	fe_where(L, 0, where, sizeof where);
-	lua_pushfstring(L, "%sinstruction budget exhausted (infinite loop?)", where);
+	lua_pushfstring(L, "%sinstruction budget of %I exhausted (infinite loop? raise it with "
+	                "lunac --lua-instructions N)", where, (lua_Integer)fe->max_instr);
 	lua_error(L);
 }
 
@@ -253,7 +254,8 @@ static void report(Fe *fe, lua_State *L, int status, Err *e)
 {
 	if (status == LUA_ERRMEM) {
 		const char *pos = fe->oom_pos[0] ? fe->oom_pos : fe->last_pos[0] ? fe->last_pos : fe->path;
-		ir_errorf(e, "%s: memory limit of %zu MiB exceeded", pos, fe->max_mem >> 20);
+		ir_errorf(e, "%s: memory limit of %zu KiB exceeded (raise it with lunac --lua-memory SIZE)", pos,
+		          fe->max_mem >> 10);
 		return;
 	}
 	const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
@@ -277,7 +279,7 @@ Graph *fe_load(const char *path, const FeOptions *o, Err *e)
 	graph_name(fe.g, path);
 	lua_State *L = lua_newstate(fe_alloc, &fe);
 	if (!L) {
-		ir_errorf(e, "%s: cannot create the Lua state (memory limit of %zu MiB)", path, fe.max_mem >> 20);
+		ir_errorf(e, "%s: cannot create the Lua state (memory limit of %zu KiB)", path, fe.max_mem >> 10);
 		ir_free(fe.g);
 		return NULL;
 	}

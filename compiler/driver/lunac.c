@@ -27,6 +27,8 @@ typedef struct Options {
 	PassOpts passes;
 	CgOptions cg;
 	int64_t max_bytes;     /* the model size limit (--max-bytes) */
+	int64_t lua_memory;    /* the script's memory cap (--lua-memory), 0: default */
+	int64_t lua_instr;     /* the script's instruction budget (--lua-instructions), 0: default */
 	char home[PATH_MAX];   /* the install root: bin/.. */
 } Options;
 
@@ -51,6 +53,8 @@ static const char usage[] =
 	"  -O0 .. -O3           LLVM optimisation level (default -O3)\n"
 	"  --max-bytes=SIZE     refuse a model whose parameters, or activations per sample,\n"
 	"                       take more than SIZE bytes (default 16G; suffixes K M G T P)\n"
+	"  --lua-memory=SIZE    memory a model script may hold (default 512M)\n"
+	"  --lua-instructions=N Lua instructions a model script may run (default 200M)\n"
 	"  --version, --help\n";
 
 /* Print a one-line error and exit with status 1 (2 for usage errors). */
@@ -101,10 +105,10 @@ static EmitKind parse_emit(const char *s)
 	die(2, "--emit: expected exe, obj, llvm or asm, got \"%s\"", s);
 }
 
-/* Parse --max-bytes: a whole number of bytes, or with a suffix K, M, G, T
-** or P (powers of 1024; "16G", "512M"), at least 1 and at most
+/* Parse the size given to flag: a whole number, or with a suffix K, M, G,
+** T or P (powers of 1024; "16G", "512M"), at least 1 and at most
 ** IR_MAX_MAX_BYTES. */
-static int64_t parse_bytes(const char *s)
+static int64_t parse_size(const char *flag, const char *s)
 {
 	char *end;
 	errno = 0;
@@ -115,7 +119,7 @@ static int64_t parse_bytes(const char *s)
 		shift = 10 * (int)(strchr(units, *end) - units + 1), end++;
 	if (end == s || *end || errno || s[0] == '-' || s[0] == '+' || v == 0 ||
 	    v > (unsigned long long)IR_MAX_MAX_BYTES >> shift)
-		die(2, "--max-bytes: expected a size from 1 to 1P (bytes, or with K, M, G, T, P), got \"%s\"", s);
+		die(2, "%s: expected a size from 1 to 1P (a whole number, or with K, M, G, T, P), got \"%s\"", flag, s);
 	return (int64_t)(v << shift);
 }
 
@@ -185,7 +189,11 @@ static void parse_args(Options *o, int argc, char **argv)
 		} else if (is_flag(a, "--disable-pass")) {
 			o->passes.disable = flag_value(argc, argv, &i, "--disable-pass");
 		} else if (is_flag(a, "--max-bytes")) {
-			o->max_bytes = parse_bytes(flag_value(argc, argv, &i, "--max-bytes"));
+			o->max_bytes = parse_size("--max-bytes", flag_value(argc, argv, &i, "--max-bytes"));
+		} else if (is_flag(a, "--lua-memory")) {
+			o->lua_memory = parse_size("--lua-memory", flag_value(argc, argv, &i, "--lua-memory"));
+		} else if (is_flag(a, "--lua-instructions")) {
+			o->lua_instr = parse_size("--lua-instructions", flag_value(argc, argv, &i, "--lua-instructions"));
 		} else if (is_flag(a, "--cpu")) {
 			o->cg.cpu = flag_value(argc, argv, &i, "--cpu");
 		} else if (is_flag(a, "--features")) {
@@ -273,7 +281,8 @@ static Graph *load_model(Options *o, Err *e)
 	} else {
 		char libdir[PATH_MAX + 32];
 		snprintf(libdir, sizeof libdir, "%s/frontend/lib", o->home);
-		FeOptions fo = {.defs = o->defs, .ndefs = o->ndefs, .libdir = libdir, .max_bytes = o->max_bytes};
+		FeOptions fo = {.defs = o->defs, .ndefs = o->ndefs, .libdir = libdir, .max_bytes = o->max_bytes,
+		              .max_memory = (size_t)o->lua_memory, .max_instructions = o->lua_instr};
 		return fe_load(o->model, &fo, e);
 	}
 	if (g && ir_check_size(g, o->max_bytes, o->model, e)) {

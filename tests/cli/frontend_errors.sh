@@ -34,4 +34,18 @@ for m in models/tiny_cnn.lua models/mlp.lua models/attn_test.lua; do
 		echo "not ok - loads $m: $(head -3 "$err")"; status=1
 	fi
 done
+# The caps can be changed: lowered, a model that fits the defaults is stopped
+# at its line; a cap of 0 is a usage error.
+cap() {
+	name=$1; expect=$2; want_rc=$3; shift 3
+	bin/lunac ir "$@" >/dev/null 2>"$err"; rc=$?
+	if [ "$rc" -ne "$want_rc" ] || ! grep -qF -- "$expect" "$err"; then
+		echo "not ok - $name: exit $rc, $(head -2 "$err")"; status=1
+	else
+		echo "ok - $name"
+	fi
+}
+cap "--lua-instructions lowers the budget" "models/attn_test.lua:28: instruction budget of 1000 exhausted" 1 --lua-instructions 1000 models/attn_test.lua
+cap "--lua-memory lowers the cap" "models/drifa_net.lua:58: memory limit of 64 KiB exceeded" 1 --lua-memory 64K models/drifa_net.lua
+cap "--lua-memory 0 is refused" "--lua-memory: expected a size" 2 --lua-memory 0 models/tiny_cnn.lua
 exit $status
