@@ -35,7 +35,7 @@ int data_norm_parse(const char *text, const char *flag, DataNorm *n, RtErr *e)
 		char *end;
 		errno = 0;
 		double x = strtod(p, &end);
-		if (end == p || errno || !isfinite(x) || (*end && *end != ',') || k == 2 * DATA_MAXCHAN)
+		if (end == p || errno || !isfinite((float)x) || (*end && *end != ',') || k == 2 * DATA_MAXCHAN)
 			return rt_errorf(e, "--%s %s: expected mean,std numbers, one pair for every channel "
 			                 "or one for all (at most %d)", flag, text, DATA_MAXCHAN);
 		v[k++] = (float)x;

@@ -2,12 +2,14 @@
 ** fileio.c -- nothing half-written: every output goes to a temporary file
 ** in the destination's directory, is flushed and fsynced, then renamed over
 ** the destination; on any failure the temporary is removed. Also a pread
-** that reads all it is asked for or says why not.
+** that reads all it is asked for or says why not, and the one way every
+** reader opens a file: only a regular file, never blocking on a FIFO.
 */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "rt.h"
@@ -26,7 +28,11 @@ static char *dirof(const char *path)
 int rt_out_open(RtOut *o, const char *path, RtErr *e)
 {
 	memset(o, 0, sizeof *o);
-	size_t n = strlen(path) + 64;
+	size_t len = strlen(path), n = len + 64;
+	if (!len)
+		return rt_errorf(e, "the output file name is empty");
+	if (path[len - 1] == '/')
+		return rt_errorf(e, "%s: names a directory, not a file", path);
 	if (!(o->path = strdup(path)) || !(o->tmp = malloc(n))) {
 		rt_out_abort(o);
 		return rt_errorf(e, "out of memory");
@@ -56,19 +62,24 @@ int rt_out_open(RtOut *o, const char *path, RtErr *e)
 
 int rt_out_write(RtOut *o, const void *p, size_t n, RtErr *e)
 {
+	errno = 0;
 	if (n && fwrite(p, 1, n, o->f) != n)
-		return rt_errorf(e, "%s: write failed: %s", o->path, strerror(errno));
+		return rt_errorf(e, "%s: write failed: %s", o->path, strerror(errno ? errno : EIO));
 	return 0;
 }
 
 int rt_out_finish(RtOut *o, RtErr *e)
 {
-	int bad = fflush(o->f) != 0 || fsync(fileno(o->f)) != 0;
-	int err = errno;
-	bad |= fclose(o->f) != 0;
+	int err = 0;
+	if (fflush(o->f) != 0 || ferror(o->f))
+		err = errno ? errno : EIO;
+	else if (fsync(fileno(o->f)) != 0)
+		err = errno;
+	if (fclose(o->f) != 0 && !err)
+		err = errno;
 	o->f = NULL;
-	if (bad)
-		return rt_errorf(e, "%s: write failed: %s", o->path, strerror(err ? err : errno));
+	if (err)
+		return rt_errorf(e, "%s: write failed: %s", o->path, strerror(err));
 	return 0;
 }
 
@@ -106,6 +117,50 @@ void rt_out_abort(RtOut *o)
 	free(o->tmp);
 	free(o->path);
 	memset(o, 0, sizeof *o);
+}
+
+int rt_open_read(const char *path, RtErr *e)
+{
+	if (!*path) {
+		rt_errorf(e, "the file name is empty");
+		return -1;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		rt_errorf(e, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	struct stat sb;
+	const char *what = NULL;
+	int err = fstat(fd, &sb) != 0 ? errno : 0;
+	if (!err && !S_ISREG(sb.st_mode))
+		what = S_ISDIR(sb.st_mode) ? "a directory" : S_ISFIFO(sb.st_mode) ? "a named pipe"
+		     : S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode) ? "a device"
+		     : S_ISSOCK(sb.st_mode) ? "a socket" : "of another kind";
+	if (!err && !what && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
+		err = errno;
+	if (err || what) {
+		close(fd);
+		if (err)
+			rt_errorf(e, "%s: cannot open: %s", path, strerror(err));
+		else
+			rt_errorf(e, "%s is not a regular file (it is %s)", path, what);
+		return -1;
+	}
+	return fd;
+}
+
+FILE *rt_fopen_read(const char *path, RtErr *e)
+{
+	int fd = rt_open_read(path, e);
+	if (fd < 0)
+		return NULL;
+	FILE *f = fdopen(fd, "rb");
+	if (!f) {
+		rt_errorf(e, "%s: cannot open: %s", path, strerror(errno));
+		close(fd);
+	}
+	return f;
 }
 
 int rt_pread_full(int fd, void *buf, size_t n, uint64_t off, const char *path, RtErr *e)

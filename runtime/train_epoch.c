@@ -168,8 +168,10 @@ static int validate(Run *r, Epoch *ep, RtErr *e)
 		ep->val_ce[q] = ep->val_acc[q] = ep->val_f1[q] = ep->val_auc[q] = NAN;
 	if (r->va.n == 0)
 		return 0;
-	if (rt_eval_pass(&r->pass, r->LV, r->va.idx, r->va.n, &ep->val_loss, e))
-		return -1;
+	RtErr sub = {0};
+	if (rt_eval_pass(&r->pass, r->LV, r->va.idx, r->va.n, &ep->val_loss, &sub))
+		return rt_errorf(e, "epoch %lld, step %llu, validation: %s", (long long)r->st.epoch + 1,
+		                 (unsigned long long)r->st.step, sub.msg);
 	for (int q = 0; q < r->feed.ntasks; q++) {
 		if (r->feed.task[q].output < 0)
 			continue;   /* a custom loss without a classifier output: the loss only */
