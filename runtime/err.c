@@ -1,10 +1,11 @@
 /*
 ** err.c -- error messages: the first error wins, later ones are dropped. A
-** message longer than RT_ERRLEN (a very long path in it) ends in "..." so
-** the cut is visible.
+** message longer than RT_ERRLEN (a very long path in it) keeps its start
+** and its end (where the reason is) with "..." in the middle.
 */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rt.h"
@@ -15,10 +16,21 @@ int rt_errorf(RtErr *e, const char *fmt, ...)
 		return -1;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	char *full = NULL;
+	int n = vasprintf(&full, fmt, ap);
 	va_end(ap);
-	if (n >= (int)sizeof e->msg)
-		memcpy(e->msg + sizeof e->msg - 4, "...", 4);
+	size_t len = sizeof e->msg, head = len / 2, tail = len - head - 4;
+	if (n < 0) {   /* out of memory: the format itself */
+		full = NULL;
+		snprintf(e->msg, len, "%s", fmt);
+	} else if ((size_t)n < len) {
+		memcpy(e->msg, full, (size_t)n + 1);
+	} else {   /* keep the start and the end (the reason), cut the middle */
+		memcpy(e->msg, full, head);
+		memcpy(e->msg + head, "...", 3);
+		memcpy(e->msg + head + 3, full + n - tail, tail + 1);
+	}
+	free(full);
 	e->set = 1;
 	return -1;
 }
