@@ -23,7 +23,8 @@ static int npy_descr(const char *path, char descr[16], RtErr *e)
 	int rc = -1, fortran = 0, ndim = 0;
 	int64_t shape[RT_MAXDIM];
 	uint64_t hlen = 0, at = 10;
-	if (pread(fd, p, 10, 0) != 10 || memcmp(p, "\x93NUMPY", 6)) {
+	RtErr sub = {0};
+	if (rt_pread_full(fd, p, 10, 0, path, &sub) || memcmp(p, "\x93NUMPY", 6)) {
 		rt_errorf(e, "%s: not a .npy file (no \\x93NUMPY magic)", path);
 		goto out;
 	}

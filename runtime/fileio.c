@@ -33,7 +33,7 @@ int rt_out_open(RtOut *o, const char *path, RtErr *e)
 		return rt_errorf(e, "the output file name is empty");
 	if (path[len - 1] == '/')
 		return rt_errorf(e, "%s: names a directory, not a file", path);
-	if (!(o->path = strdup(path)) || !(o->tmp = malloc(n))) {
+	if (!(o->path = strdup(path)) || !(o->tmp = malloc(n)) || !(o->buf = malloc(RT_OUT_BUF))) {
 		rt_out_abort(o);
 		return rt_errorf(e, "out of memory");
 	}
@@ -52,32 +52,54 @@ int rt_out_open(RtOut *o, const char *path, RtErr *e)
 		rt_out_abort(o);
 		return rt_errorf(e, "%s: cannot create: %s", path, strerror(err));
 	}
-	if (!(o->f = fdopen(fd, "wb"))) {
-		close(fd);
-		rt_out_abort(o);
-		return rt_errorf(e, "%s: cannot write: %s", path, strerror(errno));
+	o->fd = fd;
+	o->live = 1;
+	return 0;
+}
+
+/* Write n bytes of p to o's file, all of them; an errno value, or 0. */
+static int write_all(RtOut *o, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(o->fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return k < 0 ? errno : ENOSPC;
+		p += k;
+		n -= (size_t)k;
 	}
 	return 0;
 }
 
 int rt_out_write(RtOut *o, const void *p, size_t n, RtErr *e)
 {
-	errno = 0;
-	if (n && fwrite(p, 1, n, o->f) != n)
-		return rt_errorf(e, "%s: write failed: %s", o->path, strerror(errno ? errno : EIO));
+	int err = 0;
+	if (o->nbuf + n > RT_OUT_BUF) {   /* flush, then write a large block directly */
+		err = write_all(o, o->buf, o->nbuf);
+		o->nbuf = 0;
+		if (!err && n >= RT_OUT_BUF)
+			err = write_all(o, p, n);
+		else if (!err)
+			memcpy(o->buf, p, n), o->nbuf = n;
+	} else if (n) {
+		memcpy(o->buf + o->nbuf, p, n);
+		o->nbuf += n;
+	}
+	if (err)
+		return rt_errorf(e, "%s: write failed: %s", o->path, strerror(err));
 	return 0;
 }
 
 int rt_out_finish(RtOut *o, RtErr *e)
 {
-	int err = 0;
-	if (fflush(o->f) != 0 || ferror(o->f))
-		err = errno ? errno : EIO;
-	else if (fsync(fileno(o->f)) != 0)
+	int err = write_all(o, o->buf, o->nbuf);
+	o->nbuf = 0;
+	if (!err && fsync(o->fd) != 0)
 		err = errno;
-	if (fclose(o->f) != 0 && !err)
+	if (close(o->fd) != 0 && !err)
 		err = errno;
-	o->f = NULL;
+	o->live = 0;
 	if (err)
 		return rt_errorf(e, "%s: write failed: %s", o->path, strerror(err));
 	return 0;
@@ -85,7 +107,7 @@ int rt_out_finish(RtOut *o, RtErr *e)
 
 int rt_out_commit(RtOut *o, RtErr *e)
 {
-	if (o->f && rt_out_finish(o, e)) {
+	if (o->live && rt_out_finish(o, e)) {
 		rt_out_abort(o);
 		return -1;
 	}
@@ -110,12 +132,13 @@ int rt_out_commit(RtOut *o, RtErr *e)
 
 void rt_out_abort(RtOut *o)
 {
-	if (o->f)
-		fclose(o->f);
+	if (o->live)
+		close(o->fd);
 	if (o->tmp)
 		unlink(o->tmp);
 	free(o->tmp);
 	free(o->path);
+	free(o->buf);
 	memset(o, 0, sizeof *o);
 }
 

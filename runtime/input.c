@@ -20,9 +20,22 @@ static int is_npy(const char *path, RtErr *e)
 	if (fd < 0)
 		return -1;
 	char m[6];
-	ssize_t k = read(fd, m, sizeof m);
+	size_t have = 0;
+	while (have < sizeof m) {   /* a read may return less than asked */
+		ssize_t k = read(fd, m + have, sizeof m - have);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			int err = errno;
+			close(fd);
+			return rt_errorf(e, "%s: read failed: %s", path, strerror(err));
+		}
+		if (k == 0)
+			break;
+		have += (size_t)k;
+	}
 	close(fd);
-	return k == 6 && !memcmp(m, "\x93NUMPY", 6);
+	return have == sizeof m && !memcmp(m, "\x93NUMPY", 6);
 }
 
 int rt_input_read(const char *path, const RtTensor *t, const DataNorm *norm, RtArray *a,

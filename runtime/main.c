@@ -759,6 +759,18 @@ static int dispatch(int argc, char **argv)
 	return run_cmd(c, argc - 2, argv + 2);
 }
 
+/* An allocation by cJSON failed (the descriptor's parse reports that as
+** invalid JSON, which it is not). */
+static int json_oom;
+
+/* cJSON's malloc: remembers a failure. */
+static void *json_malloc(size_t n)
+{
+	void *p = malloc(n);
+	json_oom |= !p;
+	return p;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 0 && argv[0][0]) {
@@ -769,8 +781,12 @@ int main(int argc, char **argv)
 	** files are removed instead of left behind by a SIGPIPE death. */
 	signal(SIGPIPE, SIG_IGN);
 	RtErr e = {0};
-	if (rt_model_parse(&model, lunac_model_json, &e))
+	cJSON_InitHooks(&(cJSON_Hooks){json_malloc, free});
+	if (rt_model_parse(&model, lunac_model_json, &e)) {
+		if (json_oom)
+			return fprintf(stderr, "%s: error: out of memory reading the model descriptor\n", prog), 1;
 		return runtime_error(&e);
+	}
 	int rc = dispatch(argc, argv);
 	rt_model_free(&model);
 	return rc;

@@ -140,11 +140,15 @@ int64_t rt_weight_bytes(const RtModel *m);
 
 /* A file being written: data goes to a temporary in the same directory;
 ** rt_out_commit fsyncs and renames it over path, rt_out_abort removes it.
-** An empty path, or one ending in '/', is refused. */
+** An empty path, or one ending in '/', is refused. Data goes out through
+** write(2) (not stdio), so every write error is seen where it happens. */
 typedef struct RtOut {
 	char *path, *tmp;
-	FILE *f;
+	int fd, live;               /* live: fd is open */
+	char *buf;                  /* RT_OUT_BUF bytes not yet written */
+	size_t nbuf;
 } RtOut;
+#define RT_OUT_BUF 65536
 
 int rt_out_open(RtOut *o, const char *path, RtErr *e);
 int rt_out_write(RtOut *o, const void *p, size_t n, RtErr *e);
