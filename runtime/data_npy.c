@@ -15,9 +15,9 @@
 /* The dtype descr ("<f4", "|u1") of the .npy file at path. */
 static int npy_descr(const char *path, char descr[16], RtErr *e)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = rt_open_read(path, e);
 	if (fd < 0)
-		return rt_errorf(e, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
 	unsigned char p[12];
 	char *h = NULL;
 	int rc = -1, fortran = 0, ndim = 0;
