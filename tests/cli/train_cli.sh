@@ -318,7 +318,7 @@ for f in resume weights data val-data label-task task normalize augment optimize
 done
 expect_status "--data of 5000 characters exits 1" 1 "$X" train --data "npy:$E/$long,$E/y.npy" --out "$E/r8"
 expect_status "--data over 8200 bytes exits 2" 2 "$X" train --data "$long$long" --out "$E/r8"
-expect_status "--label-task of 5000 characters exits 2" 1 "$X" train --data "$D" --label-task "$long" --out "$E/r8"
+expect_status "--label-task of 5000 characters exits 1" 1 "$X" train --data "$D" --label-task "$long" --out "$E/r8"
 expect_status "--normalize of 5000 characters exits 2" 2 "$X" train --data "$D" --normalize "$long" --out "$E/r8"
 expect_status "--resume of 5000 characters exits 1" 1 "$X" train --resume "$E/$long"
 absent "odd values: no run directory" "$E/r8"
