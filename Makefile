@@ -42,7 +42,7 @@ TEST_BIN    = $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRC))
 LIBLUNAC = $(B)/liblunac.a
 LIBRTCORE = $(B)/librtcore.a
 
-.PHONY: all deps check check-asan demo clean help golden bench
+.PHONY: all deps check check-asan demo clean help golden bench faults
 all: $(BIN)/lunac $(BIN)/lunac-synth $(LIB)/liblunacrt.a
 
 help:
@@ -50,6 +50,7 @@ help:
 	@echo "make             build bin/lunac, bin/lunac-synth and lib/liblunacrt.a"
 	@echo "make check       build and run every test (N passed, N failed)"
 	@echo "make check-asan  the runtime's file-format tests under AddressSanitizer"
+	@echo "make faults      fail every allocation, read and write of the runtime in turn (minutes)"
 	@echo "make demo        compile a model, initialise, predict (end to end)"
 	@echo "make bench       time the training step against PyTorch (installs python3-torch)"
 	@echo "make golden      accept new printed IR in tests/golden (read the diff!)"

@@ -20,8 +20,7 @@
 #include "train.h"
 
 #define FORMAT "lunac-checkpoint"
-#define NSTATE 7
-#define MAXMETA (4 + NSTATE + RT_NSETTINGS)   /* and one "classes.<task>" per task */
+#define MAXMETA (4 + RT_NSTATE + RT_NSETTINGS)   /* and one "classes.<task>" per task */
 
 /* Settings a resumed run may change: the data may have moved, the run may
 ** be extended or its patience changed. Every other one is the run's. */
@@ -47,7 +46,7 @@ static int saved(const RtTensor *p, RtOptimizer k)
 int rt_ckpt_save(const RtModel *m, const char *arena, const char *path, const RtTrainOpts *o,
                  const RtTrainState *st, RtErr *e)
 {
-	char num[NSTATE][32], (*set)[RT_SETTING_MAX] = malloc(RT_NSETTINGS * sizeof *set);
+	char num[RT_NSTATE][32], (*set)[RT_SETTING_MAX] = malloc(RT_NSETTINGS * sizeof *set);
 	const char **meta = malloc(sizeof *meta * 2 * (size_t)(MAXMETA + m->ntasks));
 	char **ckeys = calloc((size_t)m->ntasks + 1, sizeof *ckeys);
 	int k = 0;
@@ -60,13 +59,15 @@ int rt_ckpt_save(const RtModel *m, const char *arena, const char *path, const Rt
 #define META(key, val) (meta[2 * k] = (key), meta[2 * k + 1] = (val), k++)
 	META("format", FORMAT), META("model", m->name), META("spec_hash", m->spec_hash);
 	META("compiler", m->compiler);
-	snprintf(num[0], 32, "%lld", (long long)st->epoch), META("epoch", num[0]);
-	snprintf(num[1], 32, "%llu", (unsigned long long)st->step), META("step", num[1]);
-	snprintf(num[2], 32, "%.17g", st->lr), META("lr", num[2]);
-	snprintf(num[3], 32, "%.17g", st->best_loss), META("best_val_loss", num[3]);
-	snprintf(num[4], 32, "%lld", (long long)st->best_epoch), META("best_epoch", num[4]);
-	snprintf(num[5], 32, "%lld", (long long)st->plateau_wait), META("plateau_wait", num[5]);
-	snprintf(num[6], 32, "%lld", (long long)st->early_stop_wait), META("early_stop_wait", num[6]);
+	snprintf(num[RT_STATE_EPOCH], 32, "%lld", (long long)st->epoch);
+	snprintf(num[RT_STATE_STEP], 32, "%llu", (unsigned long long)st->step);
+	snprintf(num[RT_STATE_LR], 32, "%.17g", st->lr);
+	snprintf(num[RT_STATE_BEST_LOSS], 32, "%.17g", st->best_loss);
+	snprintf(num[RT_STATE_BEST_EPOCH], 32, "%lld", (long long)st->best_epoch);
+	snprintf(num[RT_STATE_PLATEAU_WAIT], 32, "%lld", (long long)st->plateau_wait);
+	snprintf(num[RT_STATE_EARLY_STOP_WAIT], 32, "%lld", (long long)st->early_stop_wait);
+	for (int q = 0; q < RT_NSTATE; q++)
+		META(rt_state_key((RtStateKey)q), num[q]);
 	for (int s = 0; s < RT_NSETTINGS; s++) {
 		rt_setting_format(o, (RtSetting)s, set[s], sizeof set[s]);
 		META(rt_setting_key((RtSetting)s), set[s]);
@@ -103,47 +104,54 @@ out:
 	return rc;
 }
 
-/* Metadata key as a decimal integer in [0, hi]. */
-static int meta_int(const StFile *f, const char *key, uint64_t hi, uint64_t *v, RtErr *e)
-{
-	const char *s = st_meta(f, key);
-	char *end;
-	errno = 0;
-	unsigned long long x = s && *s >= '0' && *s <= '9' ? strtoull(s, &end, 10) : 0;
-	if (!s || *s < '0' || *s > '9' || *end || errno || x > hi)
-		return rt_errorf(e, "checkpoint %s: metadata \"%s\" is missing or not an integer",
-		                 f->path, key);
-	*v = x;
-	return 0;
-}
-
-/* Metadata key as a number (inf allowed when inf_ok). */
-static int meta_num(const StFile *f, const char *key, int inf_ok, double *v, RtErr *e)
-{
-	const char *s = st_meta(f, key);
-	char *end = NULL;
-	double x = s ? strtod(s, &end) : NAN;
-	if (!s || !*s || *end || isnan(x) || (!inf_ok && isinf(x)))
-		return rt_errorf(e, "checkpoint %s: metadata \"%s\" is missing or not a number",
-		                 f->path, key);
-	*v = x;
-	return 0;
-}
-
-/* The run's counters. */
+/* The run's counters, each checked against its range (trainopts.c). */
 static int read_state(const StFile *f, RtTrainState *st, RtErr *e)
 {
-	uint64_t ep, step, be, pw, ew, big = 1ull << 62;
-	if (meta_int(f, "epoch", big, &ep, e) || meta_int(f, "step", UINT64_MAX, &step, e) ||
-	    meta_num(f, "lr", 0, &st->lr, e) || meta_num(f, "best_val_loss", 1, &st->best_loss, e) ||
-	    meta_int(f, "best_epoch", big, &be, e) || meta_int(f, "plateau_wait", big, &pw, e) ||
-	    meta_int(f, "early_stop_wait", big, &ew, e))
-		return -1;
-	st->epoch = (int64_t)ep;
-	st->step = step;
-	st->best_epoch = (int64_t)be;
-	st->plateau_wait = (int64_t)pw;
-	st->early_stop_wait = (int64_t)ew;
+	for (int k = 0; k < RT_NSTATE; k++) {
+		uint64_t u;
+		double d;
+		RtErr sub = {0};
+		if (rt_state_parse((RtStateKey)k, st_meta(f, rt_state_key((RtStateKey)k)), &u, &d, &sub))
+			return rt_errorf(e, "checkpoint %s: %s", f->path, sub.msg);
+		switch ((RtStateKey)k) {
+		case RT_STATE_EPOCH: st->epoch = (int64_t)u; break;
+		case RT_STATE_STEP: st->step = u; break;
+		case RT_STATE_LR: st->lr = d; break;
+		case RT_STATE_BEST_LOSS: st->best_loss = d; break;
+		case RT_STATE_BEST_EPOCH: st->best_epoch = (int64_t)u; break;
+		case RT_STATE_PLATEAU_WAIT: st->plateau_wait = (int64_t)u; break;
+		case RT_STATE_EARLY_STOP_WAIT: st->early_stop_wait = (int64_t)u; break;
+		default: break;
+		}
+	}
+	return 0;
+}
+
+/* The counters agree with each other and with the settings: the best epoch
+** and the patience counters are at most the epochs done, a best loss goes
+** with a best epoch, and the lr lies between --lr and --min-lr (where the
+** schedules keep it). */
+static int check_state(const StFile *f, const RtTrainOpts *o, const RtTrainState *st, RtErr *e)
+{
+	const char *bad = NULL;
+	if (st->best_epoch > st->epoch)
+		bad = "best_epoch";
+	else if (st->plateau_wait > st->epoch)
+		bad = "plateau_wait";
+	else if (st->early_stop_wait > st->epoch)
+		bad = "early_stop_wait";
+	if (bad)
+		return rt_errorf(e, "checkpoint %s: metadata \"%s\" is %lld, more than the %lld epochs "
+		                 "done", f->path, bad, (long long)(bad[0] == 'b' ? st->best_epoch
+		                 : bad[0] == 'p' ? st->plateau_wait : st->early_stop_wait),
+		                 (long long)st->epoch);
+	if ((st->best_epoch == 0) != isinf(st->best_loss))
+		return rt_errorf(e, "checkpoint %s: metadata \"best_val_loss\" %g and \"best_epoch\" "
+		                 "%lld disagree", f->path, st->best_loss, (long long)st->best_epoch);
+	double lo = fmin(o->lr, o->min_lr), hi = fmax(o->lr, o->min_lr), tol = 1e-9 * hi;
+	if (st->lr < lo - tol || st->lr > hi + tol)
+		return rt_errorf(e, "checkpoint %s: metadata \"lr\" is %g, outside [%g, %g] (from "
+		                 "--min-lr to --lr) where the schedule keeps it", f->path, st->lr, lo, hi);
 	return 0;
 }
 
@@ -194,7 +202,7 @@ int rt_ckpt_read_meta(const RtModel *m, const StFile *f, RtTrainOpts *o, RtTrain
 		return rt_errorf(e, "checkpoint %s was written by a different model (spec hash %s, "
 		                 "this model %s)", f->path, hash ? hash : "none", m->spec_hash);
 	memset(st, 0, sizeof *st);
-	return read_state(f, st, e) || read_settings(f, o, e) ? -1 : 0;
+	return read_state(f, st, e) || read_settings(f, o, e) || check_state(f, o, st, e) ? -1 : 0;
 }
 
 /* Every tensor f holds is one of the model's. */

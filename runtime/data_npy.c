@@ -15,15 +15,16 @@
 /* The dtype descr ("<f4", "|u1") of the .npy file at path. */
 static int npy_descr(const char *path, char descr[16], RtErr *e)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = rt_open_read(path, e);
 	if (fd < 0)
-		return rt_errorf(e, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
 	unsigned char p[12];
 	char *h = NULL;
 	int rc = -1, fortran = 0, ndim = 0;
 	int64_t shape[RT_MAXDIM];
 	uint64_t hlen = 0, at = 10;
-	if (pread(fd, p, 10, 0) != 10 || memcmp(p, "\x93NUMPY", 6)) {
+	RtErr sub = {0};
+	if (rt_pread_full(fd, p, 10, 0, path, &sub) || memcmp(p, "\x93NUMPY", 6)) {
 		rt_errorf(e, "%s: not a .npy file (no \\x93NUMPY magic)", path);
 		goto out;
 	}

@@ -24,9 +24,12 @@ int rt_eval_pass(RtPass *p, Loader *L, const int64_t *order, int64_t n, double *
 		int64_t k = b.n;
 		rt_feed_batch(m, p->feed, p->arena, &b);
 		p->fn(p->arena, k, &p->ctx);
-		if (has_loss)
-			sum += (double)*(const float *)rt_tensor_addr(m, &m->outputs[lo], p->arena, k) *
-			       (double)k;
+		float l = has_loss ? *(const float *)rt_tensor_addr(m, &m->outputs[lo], p->arena, k) : 0;
+		if (!isfinite(l))
+			return rt_errorf(e, "the loss is %s on samples %lld to %lld (did training diverge?)",
+			                 isnan(l) ? "not a number (NaN)" : "infinite", (long long)done,
+			                 (long long)(done + k - 1));
+		sum += (double)l * (double)k;
 		for (int q = 0; q < p->feed->ntasks; q++) {
 			const RtTaskFeed *pr = &p->feed->task[q];
 			if (pr->output < 0)
@@ -78,10 +81,14 @@ static int evaluate(const RtModel *m, const RtFeed *f, RtPredictFn fn, int with_
 	}
 	for (int64_t i = 0; i < n; i++)
 		order[i] = i;
+	RtErr sub = {0};
 	if (!(p.arena = rt_arena_new(m, B, e)) || rt_weights_load(m, p.arena, o->weights, e, warn) ||
-	    loader_open(&L, &r->ds, &lo, order, 0, B, e) ||
-	    rt_eval_pass(&p, L, order, n, &r->loss, e))
+	    loader_open(&L, &r->ds, &lo, order, 0, B, e))
 		goto out;
+	if (rt_eval_pass(&p, L, order, n, &r->loss, &sub)) {
+		rt_errorf(e, "%s on %s: %s", o->weights, r->ds.name, sub.msg);
+		goto out;
+	}
 	int fed = 0;
 	for (int q = 0; q < f->ntasks; q++)
 		fed += f->task[q].task >= 0;

@@ -2,12 +2,14 @@
 ** fileio.c -- nothing half-written: every output goes to a temporary file
 ** in the destination's directory, is flushed and fsynced, then renamed over
 ** the destination; on any failure the temporary is removed. Also a pread
-** that reads all it is asked for or says why not.
+** that reads all it is asked for or says why not, and the one way every
+** reader opens a file: only a regular file, never blocking on a FIFO.
 */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "rt.h"
@@ -26,8 +28,12 @@ static char *dirof(const char *path)
 int rt_out_open(RtOut *o, const char *path, RtErr *e)
 {
 	memset(o, 0, sizeof *o);
-	size_t n = strlen(path) + 64;
-	if (!(o->path = strdup(path)) || !(o->tmp = malloc(n))) {
+	size_t len = strlen(path), n = len + 64;
+	if (!len)
+		return rt_errorf(e, "the output file name is empty");
+	if (path[len - 1] == '/')
+		return rt_errorf(e, "%s: names a directory, not a file", path);
+	if (!(o->path = strdup(path)) || !(o->tmp = malloc(n)) || !(o->buf = malloc(RT_OUT_BUF))) {
 		rt_out_abort(o);
 		return rt_errorf(e, "out of memory");
 	}
@@ -46,35 +52,62 @@ int rt_out_open(RtOut *o, const char *path, RtErr *e)
 		rt_out_abort(o);
 		return rt_errorf(e, "%s: cannot create: %s", path, strerror(err));
 	}
-	if (!(o->f = fdopen(fd, "wb"))) {
-		close(fd);
-		rt_out_abort(o);
-		return rt_errorf(e, "%s: cannot write: %s", path, strerror(errno));
+	o->fd = fd;
+	o->live = 1;
+	return 0;
+}
+
+/* Write n bytes of p to o's file, all of them; an errno value, or 0. */
+static int write_all(RtOut *o, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(o->fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return k < 0 ? errno : ENOSPC;
+		p += k;
+		n -= (size_t)k;
 	}
 	return 0;
 }
 
 int rt_out_write(RtOut *o, const void *p, size_t n, RtErr *e)
 {
-	if (n && fwrite(p, 1, n, o->f) != n)
-		return rt_errorf(e, "%s: write failed: %s", o->path, strerror(errno));
+	int err = 0;
+	if (o->nbuf + n > RT_OUT_BUF) {   /* flush, then write a large block directly */
+		err = write_all(o, o->buf, o->nbuf);
+		o->nbuf = 0;
+		if (!err && n >= RT_OUT_BUF)
+			err = write_all(o, p, n);
+		else if (!err)
+			memcpy(o->buf, p, n), o->nbuf = n;
+	} else if (n) {
+		memcpy(o->buf + o->nbuf, p, n);
+		o->nbuf += n;
+	}
+	if (err)
+		return rt_errorf(e, "%s: write failed: %s", o->path, strerror(err));
 	return 0;
 }
 
 int rt_out_finish(RtOut *o, RtErr *e)
 {
-	int bad = fflush(o->f) != 0 || fsync(fileno(o->f)) != 0;
-	int err = errno;
-	bad |= fclose(o->f) != 0;
-	o->f = NULL;
-	if (bad)
-		return rt_errorf(e, "%s: write failed: %s", o->path, strerror(err ? err : errno));
+	int err = write_all(o, o->buf, o->nbuf);
+	o->nbuf = 0;
+	if (!err && fsync(o->fd) != 0)
+		err = errno;
+	if (close(o->fd) != 0 && !err)
+		err = errno;
+	o->live = 0;
+	if (err)
+		return rt_errorf(e, "%s: write failed: %s", o->path, strerror(err));
 	return 0;
 }
 
 int rt_out_commit(RtOut *o, RtErr *e)
 {
-	if (o->f && rt_out_finish(o, e)) {
+	if (o->live && rt_out_finish(o, e)) {
 		rt_out_abort(o);
 		return -1;
 	}
@@ -99,13 +132,58 @@ int rt_out_commit(RtOut *o, RtErr *e)
 
 void rt_out_abort(RtOut *o)
 {
-	if (o->f)
-		fclose(o->f);
+	if (o->live)
+		close(o->fd);
 	if (o->tmp)
 		unlink(o->tmp);
 	free(o->tmp);
 	free(o->path);
+	free(o->buf);
 	memset(o, 0, sizeof *o);
+}
+
+int rt_open_read(const char *path, RtErr *e)
+{
+	if (!*path) {
+		rt_errorf(e, "the file name is empty");
+		return -1;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		rt_errorf(e, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	struct stat sb;
+	const char *what = NULL;
+	int err = fstat(fd, &sb) != 0 ? errno : 0;
+	if (!err && !S_ISREG(sb.st_mode))
+		what = S_ISDIR(sb.st_mode) ? "a directory" : S_ISFIFO(sb.st_mode) ? "a named pipe"
+		     : S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode) ? "a device"
+		     : S_ISSOCK(sb.st_mode) ? "a socket" : "of another kind";
+	if (!err && !what && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
+		err = errno;
+	if (err || what) {
+		close(fd);
+		if (err)
+			rt_errorf(e, "%s: cannot open: %s", path, strerror(err));
+		else
+			rt_errorf(e, "%s is not a regular file (it is %s)", path, what);
+		return -1;
+	}
+	return fd;
+}
+
+FILE *rt_fopen_read(const char *path, RtErr *e)
+{
+	int fd = rt_open_read(path, e);
+	if (fd < 0)
+		return NULL;
+	FILE *f = fdopen(fd, "rb");
+	if (!f) {
+		rt_errorf(e, "%s: cannot open: %s", path, strerror(errno));
+		close(fd);
+	}
+	return f;
 }
 
 int rt_pread_full(int fd, void *buf, size_t n, uint64_t off, const char *path, RtErr *e)

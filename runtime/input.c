@@ -16,13 +16,26 @@
 /* Whether path starts with the .npy magic; -1 if it cannot be read. */
 static int is_npy(const char *path, RtErr *e)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = rt_open_read(path, e);
 	if (fd < 0)
-		return rt_errorf(e, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
 	char m[6];
-	ssize_t k = read(fd, m, sizeof m);
+	size_t have = 0;
+	while (have < sizeof m) {   /* a read may return less than asked */
+		ssize_t k = read(fd, m + have, sizeof m - have);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			int err = errno;
+			close(fd);
+			return rt_errorf(e, "%s: read failed: %s", path, strerror(err));
+		}
+		if (k == 0)
+			break;
+		have += (size_t)k;
+	}
 	close(fd);
-	return k == 6 && !memcmp(m, "\x93NUMPY", 6);
+	return have == sizeof m && !memcmp(m, "\x93NUMPY", 6);
 }
 
 int rt_input_read(const char *path, const RtTensor *t, const DataNorm *norm, RtArray *a,
@@ -35,7 +48,7 @@ int rt_input_read(const char *path, const RtTensor *t, const DataNorm *norm, RtA
 	if (npy)
 		return rt_npy_read(path, t->dtype, a, e);
 	if (t->dtype != RT_F32 || t->ndim != 4 || t->shape[0] != -1) {
-		char s[256];
+		char s[RT_SHAPE_STRLEN];
 		return rt_errorf(e, "%s: an image, but the input \"%s\" %s is not an image input "
 		                 "[N,C,H,W] (give a .npy file)", path, t->name,
 		                 rt_shape_str(s, sizeof s, t->ndim, t->shape));
@@ -71,12 +84,19 @@ int rt_weights_preproc(const char *path, const RtModel *m, DataNorm *norm, int *
 			rc = data_norm_parse(v, "normalize (from the checkpoint)", norm, e);
 	}
 	for (int t = 0; classes && !rc && t < m->ntasks; t++) {
-		char key[300];
-		snprintf(key, sizeof key, "classes.%s", m->tasks[t].name);
-		const char *names = st_meta(&f, key);
+		size_t n = strlen(m->tasks[t].name) + sizeof "classes.";
+		char *key = malloc(n);
+		if (key)
+			snprintf(key, n, "classes.%s", m->tasks[t].name);
+		const char *names = key ? st_meta(&f, key) : NULL;
 		classes[t] = NULL;
-		if (names && !(classes[t] = strdup(names)))
+		if (!key || (names && !(classes[t] = strdup(names))))
 			rc = rt_errorf(e, "out of memory");
+		free(key);
+	}
+	for (int t = 0; classes && rc && t < m->ntasks; t++) {
+		free(classes[t]);   /* nothing half-filled on failure */
+		classes[t] = NULL;
 	}
 	st_close(&f);
 	return rc;

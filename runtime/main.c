@@ -418,8 +418,11 @@ static int mc(const Cmd *c, const char **vals[], int nvals[], const char **in)
 	if (nvals[M_NORMALIZE] && data_norm_parse(vals[M_NORMALIZE][0], "normalize", &norm, &e))
 		return usage_error(c->name, "%s", e.msg);
 	if (rt_weights_preproc(vals[M_WEIGHTS][0], &model, nvals[M_NORMALIZE] ? NULL : &norm, &found,
-	                       model.ntasks <= RT_MAXFEED ? classes : NULL, &e))
+	                       model.ntasks <= RT_MAXFEED ? classes : NULL, &e)) {
+		for (int t = 0; t < RT_MAXFEED; t++)
+			free(classes[t]);
 		return runtime_error(&e);
+	}
 	RtMcOpts o = {vals[M_WEIGHTS][0], in, &norm, (int64_t)T, (int64_t)batch, seed, (int)threads,
 	              classes};
 	RtMcResult r;
@@ -612,7 +615,7 @@ static void tensors(FILE *f, const char *title, const RtTensor *ts, int n)
 {
 	fprintf(f, "\n%s:\n", title);
 	for (int i = 0; i < n; i++) {
-		char s[256];
+		char s[RT_SHAPE_STRLEN];
 		fprintf(f, "  %-12s %s%s\n", ts[i].name, rt_dtype_name(ts[i].dtype),
 		        rt_shape_str(s, sizeof s, ts[i].ndim, ts[i].shape));
 	}
@@ -681,6 +684,8 @@ static int parse_flags(const Cmd *c, int argc, char **argv, const char **vals[],
 				return usage_error(c->name, "%s needs a value", argv[k]);
 			v = argv[++k];
 		}
+		if (fl->arg && !*v)   /* a file, a directory, a number or a name: never empty */
+			return usage_error(c->name, "--%s: the value is empty", fl->name);
 		if (nvals[i] && !fl->many)
 			return usage_error(c->name, "--%s is given twice", fl->name);
 		vals[i][nvals[i]++] = v ? v : "";
@@ -754,6 +759,18 @@ static int dispatch(int argc, char **argv)
 	return run_cmd(c, argc - 2, argv + 2);
 }
 
+/* An allocation by cJSON failed (the descriptor's parse reports that as
+** invalid JSON, which it is not). */
+static int json_oom;
+
+/* cJSON's malloc: remembers a failure. */
+static void *json_malloc(size_t n)
+{
+	void *p = malloc(n);
+	json_oom |= !p;
+	return p;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 0 && argv[0][0]) {
@@ -764,8 +781,12 @@ int main(int argc, char **argv)
 	** files are removed instead of left behind by a SIGPIPE death. */
 	signal(SIGPIPE, SIG_IGN);
 	RtErr e = {0};
-	if (rt_model_parse(&model, lunac_model_json, &e))
+	cJSON_InitHooks(&(cJSON_Hooks){json_malloc, free});
+	if (rt_model_parse(&model, lunac_model_json, &e)) {
+		if (json_oom)
+			return fprintf(stderr, "%s: error: out of memory reading the model descriptor\n", prog), 1;
 		return runtime_error(&e);
+	}
 	int rc = dispatch(argc, argv);
 	rt_model_free(&model);
 	return rc;

@@ -42,7 +42,7 @@ static int read_inputs(const RtModel *m, const RtMcOpts *o, RtArray *in, RtMcRes
 		if (rt_input_read(o->inputs[i], &m->inputs[i], o->norm, &in[i], e))
 			return -1;
 		int64_t k = samples_of(&m->inputs[i], &in[i]);
-		char have[256], want[256];
+		char have[RT_SHAPE_STRLEN], want[RT_SHAPE_STRLEN];
 		if (k < 0)
 			return rt_errorf(e, "%s: shape %s does not match input \"%s\" %s", o->inputs[i],
 			                 rt_shape_str(have, sizeof have, in[i].ndim, in[i].shape),
@@ -85,9 +85,14 @@ static double entropy(const double *p, int k)
 	return h;
 }
 
-/* One task's statistics from its T x k probabilities. */
+/* One task's statistics from its T x k probabilities (all finite). */
 static int summarise(const float *P, int64_t T, int k, const char *names, RtMcTask *s, RtErr *e)
 {
+	for (int64_t j = 0; j < T * k; j++)
+		if (!isfinite(P[j]))
+			return rt_errorf(e, "pass %lld gives a probability that is %s: the weights or the "
+			                 "input hold NaN or infinity, or the model overflowed",
+			                 (long long)(j / k), isnan(P[j]) ? "not a number (NaN)" : "infinite");
 	s->k = k;
 	if (!(s->mean = calloc((size_t)k, sizeof(double))) || !(s->var = calloc((size_t)k, sizeof(double))))
 		return rt_errorf(e, "out of memory");
@@ -160,7 +165,9 @@ static int sample_all(const RtModel *m, RtPredictFn fn, const RtMcOpts *o, const
 		passes(m, fn, o, in, i, chunk, arena, out, k, r->ntasks, P);
 		for (int q = 0; !rc && q < r->ntasks; q++) {
 			const char *names = o->classes && q < m->ntasks ? o->classes[q] : NULL;
-			rc = summarise(P[q], o->samples, k[q], names, &r->t[i * r->ntasks + q], e);
+			RtErr sub = {0};
+			if (summarise(P[q], o->samples, k[q], names, &r->t[i * r->ntasks + q], &sub))
+				rc = rt_errorf(e, "sample %lld, task %s: %s", (long long)i, r->task[q], sub.msg);
 		}
 	}
 	for (int q = 0; q < RT_MAXFEED; q++)

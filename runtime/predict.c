@@ -11,7 +11,8 @@
 ** Output files are staged first and renamed into place only after
 ** everything else, stdout included, has succeeded. Only the data inputs
 ** (inputs[0..ndata)) are read and only predict's outputs (outputs[0..
-** npredict)) reported; labels and hyper-parameters stay zero.
+** npredict)) reported; labels and hyper-parameters stay zero. An output
+** that is not a number (NaN, infinity) is an error, not an answer.
 */
 #include <math.h>
 #include <stdlib.h>
@@ -36,7 +37,7 @@ static int samples_of(const RtTensor *t, const RtArray *a, const char *path, int
 	for (int i = t->batched ? 1 : 0; ok && i < t->ndim; i++)
 		ok = a->shape[i - 1 + (t->batched ? lead : 1)] == t->shape[i];
 	if (!ok) {
-		char have[256], want[256];
+		char have[RT_SHAPE_STRLEN], want[RT_SHAPE_STRLEN];
 		return rt_errorf(e, "%s: shape %s does not match input \"%s\" %s", path,
 		                 rt_shape_str(have, sizeof have, a->ndim, a->shape), t->name,
 		                 rt_shape_str(want, sizeof want, t->ndim, t->shape));
@@ -119,6 +120,26 @@ static void run_chunks(Run *r, RtPredictFn fn)
 	}
 }
 
+/* Every f32 output value is a finite number: NaN or infinity (from weights
+** or inputs that hold them, or an overflow) is an error, never an answer. */
+static int check_finite(const Run *r, RtErr *e)
+{
+	for (int i = 0; i < r->m->npredict; i++) {
+		const RtTensor *t = &r->m->outputs[i];
+		if (t->dtype != RT_F32)
+			continue;
+		int64_t n = rt_numel(t, r->n), per = t->batched ? rt_sample_numel(t) : n;
+		const float *v = r->out[i].data;
+		for (int64_t j = 0; j < n; j++)
+			if (!isfinite(v[j]))
+				return rt_errorf(e, "the output \"%s\" of sample %lld is %s: the weights (%s) "
+				                 "or the input hold NaN or infinity, or the model overflowed",
+				                 t->name, (long long)(per > 0 ? j / per : 0),
+				                 isnan(v[j]) ? "not a number (NaN)" : "infinite", r->o->weights);
+	}
+	return 0;
+}
+
 /* Print the nested list for ndim dimensions of a, from element *at. */
 static void nested(FILE *f, const RtArray *a, int d, int64_t *at)
 {
@@ -183,7 +204,7 @@ static int print_json(const Run *r, FILE *f, RtErr *e)
 static int finish(Run *r, RtErr *e)
 {
 	int no = r->m->npredict, rc = 0;
-	RtOut *files = calloc(no, sizeof *files);
+	RtOut *files = calloc((size_t)no + 1, sizeof *files);
 	if (!files)
 		return rt_errorf(e, "out of memory");
 	for (int i = 0; i < no && !rc; i++)
@@ -213,7 +234,7 @@ int rt_predict(const RtModel *m, RtPredictFn fn, const RtPredictOpts *o, RtErr *
 	}
 	if (!rc) {
 		run_chunks(&r, fn);
-		rc = finish(&r, e);
+		rc = check_finite(&r, e) || finish(&r, e) ? -1 : 0;
 	}
 	for (int i = 0; r.in && i < m->ndata; i++)
 		rt_array_free(&r.in[i]);

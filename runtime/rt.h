@@ -32,7 +32,9 @@ typedef struct RtErr {
 /* Fill e with a formatted message unless an earlier one is there; returns -1. */
 int rt_errorf(RtErr *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Format a shape as "[8,1,3,3]" into buf (-1 prints as N); returns buf. */
+/* Format a shape as "[8,1,3,3]" into buf (-1 prints as N); returns buf.
+** RT_SHAPE_STRLEN bytes hold any shape; a shorter buf ends in "...". */
+#define RT_SHAPE_STRLEN (RT_MAXDIM * 21 + 3)
 char *rt_shape_str(char *buf, size_t len, int ndim, const int64_t *shape);
 
 /* ---- the model descriptor (model.c) ------------------------------------ */
@@ -137,11 +139,16 @@ int64_t rt_weight_bytes(const RtModel *m);
 /* ---- atomic output files (fileio.c) ------------------------------------ */
 
 /* A file being written: data goes to a temporary in the same directory;
-** rt_out_commit fsyncs and renames it over path, rt_out_abort removes it. */
+** rt_out_commit fsyncs and renames it over path, rt_out_abort removes it.
+** An empty path, or one ending in '/', is refused. Data goes out through
+** write(2) (not stdio), so every write error is seen where it happens. */
 typedef struct RtOut {
 	char *path, *tmp;
-	FILE *f;
+	int fd, live;               /* live: fd is open */
+	char *buf;                  /* RT_OUT_BUF bytes not yet written */
+	size_t nbuf;
 } RtOut;
+#define RT_OUT_BUF 65536
 
 int rt_out_open(RtOut *o, const char *path, RtErr *e);
 int rt_out_write(RtOut *o, const void *p, size_t n, RtErr *e);
@@ -152,6 +159,14 @@ int rt_out_finish(RtOut *o, RtErr *e);
 int rt_out_commit(RtOut *o, RtErr *e);
 /* Close and remove the temporary; safe on a zeroed or committed RtOut. */
 void rt_out_abort(RtOut *o);
+
+/* Open path for reading: a regular file only (a FIFO, a directory, a
+** device is "X is not a regular file"; a FIFO is opened without blocking to
+** find that out). The fd (O_CLOEXEC, blocking), or -1 with e filled. Every
+** reader of the runtime opens its files through this or rt_fopen_read. */
+int rt_open_read(const char *path, RtErr *e);
+/* The same as a stdio stream ("rb"); NULL with e filled. */
+FILE *rt_fopen_read(const char *path, RtErr *e);
 
 /* Read exactly n bytes at offset off of fd; -1 with e naming path if short. */
 int rt_pread_full(int fd, void *buf, size_t n, uint64_t off, const char *path, RtErr *e);

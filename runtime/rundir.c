@@ -42,9 +42,11 @@ int rt_rundir_has_run(const char *dir)
 	return has;
 }
 
-/* mkdir -p path. */
+/* mkdir -p path (not empty). */
 static int mkdirs(const char *path, RtErr *e)
 {
+	if (!*path)
+		return rt_errorf(e, "the run directory name is empty");
 	char *p = strdup(path);
 	if (!p)
 		return rt_errorf(e, "out of memory");
@@ -72,9 +74,13 @@ static int mkdirs(const char *path, RtErr *e)
 /* Remove "<file>.tmp.*" left by a killed run (the lock is held). */
 static void sweep(const RtRunDir *r)
 {
-	DIR *d = fdopendir(dup(r->dirfd));
-	if (!d)
+	int fd = dup(r->dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	static const char *const stems[] = {"last.safetensors.tmp.", "best.safetensors.tmp.",
 	                                    "metrics.jsonl.tmp."};
 	struct dirent *de;
@@ -107,12 +113,20 @@ static size_t kept_prefix(const char *text, size_t n, int64_t keep)
 /* Cut metrics.jsonl to its lines up to epoch keep (atomically), then open it to append. */
 static int open_metrics(RtRunDir *r, int64_t keep, RtErr *e)
 {
-	FILE *f = fopen(r->metrics, "rb");
+	struct stat sb;
+	FILE *f = NULL;
+	if (stat(r->metrics, &sb) == 0 && !(f = rt_fopen_read(r->metrics, e)))
+		return -1;   /* there, but not a regular file or unreadable */
 	if (f) {
 		char *text = NULL;
 		size_t n = 0, cap = 0, k;
 		char buf[65536];
 		while ((k = fread(buf, 1, sizeof buf, f)) > 0) {
+			if (n + k < n || 2 * (n + k) < n + k) {
+				free(text);
+				fclose(f);
+				return rt_errorf(e, "%s is too large", r->metrics);
+			}
 			if (n + k > cap) {
 				char *t = realloc(text, cap = 2 * (n + k));
 				if (!t) {
@@ -125,7 +139,12 @@ static int open_metrics(RtRunDir *r, int64_t keep, RtErr *e)
 			memcpy(text + n, buf, k);
 			n += k;
 		}
+		int bad = ferror(f);
 		fclose(f);
+		if (bad) {
+			free(text);
+			return rt_errorf(e, "%s: read failed", r->metrics);
+		}
 		size_t keepn = kept_prefix(text ? text : "", n, keep);
 		RtOut o;
 		int rc = keepn == n ? 0 : rt_out_open(&o, r->metrics, e) ||
@@ -144,6 +163,8 @@ int rt_rundir_open(RtRunDir *r, const char *dir, int resuming, int64_t keep, RtE
 {
 	memset(r, 0, sizeof *r);
 	r->dirfd = r->metricsfd = -1;
+	if (!*dir)
+		return rt_errorf(e, "the run directory name is empty");
 	if (!(r->dir = strdup(dir)) || !(r->best = join(dir, "best.safetensors")) ||
 	    !(r->last = join(dir, "last.safetensors")) || !(r->metrics = join(dir, "metrics.jsonl")))
 		return rt_errorf(e, "out of memory");
@@ -175,8 +196,9 @@ int rt_rundir_log(RtRunDir *r, const char *line, RtErr *e)
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0) {
+			int err = k < 0 ? errno : ENOSPC;
 			free(buf);
-			return rt_errorf(e, "%s: write failed: %s", r->metrics, strerror(errno));
+			return rt_errorf(e, "%s: write failed: %s", r->metrics, strerror(err));
 		}
 		at += (size_t)k;
 	}

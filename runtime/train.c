@@ -267,16 +267,21 @@ static void teardown(Run *r)
 	rt_train_opts_free(&r->o);
 }
 
-/* s with its line breaks shown as ", " (the --data values), in buf. */
-static const char *one_line(const char *s, char *buf, size_t len)
+/* s with its line breaks shown as ", " (the --data values), malloc'ed; NULL
+** when out of memory. */
+static char *one_line(const char *s)
 {
-	size_t k = 0;
-	for (; *s && k + 3 < len; s++)
+	size_t k = 0, len = 1;
+	for (const char *p = s; *p; p++)
+		len += *p == '\n' ? 2 : 1;
+	char *buf = malloc(len);
+	for (; buf && *s; s++)
 		if (*s == '\n')
 			buf[k++] = ',', buf[k++] = ' ';
 		else
 			buf[k++] = *s;
-	buf[k] = 0;
+	if (buf)
+		buf[k] = 0;
 	return buf;
 }
 
@@ -284,7 +289,7 @@ static const char *one_line(const char *s, char *buf, size_t len)
 static void announce(Run *r)
 {
 	const RtTrainOpts *o = &r->o;
-	char data[1024], extra[200] = "";
+	char *data = one_line(o->data);
 	if (r->st.epoch > 0)
 		rt_progress_line(&r->prog, "resuming %s at epoch %lld, step %llu, lr %.3g", o->resume,
 		                 (long long)r->st.epoch + 1, (unsigned long long)r->st.step, r->st.lr);
@@ -292,15 +297,17 @@ static void announce(Run *r)
 		rt_progress_line(&r->prog, "note: %s", r->train_ds.note);
 	if (r->vds == &r->val_ds && r->val_ds.note)
 		rt_progress_line(&r->prog, "note: %s", r->val_ds.note);
-	if (o->augment != DATA_AUG_NONE || o->normalize)
-		snprintf(extra, sizeof extra, "; augment %s, normalize %s", data_augment_name(o->augment),
-		         o->normalize ? o->normalize : "none");
+	int ex = o->augment != DATA_AUG_NONE || o->normalize;
 	rt_progress_line(&r->prog, "training \"%s\" on %s: %lld samples, validating on %lld%s; "
-	                 "%s, lr %g, batch %lld, %s schedule, seed %llu%s -> %s", r->m->name,
-	                 one_line(o->data, data, sizeof data), (long long)r->tr.n, (long long)r->va.n,
+	                 "%s, lr %g, batch %lld, %s schedule, seed %llu%s%s%s%s -> %s", r->m->name,
+	                 data ? data : o->data, (long long)r->tr.n, (long long)r->va.n,
 	                 r->va.n ? "" : " (early stopping and the schedule watch the training loss)",
 	                 rt_optimizer_name(o->optimizer), o->lr, (long long)o->batch,
-	                 rt_schedule_name(o->schedule), (unsigned long long)o->seed, extra, r->dir.dir);
+	                 rt_schedule_name(o->schedule), (unsigned long long)o->seed,
+	                 ex ? "; augment " : "", ex ? data_augment_name(o->augment) : "",
+	                 ex ? ", normalize " : "", !ex ? "" : o->normalize ? o->normalize : "none",
+	                 r->dir.dir);
+	free(data);
 }
 
 /* The closing line. */

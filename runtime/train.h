@@ -41,6 +41,13 @@ typedef enum {
 	RT_SET_PLATEAU_PATIENCE, RT_SET_MIN_LR, RT_SET_EARLY_STOP, RT_SET_TASK, RT_SET_NORMALIZE,
 	RT_SET_AUGMENT, RT_NSETTINGS
 } RtSetting;
+/* The counters of a run's state a checkpoint keeps besides its settings
+** (RtTrainState), by checkpoint key: "epoch", "step", "lr",
+** "best_val_loss", "best_epoch", "plateau_wait", "early_stop_wait". */
+typedef enum {
+	RT_STATE_EPOCH, RT_STATE_STEP, RT_STATE_LR, RT_STATE_BEST_LOSS, RT_STATE_BEST_EPOCH,
+	RT_STATE_PLATEAU_WAIT, RT_STATE_EARLY_STOP_WAIT, RT_NSTATE
+} RtStateKey;
 /* Settings added after the first checkpoints: a checkpoint without them has
 ** their defaults. */
 #define RT_SET_FIRST_OPTIONAL RT_SET_TASK
@@ -84,8 +91,15 @@ void rt_train_opts_free(RtTrainOpts *o);
 const char *rt_setting_flag(RtSetting s);
 const char *rt_setting_key(RtSetting s);
 /* Set s from text (a flag's value or a checkpoint's); marks it given when
-** from_cli. The message names the flag: "--lr abc: not a positive number". */
+** from_cli. The message names the flag: "--lr abc: not a positive number".
+** Numbers are checked against one table of ranges (trainopts.c) that the
+** checkpoint reader's rt_state_parse shares. */
 int rt_setting_parse(RtTrainOpts *o, RtSetting s, const char *text, int from_cli, RtErr *e);
+/* State value k's checkpoint key, and text (NULL: missing) checked against
+** its range in the same table: an integer into *u or a number into *d. The
+** message names the key: "metadata \"lr\" is -1, not a non-negative number". */
+const char *rt_state_key(RtStateKey k);
+int rt_state_parse(RtStateKey k, const char *text, uint64_t *u, double *d, RtErr *e);
 /* s's value as text that rt_setting_parse reads back exactly ("" when
 ** unset); RT_SETTING_MAX bytes always hold it. */
 #define RT_SETTING_MAX 8200

@@ -72,15 +72,19 @@ static void hyper_step(Run *r, uint64_t t)
 	put(r->hy.ibc2, 1.0 / (1.0 - pow(RT_ADAM_B2, (double)t)));
 }
 
-/* Samples among n whose probabilities' arg-max (first on ties) is the label. */
+/* Samples among n whose probabilities' arg-max (first on ties) is the label;
+** -1 when a probability is not a finite number. */
 static int64_t correct(const float *probs, const int32_t *labels, int64_t n, int k)
 {
 	int64_t c = 0;
 	for (int64_t i = 0; i < n; i++, probs += k) {
 		int best = 0;
-		for (int j = 1; j < k; j++)
+		for (int j = 0; j < k; j++) {
+			if (!isfinite(probs[j]))
+				return -1;
 			if (probs[j] > probs[best])
 				best = j;
+		}
 		c += best == labels[i];
 	}
 	return c;
@@ -143,11 +147,18 @@ static int train_batches(Run *r, Epoch *ep, RtErr *e)
 			return rt_errorf(e, "training diverged: the loss is %g at epoch %lld, step %llu; "
 			                 "try a lower --lr or --clip 1", (double)loss,
 			                 (long long)r->st.epoch + 1, (unsigned long long)t);
-		for (int q = 0; q < r->feed.ntasks; q++)
-			if (r->train_probs[q] >= 0)
-				right[q] += correct((const float *)rt_tensor_addr(m, &m->outputs[r->train_probs[q]],
-				                                                  r->arena, k),
-				                    bt.y[q], k, r->feed.task[q].classes);
+		for (int q = 0; q < r->feed.ntasks; q++) {
+			if (r->train_probs[q] < 0)
+				continue;
+			int64_t c = correct((const float *)rt_tensor_addr(m, &m->outputs[r->train_probs[q]],
+			                                                  r->arena, k),
+			                    bt.y[q], k, r->feed.task[q].classes);
+			if (c < 0)
+				return rt_errorf(e, "training diverged: the predicted probabilities are not numbers "
+				                 "at epoch %lld, step %llu; try a lower --lr or --clip 1",
+				                 (long long)r->st.epoch + 1, (unsigned long long)t);
+			right[q] += c;
+		}
 		r->st.step = t;
 		sum += (double)loss * (double)k;
 		seen += k;
@@ -168,8 +179,10 @@ static int validate(Run *r, Epoch *ep, RtErr *e)
 		ep->val_ce[q] = ep->val_acc[q] = ep->val_f1[q] = ep->val_auc[q] = NAN;
 	if (r->va.n == 0)
 		return 0;
-	if (rt_eval_pass(&r->pass, r->LV, r->va.idx, r->va.n, &ep->val_loss, e))
-		return -1;
+	RtErr sub = {0};
+	if (rt_eval_pass(&r->pass, r->LV, r->va.idx, r->va.n, &ep->val_loss, &sub))
+		return rt_errorf(e, "epoch %lld, step %llu, validation: %s", (long long)r->st.epoch + 1,
+		                 (unsigned long long)r->st.step, sub.msg);
 	for (int q = 0; q < r->feed.ntasks; q++) {
 		if (r->feed.task[q].output < 0)
 			continue;   /* a custom loss without a classifier output: the loss only */

@@ -12,29 +12,67 @@
 
 #include "train.h"
 
-static const char *const flags[RT_NSETTINGS] = {
-	[RT_SET_DATA] = "data", [RT_SET_VAL_DATA] = "val-data", [RT_SET_VAL_SPLIT] = "val-split",
-	[RT_SET_LABEL_TASK] = "label-task", [RT_SET_EPOCHS] = "epochs", [RT_SET_BATCH] = "batch",
-	[RT_SET_LR] = "lr", [RT_SET_OPTIMIZER] = "optimizer", [RT_SET_SEED] = "seed",
-	[RT_SET_MOMENTUM] = "momentum", [RT_SET_WEIGHT_DECAY] = "weight-decay",
-	[RT_SET_CLIP] = "clip", [RT_SET_SCHEDULE] = "schedule",
-	[RT_SET_PLATEAU_FACTOR] = "plateau-factor", [RT_SET_PLATEAU_PATIENCE] = "plateau-patience",
-	[RT_SET_MIN_LR] = "min-lr", [RT_SET_EARLY_STOP] = "early-stop", [RT_SET_TASK] = "task",
-	[RT_SET_NORMALIZE] = "normalize", [RT_SET_AUGMENT] = "augment",
-};
+/* A value a run keeps: a setting (flag and checkpoint key) or a counter of
+** its state (a checkpoint key only), and for a number the rule it must meet:
+** an integer in [ilo, ihi], or a finite number in [lo, hi] (lo excluded
+** when open_lo; +infinity allowed when inf_ok). This one table is what both
+** the flag parser and the checkpoint reader check numbers against. */
+typedef struct Value {
+	const char *flag, *key;
+	enum { TEXT, INT, NUM } kind;
+	uint64_t ilo, ihi;
+	double lo, hi;
+	int open_lo, inf_ok;
+	const char *what;
+} Value;
 
-static const char *const keys[RT_NSETTINGS] = {
-	[RT_SET_DATA] = "train.data", [RT_SET_VAL_DATA] = "train.val_data",
-	[RT_SET_VAL_SPLIT] = "train.val_split", [RT_SET_LABEL_TASK] = "train.label_task",
-	[RT_SET_EPOCHS] = "train.epochs", [RT_SET_BATCH] = "train.batch", [RT_SET_LR] = "train.lr",
-	[RT_SET_OPTIMIZER] = "optimizer", [RT_SET_SEED] = "seed",
-	[RT_SET_MOMENTUM] = "train.momentum", [RT_SET_WEIGHT_DECAY] = "train.weight_decay",
-	[RT_SET_CLIP] = "train.clip", [RT_SET_SCHEDULE] = "train.schedule",
-	[RT_SET_PLATEAU_FACTOR] = "train.plateau_factor",
-	[RT_SET_PLATEAU_PATIENCE] = "train.plateau_patience", [RT_SET_MIN_LR] = "train.min_lr",
-	[RT_SET_EARLY_STOP] = "train.early_stop", [RT_SET_TASK] = "train.task",
-	[RT_SET_NORMALIZE] = "train.normalize", [RT_SET_AUGMENT] = "train.augment",
+#define S_TEXT(flag, key) {flag, key, TEXT, 0, 0, 0, 0, 0, 0, NULL}
+#define S_INT(flag, key, lo, hi, what) {flag, key, INT, lo, hi, 0, 0, 0, 0, what}
+#define S_NUM(flag, key, lo, open, hi, what) {flag, key, NUM, 0, 0, lo, hi, open, 0, what}
+static const Value values[RT_NSETTINGS + RT_NSTATE] = {
+	[RT_SET_DATA] = S_TEXT("data", "train.data"),
+	[RT_SET_VAL_DATA] = S_TEXT("val-data", "train.val_data"),
+	[RT_SET_VAL_SPLIT] = S_NUM("val-split", "train.val_split", 0, 0, 0.99, "a fraction from 0 to 0.99"),
+	[RT_SET_LABEL_TASK] = S_TEXT("label-task", "train.label_task"),
+	[RT_SET_EPOCHS] = S_INT("epochs", "train.epochs", 1, 1000000000, "an integer from 1 to 10^9"),
+	[RT_SET_BATCH] = S_INT("batch", "train.batch", 1, 1 << 30, "a positive integer"),
+	[RT_SET_LR] = S_NUM("lr", "train.lr", 0, 1, 1e6, "a positive number"),
+	[RT_SET_OPTIMIZER] = S_TEXT("optimizer", "optimizer"),
+	[RT_SET_SEED] = S_INT("seed", "seed", 0, UINT64_MAX, "a non-negative integer"),
+	[RT_SET_MOMENTUM] = S_NUM("momentum", "train.momentum", 0, 0, 0.999999, "a number in [0, 1)"),
+	[RT_SET_WEIGHT_DECAY] = S_NUM("weight-decay", "train.weight_decay", 0, 0, 1e6,
+	                              "a non-negative number"),
+	[RT_SET_CLIP] = S_NUM("clip", "train.clip", 0, 0, 1e30, "a non-negative number (0: off)"),
+	[RT_SET_SCHEDULE] = S_TEXT("schedule", "train.schedule"),
+	[RT_SET_PLATEAU_FACTOR] = S_NUM("plateau-factor", "train.plateau_factor", 0, 1, 0.999999,
+	                                "a number in (0, 1)"),
+	[RT_SET_PLATEAU_PATIENCE] = S_INT("plateau-patience", "train.plateau_patience", 0, 1000000000,
+	                                  "a non-negative integer"),
+	[RT_SET_MIN_LR] = S_NUM("min-lr", "train.min_lr", 0, 0, 1e6, "a non-negative number"),
+	[RT_SET_EARLY_STOP] = S_INT("early-stop", "train.early_stop", 0, 1000000000,
+	                            "a non-negative integer (0: off)"),
+	[RT_SET_TASK] = S_TEXT("task", "train.task"),
+	[RT_SET_NORMALIZE] = S_TEXT("normalize", "train.normalize"),
+	[RT_SET_AUGMENT] = S_TEXT("augment", "train.augment"),
+	/* the state: epochs and steps done, the next epoch's lr (from min-lr to lr), the best
+	** monitored loss (+inf: none yet), and the patience counters (at most the epochs) */
+	[RT_NSETTINGS + RT_STATE_EPOCH] = S_INT(NULL, "epoch", 0, 1000000000,
+	                                        "an integer from 0 to 10^9"),
+	[RT_NSETTINGS + RT_STATE_STEP] = S_INT(NULL, "step", 0, 1ull << 62,
+	                                       "an integer from 0 to 2^62"),
+	[RT_NSETTINGS + RT_STATE_LR] = S_NUM(NULL, "lr", 0, 0, 1e6, "a non-negative number"),
+	[RT_NSETTINGS + RT_STATE_BEST_LOSS] = {NULL, "best_val_loss", NUM, 0, 0, -1e300, INFINITY, 0,
+	                                       1, "a number or inf"},
+	[RT_NSETTINGS + RT_STATE_BEST_EPOCH] = S_INT(NULL, "best_epoch", 0, 1000000000,
+	                                             "a non-negative integer"),
+	[RT_NSETTINGS + RT_STATE_PLATEAU_WAIT] = S_INT(NULL, "plateau_wait", 0, 1000000000,
+	                                               "a non-negative integer"),
+	[RT_NSETTINGS + RT_STATE_EARLY_STOP_WAIT] = S_INT(NULL, "early_stop_wait", 0, 1000000000,
+	                                                  "a non-negative integer"),
 };
+#undef S_TEXT
+#undef S_INT
+#undef S_NUM
 
 void rt_train_defaults(RtTrainOpts *o)
 {
@@ -65,12 +103,17 @@ void rt_train_opts_free(RtTrainOpts *o)
 
 const char *rt_setting_flag(RtSetting s)
 {
-	return s < RT_NSETTINGS ? flags[s] : "?";
+	return s < RT_NSETTINGS ? values[s].flag : "?";
 }
 
 const char *rt_setting_key(RtSetting s)
 {
-	return s < RT_NSETTINGS ? keys[s] : "?";
+	return s < RT_NSETTINGS ? values[s].key : "?";
+}
+
+const char *rt_state_key(RtStateKey k)
+{
+	return k < RT_NSTATE ? values[RT_NSETTINGS + k].key : "?";
 }
 
 const char *rt_optimizer_name(RtOptimizer k)
@@ -83,13 +126,16 @@ const char *rt_schedule_name(RtSchedule k)
 	return k == RT_SCHED_COSINE ? "cosine" : k == RT_SCHED_PLATEAU ? "plateau" : "none";
 }
 
-/* A finite decimal number in [lo, hi] (lo excluded when open_lo) from s. */
-static int number(const char *s, double lo, int open_lo, double hi, double *v)
+/* A finite decimal number in [lo, hi] (lo excluded when open_lo; +inf
+** allowed when inf_ok) from s. */
+static int number(const char *s, double lo, int open_lo, double hi, int inf_ok, double *v)
 {
 	char *end;
 	errno = 0;
 	double x = strtod(s, &end);
-	if (!*s || *end || errno || !isfinite(x) || x < lo || (open_lo && x == lo) || x > hi)
+	int inf = inf_ok && isinf(x) && x > 0;
+	if (!*s || *end || (errno && !inf) || (!isfinite(x) && !inf) || x < lo ||
+	    (open_lo && x == lo) || x > hi)
 		return -1;
 	*v = x;
 	return 0;
@@ -109,6 +155,28 @@ static int integer(const char *s, uint64_t lo, uint64_t hi, uint64_t *v)
 	return 0;
 }
 
+/* Text as the number v says (*u for an integer, *d for a number); -1 when
+** it breaks v's rule. */
+static int check_value(const Value *v, const char *text, uint64_t *u, double *d)
+{
+	if (v->kind == INT)
+		return integer(text, v->ilo, v->ihi, u);
+	return number(text, v->lo, v->open_lo, v->hi, v->inf_ok, d);
+}
+
+int rt_state_parse(RtStateKey k, const char *text, uint64_t *u, double *d, RtErr *e)
+{
+	if (k >= RT_NSTATE)
+		return rt_errorf(e, "internal error: unknown state value %d", (int)k);
+	const Value *v = &values[RT_NSETTINGS + k];
+	*u = 0, *d = 0;
+	if (!text)
+		return rt_errorf(e, "metadata \"%s\" is missing", v->key);
+	if (check_value(v, text, u, d))
+		return rt_errorf(e, "metadata \"%s\" is %s, not %s", v->key, text, v->what);
+	return 0;
+}
+
 /* Replace *dst by a copy of s ("" stores NULL when empty_null). */
 static int setstr(char **dst, const char *s, int empty_null, RtErr *e)
 {
@@ -123,7 +191,9 @@ static int setstr(char **dst, const char *s, int empty_null, RtErr *e)
 /* The strings and enums of rt_setting_parse; 1 when s is not one of them. */
 static int parse_text(RtTrainOpts *o, RtSetting s, const char *t, int cli, RtErr *e)
 {
-	const char *f = flags[s];
+	const char *f = values[s].flag;
+	if (values[s].kind != TEXT)
+		return 1;
 	if (strlen(t) >= RT_SETTING_MAX)
 		return rt_errorf(e, "--%s: the value is longer than %d bytes", f, RT_SETTING_MAX - 1);
 	switch (s) {
@@ -168,40 +238,30 @@ static int parse_text(RtTrainOpts *o, RtSetting s, const char *t, int cli, RtErr
 	}
 }
 
-/* The numbers of rt_setting_parse. */
+/* The numbers of rt_setting_parse, checked against the table. */
 static int parse_number(RtTrainOpts *o, RtSetting s, const char *t, RtErr *e)
 {
-	const char *f = flags[s];
-	uint64_t u;
-	double d;
+	const Value *v = &values[s];
+	uint64_t u = 0;
+	double d = 0;
+	if (check_value(v, t, &u, &d))
+		return rt_errorf(e, "--%s %s: not %s", v->flag, t, v->what);
 	switch (s) {
-#define INT(lo, hi, dst, what) \
-	if (integer(t, lo, hi, &u)) \
-		return rt_errorf(e, "--%s %s: not %s", f, t, what); \
-	dst = u; \
-	return 0;
-#define NUM(lo, open, hi, dst, what) \
-	if (number(t, lo, open, hi, &d)) \
-		return rt_errorf(e, "--%s %s: not %s", f, t, what); \
-	dst = d; \
-	return 0;
-	case RT_SET_EPOCHS: INT(1, 1000000000, o->epochs, "an integer from 1 to 10^9")
-	case RT_SET_BATCH: INT(1, 1 << 30, o->batch, "a positive integer")
-	case RT_SET_SEED: INT(0, UINT64_MAX, o->seed, "a non-negative integer")
-	case RT_SET_PLATEAU_PATIENCE: INT(0, 1000000000, o->plateau_patience, "a non-negative integer")
-	case RT_SET_EARLY_STOP: INT(0, 1000000000, o->early_stop, "a non-negative integer (0: off)")
-	case RT_SET_VAL_SPLIT: NUM(0, 0, 0.99, o->val_split, "a fraction from 0 to 0.99")
-	case RT_SET_LR: NUM(0, 1, 1e6, o->lr, "a positive number")
-	case RT_SET_MOMENTUM: NUM(0, 0, 0.999999, o->momentum, "a number in [0, 1)")
-	case RT_SET_WEIGHT_DECAY: NUM(0, 0, 1e6, o->weight_decay, "a non-negative number")
-	case RT_SET_CLIP: NUM(0, 0, 1e30, o->clip, "a non-negative number (0: off)")
-	case RT_SET_PLATEAU_FACTOR: NUM(0, 1, 0.999999, o->plateau_factor, "a number in (0, 1)")
-	case RT_SET_MIN_LR: NUM(0, 0, 1e6, o->min_lr, "a non-negative number")
-#undef INT
-#undef NUM
-	default:
-		return rt_errorf(e, "internal error: unknown setting %d", (int)s);
+	case RT_SET_EPOCHS: o->epochs = (int64_t)u; break;
+	case RT_SET_BATCH: o->batch = (int64_t)u; break;
+	case RT_SET_SEED: o->seed = u; break;
+	case RT_SET_PLATEAU_PATIENCE: o->plateau_patience = (int64_t)u; break;
+	case RT_SET_EARLY_STOP: o->early_stop = (int64_t)u; break;
+	case RT_SET_VAL_SPLIT: o->val_split = d; break;
+	case RT_SET_LR: o->lr = d; break;
+	case RT_SET_MOMENTUM: o->momentum = d; break;
+	case RT_SET_WEIGHT_DECAY: o->weight_decay = d; break;
+	case RT_SET_CLIP: o->clip = d; break;
+	case RT_SET_PLATEAU_FACTOR: o->plateau_factor = d; break;
+	case RT_SET_MIN_LR: o->min_lr = d; break;
+	default: return rt_errorf(e, "internal error: unknown setting %d", (int)s);
 	}
+	return 0;
 }
 
 int rt_setting_parse(RtTrainOpts *o, RtSetting s, const char *text, int from_cli, RtErr *e)

@@ -39,7 +39,7 @@ int rt_weights_save(const RtModel *m, const char *arena, const char *path, RtErr
 int rt_weights_check_tensor(const StFile *f, int i, const RtTensor *p, RtErr *e)
 {
 	const StTensor *t = &f->t[i];
-	char have[256], want[256];
+	char have[RT_SHAPE_STRLEN], want[RT_SHAPE_STRLEN];
 	rt_shape_str(want, sizeof want, p->ndim, p->shape);
 	if (t->dtype != ST_F32)
 		return rt_errorf(e, "%s: tensor \"%s\" has dtype %s, the model expects F32%s",

@@ -171,6 +171,56 @@ suite() {
 	expect_status "$L: missing weights file exits 1" 1 "$exe" predict -w "$d/nope.safetensors" -i "$in_name=$d/x.npy"
 	expect_status "$L: unwritable output exits 1" 1 "$exe" init -o "$d/no/such/dir/w.safetensors"
 	no_leftovers "$L: unwritable output: nothing left behind" "$d/no/such/dir/w.safetensors"
+	odd_values
+}
+
+# odd_values: empty, "/", directory, FIFO, device and very long values for every
+# flag of init and predict that takes a path or a string: a message and exit
+# status 1 or 2 (or success), never a crash (status >= 128) or a hang.
+odd_values() {
+	long=$(head -c 5000 /dev/zero | tr '\0' a)
+	mkdir -p "$d/adir"; rm -f "$d/fifo"; mkfifo "$d/fifo"
+	W=$d/w.safetensors; X=$in_name=$d/x.npy
+	odd() {   # odd NAME WANT_STATUS TEXT CMD...
+		n=$1; want=$2; text=$3; shift 3
+		timeout 20 "$@" >"$tmp/out" 2>"$tmp/err"; rc=$?
+		if [ "$rc" -eq "$want" ] && grep -qF -- "$text" "$tmp/err"; then ok "$L: odd value: $n"
+		else notok "$L: odd value: $n" "exit $rc (wanted $want), stderr: $(head -c 300 "$tmp/err")"; fi
+	}
+	odd "init -o ''" 2 "--output: the value is empty" "$exe" init -o ''
+	odd "init -o /" 1 "/: names a directory" "$exe" init -o /
+	odd "init -o DIR/" 1 "names a directory" "$exe" init -o "$d/adir/"
+	odd "init -o an existing directory" 1 "cannot rename" "$exe" init -o "$d/adir"
+	odd "init -o 5000 characters" 1 "cannot create" "$exe" init -o "$d/$long"
+	odd "init -o a path far over PATH_MAX" 1 "..." "$exe" init -o "$d/$long/$long/x"
+	odd "init --seed ''" 2 "--seed: the value is empty" "$exe" init --seed '' -o "$d/n.safetensors"
+	odd "init --seed 5000 digits" 2 "not a non-negative integer" "$exe" init --seed "$(head -c 5000 /dev/zero | tr '\0' 9)" -o "$d/n.safetensors"
+	odd "predict --weights ''" 2 "--weights: the value is empty" "$exe" predict --weights '' -i "$X"
+	odd "predict -w 5000 characters" 1 "cannot open" "$exe" predict -w "$d/$long" -i "$X"
+	odd "predict --input ''" 2 "the value is empty" "$exe" predict -w "$W" --input ''
+	odd "predict --input NAME=" 2 "the file name is empty" "$exe" predict -w "$W" --input "$in_name="
+	odd "predict --input a FIFO" 1 "fifo is not a regular file" "$exe" predict -w "$W" -i "$in_name=$d/fifo"
+	odd "predict --input a directory" 1 "adir is not a regular file" "$exe" predict -w "$W" -i "$in_name=$d/adir"
+	odd "predict --input /dev/zero" 1 "is not a regular file (it is a device)" "$exe" predict -w "$W" -i "$in_name=/dev/zero"
+	odd "predict --input 5000 characters" 1 "cannot open" "$exe" predict -w "$W" -i "$in_name=$d/$long"
+	odd "predict --input a 5000-character name" 2 "the model has no input" "$exe" predict -w "$W" -i "$long=$d/x.npy"
+	odd "predict -o ''" 2 "--output: the value is empty" "$exe" predict -w "$W" -i "$X" -o ''
+	odd "predict -o /" 1 "/: names a directory" "$exe" predict -w "$W" -i "$X" -o /
+	odd "predict -o 5000 characters" 1 "cannot create" "$exe" predict -w "$W" -i "$X" -o "$d/$long"
+	odd "predict --batch ''" 2 "--batch: the value is empty" "$exe" predict -w "$W" -i "$X" --batch ''
+	odd "predict --threads huge" 2 "not an integer from 1 to 4096" "$exe" predict -w "$W" -i "$X" --threads 99999999999999999999999
+	odd "predict --normalize ''" 2 "--normalize: the value is empty" "$exe" predict -w "$W" -i "$X" --normalize ''
+	odd "predict --normalize a float overflow" 2 "expected mean,std numbers" "$exe" predict -w "$W" -i "$X" --normalize 1e39,1
+	odd "predict --normalize 5000 characters" 2 "expected mean,std numbers" "$exe" predict -w "$W" -i "$X" --normalize "$long"
+	odd "help with a 5000-character command" 2 "unknown command" "$exe" help "$long"
+	odd "a 5000-character flag" 2 "unknown flag" "$exe" predict "--$long"
+	if grep -q rt_open_read runtime/safetensors.c; then   # st_open reads through the shared helper
+		odd "predict --weights a FIFO" 1 "fifo is not a regular file" "$exe" predict -w "$d/fifo" -i "$X"
+		odd "predict --weights a directory" 1 "adir is not a regular file" "$exe" predict -w "$d/adir" -i "$X"
+		odd "predict --weights a FIFO with --normalize" 1 "fifo is not a regular file" "$exe" predict -w "$d/fifo" -i "$X" --normalize 0,1
+	fi
+	if ls "$d" "$d/adir" | grep -q '\.tmp\.'; then notok "$L: odd values: no temporaries left" "$(ls "$d")"
+	else ok "$L: odd values: no temporaries left"; fi
 }
 
 if [ ! -f lib/liblunacrt.a ]; then

@@ -142,6 +142,13 @@ elif cmd == "sethash":      # copy a checkpoint with another spec hash of the sa
 elif cmd == "dropstate":    # copy a checkpoint without its opt.m.* tensors
     meta, h, blob = st_read(a[0])
     st_write(a[1], meta, {k: t for k, t in h.items() if not k.startswith("opt.m.")}, blob)
+elif cmd == "setmeta":      # copy a checkpoint with metadata key a[2] set to a[3]
+    meta, h, blob = st_read(a[0])
+    meta[a[2]] = a[3]
+    st_write(a[1], meta, h, blob)
+elif cmd == "nanw":         # copy a weights file with every float NaN
+    meta, h, blob = st_read(a[0])
+    st_write(a[1], meta, h, np.full(len(blob) // 4, np.nan, np.float32).tobytes())
 elif cmd == "data28":       # 28x28 images for the compiled models: class c brightens band c
     rng = np.random.default_rng(1)
     n = 400
@@ -293,6 +300,62 @@ unchanged "failed resumes leave the run directory as it was" "$C" "$S"
 expect_status "eval of a truncated file exits 1" 1 "$X" eval -w "$E/trunc.safetensors" --data "$D"
 expect_status "eval without --data exits 2" 2 "$X" eval -w "$R/a/best.safetensors"
 expect_status "eval with bad labels exits 1" 1 "$X" eval -w "$R/a/best.safetensors" --data "npy:$d/x.npy,$d/ybad.npy"
+
+# ---- odd values: empty, very long, not a regular file ------------------------------
+long=$(head -c 5000 /dev/zero | tr '\0' a)
+mkfifo "$E/fifo"
+expect_status "--out '' exits 2" 2 "$X" train --data "$D" --out ''
+err_has "--out '': the value is empty" "--out: the value is empty"
+expect_status "--out of 5000 characters exits 1" 1 "$X" train --data "$D" --epochs 1 --out "$E/$long"
+err_has "--out of 5000 characters: the reason survives the cut message" "File name too long"
+expect_status "--out a regular file exits 1" 1 "$X" train --data "$D" --epochs 1 --out "$E/trunc.safetensors"
+err_has "--out a regular file is explained" "is not a directory"
+expect_status "--out under /dev/null exits 1" 1 "$X" train --data "$D" --epochs 1 --out /dev/null/run
+expect_status "--out with a trailing slash trains" 0 "$X" train --data "$D" --epochs 1 --out "$E/slash/"
+for f in resume weights data val-data label-task task normalize augment optimizer schedule lr seed; do
+	expect_status "--$f '' exits 2" 2 "$X" train --data "$D" --out "$E/r8" "--$f" ''
+	err_has "--$f '': the value is empty" "--$f: the value is empty"
+done
+expect_status "--data of 5000 characters exits 1" 1 "$X" train --data "npy:$E/$long,$E/y.npy" --out "$E/r8"
+expect_status "--data over 8200 bytes exits 2" 2 "$X" train --data "$long$long" --out "$E/r8"
+expect_status "--label-task of 5000 characters exits 1" 1 "$X" train --data "$D" --label-task "$long" --out "$E/r8"
+expect_status "--normalize of 5000 characters exits 2" 2 "$X" train --data "$D" --normalize "$long" --out "$E/r8"
+expect_status "--resume of 5000 characters exits 1" 1 "$X" train --resume "$E/$long"
+absent "odd values: no run directory" "$E/r8"
+if grep -q rt_open_read runtime/data_npy.c && grep -q rt_open_read runtime/npy.c; then
+	expect_status "--data a FIFO exits 1 at once" 1 timeout 20 "$X" train --data "npy:$E/fifo,$d/y.npy" --out "$E/r8"
+fi
+if grep -q rt_open_read runtime/safetensors.c; then   # st_open reads through the shared helper
+	expect_status "--resume a FIFO exits 1 at once" 1 timeout 20 "$X" train --resume "$E/fifo"
+	err_has "--resume a FIFO: not a regular file" "fifo is not a regular file"
+	expect_status "--weights a FIFO exits 1 at once" 1 timeout 20 "$X" train --data "$D" --weights "$E/fifo" --out "$E/r8"
+	expect_status "eval --weights a FIFO exits 1 at once" 1 timeout 20 "$X" eval --weights "$E/fifo" --data "$D"
+fi
+
+# ---- values read back from a checkpoint are range-checked ---------------------------
+for kv in "lr=-0.01=metadata \"lr\" is -0.01, not a non-negative number" \
+          "lr=nan=metadata \"lr\" is nan" "train.lr=-1=metadata \"train.lr\": --lr -1: not a positive number" \
+          "lr=0.5=metadata \"lr\" is 0.5, outside [" "train.momentum=1.5=metadata \"train.momentum\"" \
+          "train.batch=0=metadata \"train.batch\"" "best_epoch=99=metadata \"best_epoch\" is 99, more than the 12 epochs done" \
+          "step=-5=metadata \"step\" is -5" "epoch=abc=metadata \"epoch\" is abc"; do
+	k=${kv%%=*}; rest=${kv#*=}; v=${rest%%=*}; msg=${rest#*=}
+	py setmeta "$R/c/best.safetensors" "$E/bad-$k.safetensors" "$k" "$v"
+	expect_status "checkpoint $k=$v: resume exits 1" 1 "$X" train --resume "$E/bad-$k.safetensors" --epochs 20 --out "$E/r9"
+	err_has "checkpoint $k=$v: the message names the file and the key" "bad-$k.safetensors: $msg"
+done
+absent "bad checkpoints: no run directory" "$E/r9"
+
+# ---- NaN: an answer is never made of NaN ---------------------------------------------
+py nanw "$R/a/best.safetensors" "$E/nan.safetensors"
+expect_status "predict with NaN weights exits 1" 1 "$X" predict -w "$E/nan.safetensors" -i "$d/one.npy"
+err_has "predict with NaN weights: the output is not a number" "is not a number (NaN)"
+expect_status "eval with NaN weights exits 1" 1 "$X" eval -w "$E/nan.safetensors" --data "$D"
+err_has "eval with NaN weights: the probabilities are not numbers" "hold nan"
+expect_status "train from NaN weights stops at once" 1 "$X" train --data "$D" --weights "$E/nan.safetensors" --epochs 3 --out "$E/r10"
+err_has "train from NaN weights: the epoch is named" "epoch 1"
+expect_status "train from NaN weights without validation stops at once" 1 "$X" train --data "$D" --val-split 0 --weights "$E/nan.safetensors" --epochs 3 --out "$E/r11"
+err_has "train from NaN weights: NaN probabilities name epoch and step" "training diverged: the predicted probabilities are not numbers at epoch 1, step 1"
+if [ ! -e "$E/r10/last.safetensors" ]; then ok "train from NaN weights: no checkpoint written"; else notok "NaN checkpoint" "$(ls "$E/r10")"; fi
 
 # ---- a model without a loss ---------------------------------------------------
 expect_status "no loss: train exits 1" 1 "$NOLOSS" train --data "$D" --out "$E/r7"

@@ -3,9 +3,13 @@
 ** and `predict`, against a model defined here: a dense layer
 ** probs = x . W^T + b over 2x2 images, with a hand-written entry point in
 ** place of generated code (librtcore holds no main and no generated symbols).
+** Also the runtime's path and string helpers on empty, very long and odd
+** names, and the one open-for-read helper on what is not a regular file.
 */
 #include <dirent.h>
+#include <limits.h>
 #include <math.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -232,6 +236,129 @@ static void test_predict_errors(void)
 	t_check(!tmp, "predict: no temporary files left", "");
 }
 
+/* Outputs that are not numbers are an error, not class 0. */
+static void test_predict_nan(void)
+{
+	float v[8];
+	for (int i = 0; i < 8; i++)
+		v[i] = NAN;
+	RtArray a = {RT_F32, 4, {2, 1, 2, 2}, v};
+	RtErr e = {0}, w = {0};
+	rt_npy_write(P("nan.npy"), &a, &e);
+	char *j = NULL;
+	int rc = predict(P("w.safetensors"), P("nan.npy"), P("zn.npy"), 0, &j, &e, &w);
+	t_check(rc != 0 && strstr(e.msg, "the output \"probs\" of sample 0 is not a number (NaN)") &&
+	        strstr(e.msg, "w.safetensors") && access(P("zn.npy"), F_OK) != 0 && (!j || !strstr(j, "argmax")),
+	        "predict: NaN outputs are an error naming the output and sample, nothing written",
+	        "%s", e.msg);
+	free(j);
+	v[4] = INFINITY;
+	for (int i = 0; i < 4; i++)
+		v[i] = 0;
+	rt_npy_write(P("inf.npy"), &a, &e);
+	RtErr e2 = {0};
+	j = NULL;
+	rc = predict(P("w.safetensors"), P("inf.npy"), NULL, 0, &j, &e2, &w);
+	t_check(rc != 0 && strstr(e2.msg, "the output \"probs\" of sample 1 is "), "predict: an infinite input, sample 1 named",
+	        "%s", e2.msg);
+	free(j);
+}
+
+/* Only regular files are read; nothing blocks on a FIFO. */
+static void test_open_read(void)
+{
+	mkfifo(P("fifo"), 0666);
+	mkdir(P("adir"), 0777);
+	static const struct { const char *path, *want, *name; } bad[] = {
+		{"", "the file name is empty", "open for reading: an empty name"},
+		{NULL, "fifo is not a regular file (it is a named pipe)", "open for reading: a FIFO, at once"},
+		{NULL, "adir is not a regular file (it is a directory)", "open for reading: a directory"},
+		{"/dev/null", "/dev/null is not a regular file (it is a device)", "open for reading: a device"},
+		{NULL, "nosuch: cannot open: No such file", "open for reading: a missing file"},
+	};
+	const char *paths[] = {"", P("fifo"), P("adir"), "/dev/null", P("nosuch")};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		RtErr e = {0};
+		int fd = rt_open_read(paths[i], &e);
+		t_check(fd < 0 && strstr(e.msg, bad[i].want), bad[i].name, "fd %d: %s", fd, e.msg);
+		if (fd >= 0)
+			close(fd);
+	}
+	RtErr e = {0};
+	FILE *f = rt_fopen_read(P("fifo"), &e);
+	t_check(!f && strstr(e.msg, "is not a regular file"), "open for reading: stdio, a FIFO", "%s", e.msg);
+	RtErr e1 = {0};
+	int fd = rt_open_read(P("w.safetensors"), &e1);
+	char c;
+	t_check(fd >= 0 && read(fd, &c, 1) == 1, "open for reading: a regular file opens (blocking)", "%s", e1.msg);
+	if (fd >= 0)
+		close(fd);
+	const char *in[1] = {P("fifo")};
+	RtPredictOpts o = {P("w.safetensors"), in, NULL, 0, 1, NULL, NULL};
+	RtErr e2 = {0}, w = {0};
+	int rc = rt_predict(&model, fake_predict, &o, &e2, &w);
+	t_check(rc && strstr(e2.msg, "fifo is not a regular file"), "predict: a FIFO input is refused at once",
+	        "%s", e2.msg);
+}
+
+/* Output files: empty, "/", a trailing slash, 5000 characters, exactly
+** PATH_MAX; errors never overflow (ASan) and messages show "..." when cut. */
+static void test_out_names(void)
+{
+	RtOut o;
+	static const struct { const char *want, *name; } cases[] = {
+		{"the output file name is empty", "output: an empty name"},
+		{"/: names a directory, not a file", "output: /"},
+		{"adir/: names a directory, not a file", "output: a trailing slash"},
+		{"cannot rename the finished file into place", "output: an existing directory"},
+		{"...", "output: a 5000-character name, the message cut with ..."},
+		{"...", "output: a name of exactly PATH_MAX characters"},
+	};
+	char *longp = malloc(5001), *pm = malloc(PATH_MAX + 1);
+	memset(longp, 'a', 5000);
+	longp[5000] = 0;
+	snprintf(pm, PATH_MAX + 1, "%s/", dir);
+	for (size_t k = strlen(pm); k < PATH_MAX; k++)
+		pm[k] = k % 100 == 0 ? '/' : 'b';
+	pm[PATH_MAX] = 0;
+	char adir_slash[300], adir_plain[300];
+	snprintf(adir_slash, sizeof adir_slash, "%s/", P("adir"));
+	snprintf(adir_plain, sizeof adir_plain, "%s", P("adir"));
+	const char *paths[] = {"", "/", adir_slash, adir_plain, longp, pm};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		RtErr e = {0};
+		int rc = rt_out_open(&o, paths[i], &e);
+		if (!rc) {
+			rt_out_write(&o, "x", 1, &e);
+			rc = rt_out_commit(&o, &e);
+		}
+		t_check(rc && strstr(e.msg, cases[i].want) && strlen(e.msg) < RT_ERRLEN, cases[i].name, "%s", e.msg);
+		rt_out_abort(&o);
+	}
+	free(longp);
+	free(pm);
+	RtErr e = {0};
+	char msg[2000];
+	memset(msg, 'm', sizeof msg - 1);
+	msg[sizeof msg - 1] = 0;
+	rt_errorf(&e, "%s: the reason", msg);
+	t_check(strlen(e.msg) == RT_ERRLEN - 1 && strstr(e.msg, "mmm...mmm") && strstr(e.msg, ": the reason"),
+	        "errors: a message longer than RT_ERRLEN keeps its start and end around ...", "%s", e.msg);
+	int64_t shape[RT_MAXDIM];
+	for (int i = 0; i < RT_MAXDIM; i++)
+		shape[i] = INT64_MIN + 1 + (i == 0);   /* negative: N */
+	shape[1] = INT64_MAX;
+	for (int i = 2; i < RT_MAXDIM; i++)
+		shape[i] = INT64_MAX;
+	char big[RT_SHAPE_STRLEN], small[16];
+	rt_shape_str(big, sizeof big, RT_MAXDIM, shape);
+	rt_shape_str(small, sizeof small, RT_MAXDIM, shape);
+	t_check(big[strlen(big) - 1] == ']' && !strncmp(big, "[N,9223372036854775807,", 23) &&
+	        !strcmp(small + sizeof small - 4, "..."), "shapes: 16 dimensions fit RT_SHAPE_STRLEN; less ends in ...",
+	        "%s | %s", big, small);
+	rmdir(P("adir"));
+}
+
 static void test_info(void)
 {
 	char *buf = NULL;
@@ -257,6 +384,9 @@ int main(void)
 	test_init();
 	test_predict();
 	test_predict_errors();
+	test_predict_nan();
+	test_open_read();
+	test_out_names();
 	test_info();
 	rt_model_free(&model);
 	t_dir_cleanup();

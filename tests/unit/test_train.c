@@ -3,7 +3,8 @@
 ** extended descriptor (entries as objects, tasks, input roles, state),
 ** learning-rate schedules and early stopping, the settings' text round
 ** trip, checkpoints (metadata and tensors, and every way a resume is
-** refused), the run directory (lock, temporaries, metrics.jsonl cut back)
+** refused, and every value range-checked), the run directory (lock,
+** temporaries, metrics.jsonl cut back; empty, very long and odd names)
 ** and how a dataset binds to a model.
 */
 #include <fcntl.h>
@@ -415,6 +416,87 @@ static void test_checkpoint(void)
 	free(b);
 }
 
+/* Save a checkpoint with state st (settings o), read its metadata back: 0
+** or -1 with the message in msg. */
+static int ckpt_round(const RtTrainOpts *o, const RtTrainState *st, char *msg, size_t len)
+{
+	char *a = filled_arena();
+	RtErr e = {0};
+	StFile f = {0};
+	RtTrainOpts back;
+	RtTrainState st2;
+	rt_train_defaults(&back);
+	int rc = rt_ckpt_save(&model, a, P("r.safetensors"), o, st, &e) ||
+	         st_open(&f, P("r.safetensors"), &e) || rt_ckpt_read_meta(&model, &f, &back, &st2, &e);
+	if (f.path)
+		st_close(&f);
+	snprintf(msg, len, "%s", e.msg);
+	rt_train_opts_free(&back);
+	free(a);
+	return rc ? -1 : 0;
+}
+
+/* Every value read back from a checkpoint is checked as the flag parser
+** checks it (one table), and the counters against each other. */
+static void test_checkpoint_ranges(void)
+{
+	RtTrainOpts o;
+	some_opts(&o);
+	RtTrainState good = {7, 123, o.lr, 0.25, 5, 2, 3};
+	static const struct {
+		RtTrainState st;
+		const char *want, *name;
+	} bad[] = {
+		{{7, 123, -0.01, 0.25, 5, 2, 3}, "metadata \"lr\" is -0.01, not a non-negative number",
+		 "a negative learning rate"},
+		{{7, 123, NAN, 0.25, 5, 2, 3}, "metadata \"lr\" is nan, not", "a NaN learning rate"},
+		{{7, 123, 1e7, 0.25, 5, 2, 3}, "metadata \"lr\" is 10000000, not", "a learning rate above 10^6"},
+		{{7, 123, 0.5, 0.25, 5, 2, 3}, "outside [", "a learning rate above --lr"},
+		{{7, 123, 1e-4, NAN, 5, 2, 3}, "metadata \"best_val_loss\" is nan", "a NaN best loss"},
+		{{7, 123, 1e-4, -INFINITY, 5, 2, 3}, "metadata \"best_val_loss\" is -inf", "-inf best loss"},
+		{{7, 123, 1e-4, 0.25, 9, 2, 3}, "metadata \"best_epoch\" is 9, more than the 7 epochs",
+		 "a best epoch after the last"},
+		{{7, 123, 1e-4, 0.25, 5, 8, 3}, "\"plateau_wait\" is 8", "a plateau wait too long"},
+		{{7, 123, 1e-4, 0.25, 0, 2, 3}, "disagree", "a best loss without a best epoch"},
+		{{-1, 123, 1e-4, 0.25, 0, 0, 0}, "metadata \"epoch\" is -1, not an integer from 0",
+		 "a negative epoch"},
+		{{7, UINT64_MAX, 1e-4, 0.25, 5, 2, 3}, "metadata \"step\"", "a step past 2^62"},
+	};
+	char msg[RT_ERRLEN];
+	good.lr = o.lr;
+	int rc = ckpt_round(&o, &good, msg, sizeof msg);
+	t_check(rc == 0, "checkpoint ranges: a sound state reads back", "%s", msg);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char name[160];
+		snprintf(name, sizeof name, "checkpoint ranges: %s is refused, naming the file and key",
+		         bad[i].name);
+		rc = ckpt_round(&o, &bad[i].st, msg, sizeof msg);
+		t_check(rc && strstr(msg, bad[i].want) && strstr(msg, "r.safetensors"), name, "%s", msg);
+	}
+	/* a setting stored out of range: the same rule and words as the flag's */
+	RtTrainOpts neg = o;
+	neg.lr = -1;
+	good.lr = 1e-4;
+	rc = ckpt_round(&neg, &good, msg, sizeof msg);
+	t_check(rc && strstr(msg, "metadata \"train.lr\": --lr -1: not a positive number"),
+	        "checkpoint ranges: a negative train.lr is refused as --lr -1 is", "%s", msg);
+	neg = o;
+	neg.momentum = 1.5;
+	rc = ckpt_round(&neg, &good, msg, sizeof msg);
+	t_check(rc && strstr(msg, "train.momentum"), "checkpoint ranges: momentum 1.5 is refused", "%s", msg);
+	uint64_t u;
+	double d;
+	RtErr e = {0};
+	t_check(rt_state_parse(RT_STATE_LR, "1e-3", &u, &d, &e) == 0 && d == 1e-3 &&
+	        rt_state_parse(RT_STATE_BEST_LOSS, "inf", &u, &d, &e) == 0 && isinf(d) &&
+	        rt_state_parse(RT_STATE_EPOCH, "12", &u, &d, &e) == 0 && u == 12,
+	        "checkpoint ranges: good values parse", "%s", e.msg);
+	RtErr e2 = {0};
+	t_check(rt_state_parse(RT_STATE_EPOCH, NULL, &u, &d, &e2) && strstr(e2.msg, "\"epoch\" is missing"),
+	        "checkpoint ranges: a missing key is named", "%s", e2.msg);
+	rt_train_opts_free(&o);
+}
+
 /* Write text to path. */
 static void put(const char *path, const char *text)
 {
@@ -433,6 +515,51 @@ static const char *get(const char *path)
 	if (f)
 		fclose(f);
 	return buf;
+}
+
+/* Empty, very long and odd directory names: an error or a run directory,
+** never a write outside the buffer (ASan) or into "/". */
+static void test_rundir_names(void)
+{
+	RtRunDir r;
+	RtErr e = {0};
+	int rc = rt_rundir_open(&r, "", 0, 0, &e);
+	t_check(rc && strstr(e.msg, "the run directory name is empty"), "rundir: an empty name is refused",
+	        "%s", e.msg);
+	rt_rundir_close(&r);
+	size_t n = strlen(dir) + 5000;
+	char *longp = malloc(n + 1);
+	snprintf(longp, n + 1, "%s/", dir);
+	for (size_t k = strlen(longp); k < n; k++)
+		longp[k] = k % 200 == 0 ? '/' : 'd';
+	longp[n] = 0;
+	RtErr e2 = {0};
+	rc = rt_rundir_open(&r, longp, 0, 0, &e2);
+	t_check(rc && strstr(e2.msg, "cannot create the run directory") && strstr(e2.msg, "...") &&
+	        strlen(e2.msg) < RT_ERRLEN, "rundir: a 5000-character name is an error, the message cut with ...",
+	        "%s", e2.msg);
+	rt_rundir_close(&r);
+	for (size_t k = strlen(dir) + 1; k < n; k++)
+		longp[k] = 'x';   /* one component far over NAME_MAX */
+	RtErr e3 = {0};
+	rc = rt_rundir_open(&r, longp, 0, 0, &e3);
+	t_check(rc && strstr(e3.msg, "cannot create the run directory") && strstr(e3.msg, "..."),
+	        "rundir: a name over NAME_MAX is an error", "%s", e3.msg);
+	rt_rundir_close(&r);
+	free(longp);
+	RtErr e4 = {0};
+	rc = rt_rundir_open(&r, P("slash//twice/"), 0, 0, &e4);
+	t_check(!rc && access(P("slash/twice/metrics.jsonl"), F_OK) == 0,
+	        "rundir: double and trailing slashes work", "%s", e4.msg);
+	rt_rundir_close(&r);
+	mkfifo(P("fifo.d"), 0666);
+	mkdir(P("fifo.d2"), 0777);
+	mkfifo(P("fifo.d2/metrics.jsonl"), 0666);
+	RtErr e5 = {0};
+	rc = rt_rundir_open(&r, P("fifo.d2"), 0, 0, &e5);
+	t_check(rc && strstr(e5.msg, "metrics.jsonl is not a regular file"),
+	        "rundir: a FIFO as metrics.jsonl is refused, not waited on", "%s", e5.msg);
+	rt_rundir_close(&r);
 }
 
 static void test_rundir(void)
@@ -474,6 +601,7 @@ static void test_rundir(void)
 	rc = rt_rundir_open(&r, P("file"), 0, 0, &e5);
 	t_check(rc != 0, "rundir: a file is not a directory", "%s", e5.msg);
 	rt_rundir_close(&r);
+	test_rundir_names();
 }
 
 /* Save an f32 [n,1,1,3] images array (sample s holds s*10+j+base) and i32 labels (s % k). */
@@ -663,6 +791,7 @@ int main(void)
 	test_plateau();
 	test_early_stop();
 	test_checkpoint();
+	test_checkpoint_ranges();
 	test_rundir();
 	test_feed_one();
 	test_feed_two();
