@@ -148,9 +148,9 @@ static int parse(Csv *c, size_t n, RtErr *e)
 int csv_read(const char *path, Csv *c, RtErr *e)
 {
 	memset(c, 0, sizeof *c);
-	FILE *f = fopen(path, "rb");
+	FILE *f = rt_fopen_read(path, e);
 	if (!f)
-		return rt_errorf(e, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
 	int rc = 0;
 	long n = -1;
 	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || n > MAXBYTES || fseek(f, 0, SEEK_SET))

@@ -158,7 +158,7 @@ int data_check_labels(const Dataset *ds, int t, int nclasses, RtErr *e)
 int data_check_input(const Dataset *ds, int k, const RtTensor *in, RtErr *e)
 {
 	const DataImages *m = &ds->mod[k];
-	char want[256], have[256];
+	char want[RT_SHAPE_STRLEN], have[RT_SHAPE_STRLEN];
 	int64_t chw[3] = {m->c, m->h, m->w};
 	rt_shape_str(have, sizeof have, 3, chw);
 	if (in->dtype != RT_F32 || in->ndim != 4 || in->shape[0] != -1)

@@ -173,8 +173,8 @@ static int idx_start(Idx *f, const char *path, RtErr *e)
 {
 	memset(f, 0, sizeof *f);
 	f->path = path;
-	if (!(f->f = fopen(path, "rb")))
-		return rt_errorf(e, "%s: cannot open: %s", path, strerror(errno));
+	if (!(f->f = rt_fopen_read(path, e)))
+		return -1;
 	int a = fgetc(f->f), b = a == EOF ? EOF : fgetc(f->f);
 	if (ferror(f->f))
 		return rt_errorf(e, "%s: cannot read: %s", path, strerror(errno));

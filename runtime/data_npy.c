@@ -62,7 +62,7 @@ static int read_images(const char *path, Dataset *ds, RtErr *e)
 	RtArray a;
 	if (rt_npy_read(path, RT_F32, &a, e))
 		return -1;
-	char sh[256];
+	char sh[RT_SHAPE_STRLEN];
 	int empty = 0;
 	for (int i = 0; i < a.ndim; i++)
 		empty |= a.shape[i] == 0;
@@ -87,7 +87,7 @@ static int read_images(const char *path, Dataset *ds, RtErr *e)
 static int read_labels(const char *path, Dataset *ds, RtErr *e)
 {
 	RtArray a;
-	char sh[256];
+	char sh[RT_SHAPE_STRLEN];
 	DataLabels *l = &ds->task[0];
 	if (rt_npy_read(path, RT_I32, &a, e))
 		return -1;

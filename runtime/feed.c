@@ -18,6 +18,8 @@ static const char *listing(char *buf, size_t len, int n, const char *(*name)(con
 	for (int i = 0; i < n && k < len; i++)
 		k += snprintf(buf + k, len - k, "%s\"%s\"", i == 0 ? "" : i + 1 < n ? ", " : " and ",
 		              name(m, i));
+	if (k >= len && len > 4)
+		memcpy(buf + len - 4, "...", 4);   /* cut: say so */
 	return buf;
 }
 

@@ -71,9 +71,9 @@ static int slurp(const char *path, uint8_t **buf, size_t *n, RtErr *e)
 {
 	*buf = NULL;
 	*n = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = rt_open_read(path, e);
 	if (fd < 0)
-		return rt_errorf(e, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
 	struct stat st;
 	if (fstat(fd, &st) != 0) {
 		rt_errorf(e, "%s: cannot stat: %s", path, strerror(errno));

@@ -143,6 +143,8 @@ static const char *names(const RtTensor *ts, int n)
 	for (int i = 0; i < n && k < sizeof buf; i++)
 		k += snprintf(buf + k, sizeof buf - k, "%s\"%s\"", i == 0 ? "" : i + 1 < n ? ", " : " and ",
 		              ts[i].name);
+	if (k >= sizeof buf)
+		memcpy(buf + sizeof buf - 4, "...", 4);   /* cut: say so */
 	return buf;
 }
 

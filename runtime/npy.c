@@ -298,7 +298,7 @@ static int read_data(int fd, uint64_t size, uint64_t data_at, NpyType t, const c
 		return rt_errorf(e, "%s: %s: shape %s of '%s' needs %llu bytes of data, the file "
 		                 "has %llu", path, bytes > size - data_at ? "truncated" :
 		                 "bytes after the data (the header's shape is too small?)",
-		                 rt_shape_str((char[256]){0}, 256, a->ndim, a->shape),
+		                 rt_shape_str((char[RT_SHAPE_STRLEN]){0}, RT_SHAPE_STRLEN, a->ndim, a->shape),
 		                 descr, (unsigned long long)bytes, (unsigned long long)(size - data_at));
 	unsigned char *raw = malloc(bytes ? bytes : 1);
 	a->data = malloc(out ? out : 1);
@@ -329,9 +329,9 @@ int rt_npy_read(const char *path, RtDtype want, RtArray *a, RtErr *e)
 {
 	memset(a, 0, sizeof *a);
 	a->dtype = want;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = rt_open_read(path, e);
 	if (fd < 0)
-		return rt_errorf(e, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
 	struct stat sb;
 	char descr[16] = "";
 	int fortran = 0, rc;
@@ -357,9 +357,9 @@ int rt_npy_read(const char *path, RtDtype want, RtArray *a, RtErr *e)
 int rt_npy_header(const char *path, char descr[16], int *fortran, int *ndim,
                   int64_t shape[RT_MAXDIM], RtErr *e)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+	int fd = rt_open_read(path, e), rc;
 	if (fd < 0)
-		return rt_errorf(e, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
 	struct stat sb;
 	uint64_t at;
 	descr[0] = 0;

@@ -179,7 +179,7 @@ static int parse_tensor(StTensor *t, const char *path, const cJSON *o, uint64_t 
 	if (t->end - t->begin != bytes)
 		return rt_errorf(e, "%s: tensor \"%.200s\": data_offsets span %llu bytes but %s%s needs %llu",
 		                 path, nm, (unsigned long long)(t->end - t->begin), dt,
-		                 rt_shape_str((char[256]){0}, 256, t->ndim, t->shape),
+		                 rt_shape_str((char[RT_SHAPE_STRLEN]){0}, RT_SHAPE_STRLEN, t->ndim, t->shape),
 		                 (unsigned long long)bytes);
 	return 0;
 }
@@ -331,10 +331,10 @@ int st_open(StFile *f, const char *path, RtErr *e)
 	if (!(f->path = strdup(path)))
 		return rt_errorf(e, "out of memory");
 	struct stat sb;
-	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	f->fd = rt_open_read(path, e);
 	int rc;
 	if (f->fd < 0)
-		rc = rt_errorf(e, "%s: cannot open: %s", path, strerror(errno));
+		rc = -1;
 	else if (fstat(f->fd, &sb) != 0)
 		rc = rt_errorf(e, "%s: cannot stat: %s", path, strerror(errno));
 	else if (!S_ISREG(sb.st_mode))

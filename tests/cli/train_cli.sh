@@ -322,15 +322,13 @@ expect_status "--label-task of 5000 characters exits 1" 1 "$X" train --data "$D"
 expect_status "--normalize of 5000 characters exits 2" 2 "$X" train --data "$D" --normalize "$long" --out "$E/r8"
 expect_status "--resume of 5000 characters exits 1" 1 "$X" train --resume "$E/$long"
 absent "odd values: no run directory" "$E/r8"
-if grep -q rt_open_read runtime/data_npy.c && grep -q rt_open_read runtime/npy.c; then
-	expect_status "--data a FIFO exits 1 at once" 1 timeout 20 "$X" train --data "npy:$E/fifo,$d/y.npy" --out "$E/r8"
-fi
-if grep -q rt_open_read runtime/safetensors.c; then   # st_open reads through the shared helper
-	expect_status "--resume a FIFO exits 1 at once" 1 timeout 20 "$X" train --resume "$E/fifo"
-	err_has "--resume a FIFO: not a regular file" "fifo is not a regular file"
-	expect_status "--weights a FIFO exits 1 at once" 1 timeout 20 "$X" train --data "$D" --weights "$E/fifo" --out "$E/r8"
-	expect_status "eval --weights a FIFO exits 1 at once" 1 timeout 20 "$X" eval --weights "$E/fifo" --data "$D"
-fi
+expect_status "--data a FIFO exits 1 at once" 1 timeout 20 "$X" train --data "npy:$E/fifo,$d/y.npy" --out "$E/r8"
+expect_status "--resume a FIFO exits 1 at once" 1 timeout 20 "$X" train --resume "$E/fifo"
+err_has "--resume a FIFO: not a regular file" "fifo is not a regular file"
+expect_status "--weights a FIFO exits 1 at once" 1 timeout 20 "$X" train --data "$D" --weights "$E/fifo" --out "$E/r8"
+expect_status "eval --weights a FIFO exits 1 at once" 1 timeout 20 "$X" eval --weights "$E/fifo" --data "$D"
+expect_status "--data idx: a FIFO exits 1 at once" 1 timeout 20 "$X" train --data "idx:$E/fifo,$E/fifo" --out "$E/r8"
+err_has "--data idx: a FIFO: not a regular file" "fifo is not a regular file"
 
 # ---- values read back from a checkpoint are range-checked ---------------------------
 for kv in "lr=-0.01=metadata \"lr\" is -0.01, not a non-negative number" \
