@@ -49,14 +49,21 @@ static int word_char(char c)
 	return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '-' || c == '+';
 }
 
-/* Read an identifier-like word (letters, digits, _ . - +) into buf; a word
-** that does not fit is an error, never cut short. */
-static int word(Parser *ps, char *buf, size_t cap)
+/* Skip blanks; the length of the word (letters, digits, _ . - +) that follows. */
+static size_t word_len(Parser *ps)
 {
 	blank(ps);
 	size_t k = 0;
 	while (word_char(ps->p[k]))
 		k++;
+	return k;
+}
+
+/* Read an identifier-like word into buf; a word that does not fit is an
+** error, never cut short. */
+static int word(Parser *ps, char *buf, size_t cap)
+{
+	size_t k = word_len(ps);
 	if (k == 0)
 		return perr(ps, "expected a word");
 	if (k >= cap)
@@ -70,10 +77,7 @@ static int word(Parser *ps, char *buf, size_t cap)
 /* Read a word of any length into the graph's arena. */
 static int long_word(Parser *ps, const char **out)
 {
-	blank(ps);
-	size_t k = 0;
-	while (word_char(ps->p[k]))
-		k++;
+	size_t k = word_len(ps);
 	if (k == 0)
 		return perr(ps, "expected a word");
 	char *d = ir_alloc(&ps->g->arena, k + 1);
