@@ -18,6 +18,7 @@
 
 #define IDX_IMAGES 0x00000803u
 #define IDX_LABELS 0x00000801u
+#define IDX_CHUNK (1u << 20)   /* the data buffer's first size; it doubles as data arrives */
 
 /* An open IDX file. */
 typedef struct Idx {
@@ -25,6 +26,7 @@ typedef struct Idx {
 	gzFile gz;
 	uint32_t magic;
 	uint32_t dim[3];
+	size_t done, total;         /* idx_data: bytes read before this readn, of total */
 } Idx;
 
 /* Read n bytes from f into buf; -1 with a message when the file ends
@@ -41,13 +43,13 @@ static int readn(Idx *f, void *buf, size_t n, const char *what, RtErr *e)
 			const char *msg = gzerror(f->gz, &code);
 			if (code == Z_BUF_ERROR)   /* the compressed stream ends early */
 				return rt_errorf(e, "%s: truncated: the file ends after %zu of the %zu bytes "
-				                 "of %s", f->path, got, n, what);
+				                 "of %s", f->path, f->done + got, f->total ? f->total : n, what);
 			return rt_errorf(e, "%s: cannot read %s: %s", f->path, what,
 			                 code == Z_ERRNO ? strerror(errno) : msg);
 		}
 		if (k == 0)
 			return rt_errorf(e, "%s: truncated: the file ends after %zu of the %zu bytes of %s",
-			                 f->path, got, n, what);
+			                 f->path, f->done + got, f->total ? f->total : n, what);
 		got += (size_t)k;
 	}
 	return 0;
@@ -88,16 +90,32 @@ static int idx_open(Idx *f, const char *path, uint32_t want, RtErr *e)
 }
 
 /* Read the whole data region (n bytes) into a new buffer, and check that
-** nothing follows it. */
+** nothing follows it. The buffer grows as the data arrives, so a header
+** that declares more data than the file holds ends in "truncated", never
+** in an allocation of the declared size. */
 static unsigned char *idx_data(Idx *f, size_t n, const char *what, RtErr *e)
 {
-	unsigned char *buf = malloc(n ? n : 1), extra;
+	size_t cap = n < IDX_CHUNK ? n : IDX_CHUNK;
+	unsigned char *buf = malloc(cap ? cap : 1), extra;
+	f->total = n;
+	for (f->done = 0; buf && f->done < n; f->done = cap) {
+		if (f->done == cap) {
+			cap = cap > n / 2 ? n : 2 * cap;
+			unsigned char *p = realloc(buf, cap);
+			if (!p) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = p;
+		}
+		if (readn(f, buf + f->done, cap - f->done, what, e)) {
+			free(buf);
+			return NULL;
+		}
+	}
 	if (!buf) {
 		rt_errorf(e, "%s: out of memory for %zu bytes of %s (a corrupt header?)", f->path, n, what);
-		return NULL;
-	}
-	if (readn(f, buf, n, what, e)) {
-		free(buf);
 		return NULL;
 	}
 	if (gzread(f->gz, &extra, 1) > 0) {
