@@ -16,6 +16,10 @@
 #include "fe.h"
 
 #define HOOK_EVERY 1000  /* instructions between two count-hook calls */
+/* What a pcall or xpcall costs of the instruction budget: the hook counts
+** VM instructions only, and the C work of catching an error (the message
+** handler) is worth a thousand of them. */
+#define PCALL_COST 1000
 
 /* Return the load's state, the allocator's userdata. */
 Fe *fe_get(lua_State *L)
@@ -88,6 +92,7 @@ static int fatal(Fe *fe, int status)
 static int sb_pcall(lua_State *L)
 {
 	luaL_checkany(L, 1);
+	fe_get(L)->instr += PCALL_COST;
 	lua_pushcfunction(L, fe_msghandler);
 	lua_insert(L, 1);
 	int status = lua_pcall(L, lua_gettop(L) - 2, LUA_MULTRET, 1);
@@ -103,6 +108,7 @@ static int sb_xpcall(lua_State *L)
 {
 	int n = lua_gettop(L);
 	luaL_checktype(L, 2, LUA_TFUNCTION);
+	fe_get(L)->instr += PCALL_COST;
 	lua_pushvalue(L, 1);
 	lua_copy(L, 2, 1);
 	lua_replace(L, 2);

@@ -142,6 +142,26 @@ static int report(const Harness *h, int count, int errors)
 	return 0;
 }
 
+/* Replay h on paths[0..n), or on its corpus and crash reproducers when n
+** is 0; print its test line and return 1 if it failed. */
+static int replay_parser(const Harness *h, char **paths, int n)
+{
+	int count = 0, errors = 0;
+	if (n == 0) {
+		char *corpus, *crashes;
+		if (asprintf(&corpus, "tests/fuzz/corpus/%s", h->name) < 0 ||
+		    asprintf(&crashes, "tests/fuzz/crashes/%s", h->name) < 0)
+			return report(h, 0, 1);
+		replay_path(h, corpus, 0, &count, &errors);
+		replay_path(h, crashes, 1, &count, &errors);
+		free(corpus);
+		free(crashes);
+	}
+	for (int i = 0; i < n; i++)
+		replay_path(h, paths[i], 0, &count, &errors);
+	return report(h, count, errors);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2) {
@@ -151,28 +171,10 @@ int main(int argc, char **argv)
 			        argv[1]);
 			return 2;
 		}
-		int count = 0, errors = 0;
-		if (argc == 2) {
-			char corpus[256], crashes[256];
-			snprintf(corpus, sizeof corpus, "tests/fuzz/corpus/%s", h->name);
-			snprintf(crashes, sizeof crashes, "tests/fuzz/crashes/%s", h->name);
-			replay_path(h, corpus, 0, &count, &errors);
-			replay_path(h, crashes, 1, &count, &errors);
-		}
-		for (int i = 2; i < argc; i++)
-			replay_path(h, argv[i], 0, &count, &errors);
-		return report(h, count, errors);
+		return replay_parser(h, argv + 2, argc - 2);
 	}
 	int failed = 0;
-	for (size_t i = 0; i < NHARNESS; i++) {
-		const Harness *h = &harnesses[i];
-		char corpus[256], crashes[256];
-		snprintf(corpus, sizeof corpus, "tests/fuzz/corpus/%s", h->name);
-		snprintf(crashes, sizeof crashes, "tests/fuzz/crashes/%s", h->name);
-		int count = 0, errors = 0;
-		replay_path(h, corpus, 0, &count, &errors);
-		replay_path(h, crashes, 1, &count, &errors);
-		failed |= report(h, count, errors);
-	}
+	for (size_t i = 0; i < NHARNESS; i++)
+		failed |= replay_parser(&harnesses[i], NULL, 0);
 	return failed;
 }

@@ -32,12 +32,15 @@ for p in "$@"; do
 	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
 	n=$(find "$F/corpus/$p" -type f | wc -l)
 	art=$(grep -o "Test unit written to [^ ]*" "$log" | tail -1 | sed 's/Test unit written to //')
-	if [ "$rc" -ne 0 ] || [ -n "$art" ]; then
-		echo "fuzz $p: FOUND A CRASH after ${runs:-?} runs: reproducer ${art:-(none; see $log)}"
+	if [ -n "$art" ]; then
+		echo "fuzz $p: FOUND A CRASH after ${runs:-?} runs: reproducer $art"
 		grep -m3 -E '^==[0-9]+==ERROR|SUMMARY|runtime error|fuzz [a-z]+:' "$log" | sed 's/^/    /'
 		failed=1
+	elif [ "$rc" -ne 0 ]; then
+		echo "fuzz $p: libFuzzer exited with status $rc and no reproducer; see $log"
+		failed=1
 	else
-		echo "fuzz $p: ${secs}s, ${runs:-?} runs, ${eps:-?} exec/s, $cov, $n new corpus files: no crash"
+		echo "fuzz $p: ${secs}s, ${runs:-?} runs, ${eps:-?} exec/s, $cov, $n corpus files: no crash"
 	fi
 done
 exit $failed
