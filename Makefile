@@ -18,7 +18,7 @@ LIB = lib
 
 # Debian packages this project needs; `make deps` installs the missing ones.
 DEPS_PKGS = llvm-19-dev liblua5.4-dev lua5.4 libcjson-dev libopenblas-dev zlib1g-dev \
-            libpng-dev libjpeg62-turbo-dev pkg-config dataset-fashion-mnist python3 python3-numpy
+            libpng-dev libjpeg62-turbo-dev pkg-config dataset-fashion-mnist python3 python3-numpy clang-19 libclang-rt-19-dev
 
 IR_SRC      = $(wildcard compiler/ir/*.c compiler/passes/*.c compiler/interp/*.c)
 CG_SRC      = $(wildcard compiler/codegen/*.c)
@@ -42,7 +42,7 @@ TEST_BIN    = $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRC))
 LIBLUNAC = $(B)/liblunac.a
 LIBRTCORE = $(B)/librtcore.a
 
-.PHONY: all deps check check-asan demo clean help golden bench faults
+.PHONY: all deps check check-asan demo clean help golden bench faults fuzz
 all: $(BIN)/lunac $(BIN)/lunac-synth $(LIB)/liblunacrt.a
 
 help:
@@ -53,6 +53,7 @@ help:
 	@echo "make faults      fail every allocation, read and write of the runtime in turn (minutes)"
 	@echo "make demo        compile a model, initialise, predict (end to end)"
 	@echo "make bench       time the training step against PyTorch (installs python3-torch)"
+	@echo "make fuzz        run every parser's libFuzzer harness FUZZ_SECONDS (60) each"
 	@echo "make golden      accept new printed IR in tests/golden (read the diff!)"
 	@echo "make clean       remove build outputs"
 
@@ -134,7 +135,7 @@ golden: all
 	@UPDATE=1 sh tests/cli/golden.sh
 
 clean:
-	rm -rf build build-asan bin lib
+	rm -rf build build-asan build-fuzz bin lib
 	find generated -mindepth 1 ! -name .gitkeep -exec rm -rf {} +
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -17,6 +17,24 @@
 #include "fe.h"
 
 #define HOOK_EVERY 1000  /* instructions between two count-hook calls */
+/* What a pcall or xpcall costs of the instruction budget: the hook counts
+** VM instructions only, and the C work of catching an error (the message
+** handler) is worth a thousand of them. */
+#define PCALL_COST 1000
+/* Bytes of allocation that cost one instruction of the budget: copying or
+** building a long string is one VM instruction however long it is. */
+#define ALLOC_BYTES_PER_INSTR 16
+
+static void fe_hook(lua_State *L, lua_Debug *ar);
+
+/* Charge n instructions; once the budget is spent, make the count hook run
+** at the next instruction (not up to HOOK_EVERY costly ones later). */
+static void fe_charge(Fe *fe, long long n)
+{
+	fe->instr += n;
+	if (fe->instr >= fe->max_instr && fe->L && !fe->budget_fatal)
+		lua_sethook(fe->L, fe_hook, LUA_MASKCOUNT, 1);
+}
 
 /* Return the load's state, the allocator's userdata. */
 Fe *fe_get(lua_State *L)
@@ -54,8 +72,11 @@ static void *fe_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		return NULL;
 	}
 	void *q = realloc(ptr, nsize);
-	if (q)
+	if (q) {
 		fe->mem = fe->mem - old + nsize;
+		if (nsize > old)
+			fe_charge(fe, (long long)((nsize - old) / ALLOC_BYTES_PER_INSTR));
+	}
 	return q;
 }
 
@@ -90,6 +111,7 @@ static int fatal(Fe *fe, int status)
 static int sb_pcall(lua_State *L)
 {
 	luaL_checkany(L, 1);
+	fe_charge(fe_get(L), PCALL_COST);
 	lua_pushcfunction(L, fe_msghandler);
 	lua_insert(L, 1);
 	int status = lua_pcall(L, lua_gettop(L) - 2, LUA_MULTRET, 1);
@@ -105,6 +127,7 @@ static int sb_xpcall(lua_State *L)
 {
 	int n = lua_gettop(L);
 	luaL_checktype(L, 2, LUA_TFUNCTION);
+	fe_charge(fe_get(L), PCALL_COST);
 	lua_pushvalue(L, 1);
 	lua_copy(L, 2, 1);
 	lua_replace(L, 2);

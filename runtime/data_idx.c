@@ -25,7 +25,8 @@
 
 #define IDX_IMAGES 0x00000803u
 #define IDX_LABELS 0x00000801u
-#define IDX_CHUNK (1u << 16)
+#define IDX_CHUNK (1u << 16)       /* compressed bytes read at a time */
+#define IDX_DATA_FIRST (1u << 20)  /* the data buffer's first size; it doubles as data arrives */
 
 /* An open IDX file: plain, or a gzip stream being inflated. */
 typedef struct Idx {
@@ -38,6 +39,7 @@ typedef struct Idx {
 	uint64_t consumed;          /* compressed bytes handed to inflate before in[] */
 	uint32_t magic;
 	uint32_t dim[3];
+	size_t done, total;         /* idx_data: bytes read before this readn, of total */
 } Idx;
 
 /* Refill f->in when it is empty; 0 at the end of the file (nothing read). */
@@ -139,7 +141,7 @@ static int readn(Idx *f, void *buf, size_t n, const char *what, RtErr *e)
 		return -1;
 	if (got < n)
 		return rt_errorf(e, "%s: truncated: the file ends after %zu of the %zu bytes of %s",
-		                 f->path, got, n, what);
+		                 f->path, f->done + got, f->total ? f->total : n, what);
 	return 0;
 }
 
@@ -222,16 +224,32 @@ static int idx_open(Idx *f, const char *path, uint32_t want, RtErr *e)
 }
 
 /* Read the whole data region (n bytes) into a new buffer, and check that
-** nothing follows it. */
+** nothing follows it. The buffer grows as the data arrives, so a header
+** that declares more data than the file holds ends in "truncated", never
+** in an allocation of the declared size. */
 static unsigned char *idx_data(Idx *f, size_t n, const char *what, RtErr *e)
 {
-	unsigned char *buf = malloc(n ? n : 1);
+	size_t cap = n < IDX_DATA_FIRST ? n : IDX_DATA_FIRST;
+	unsigned char *buf = malloc(cap ? cap : 1);
+	f->total = n;
+	for (f->done = 0; buf && f->done < n; f->done = cap) {
+		if (f->done == cap) {
+			cap = cap > n / 2 ? n : 2 * cap;
+			unsigned char *p = realloc(buf, cap);
+			if (!p) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = p;
+		}
+		if (readn(f, buf + f->done, cap - f->done, what, e)) {
+			free(buf);
+			return NULL;
+		}
+	}
 	if (!buf) {
 		rt_errorf(e, "%s: out of memory for %zu bytes of %s (a corrupt header?)", f->path, n, what);
-		return NULL;
-	}
-	if (readn(f, buf, n, what, e)) {
-		free(buf);
 		return NULL;
 	}
 	if (at_end(f, what, e)) {

@@ -1,0 +1,5 @@
+-- expect: tests/errors/unknown_op.lua:4: attempt to call a nil value (global 'convv2d')
+local x = input("image", {1, 28, 28})
+local w = param("w", {8, 1, 3, 3})
+local y = convv2d(x, w)
+output("y", y)
