@@ -63,6 +63,9 @@ typedef struct Fe {
 
 /* sandbox.c */
 Fe *fe_get(lua_State *L);
+/* Charge n instructions to the budget (work done in C that the count hook
+** does not see); the script stops at its next instruction once it is spent. */
+void fe_charge(Fe *fe, long long n);
 void fe_hash(Fe *fe, const void *p, size_t n);
 
 /* diag.c: locations and errors */
@@ -72,6 +75,9 @@ int fe_user_frame(lua_State *L, char *buf, size_t cap);
 int fe_error(lua_State *L, const char *fmt, ...);
 int fe_msghandler(lua_State *L);
 int fe_is_libsrc(const char *shortsrc, size_t n);
+
+/* patterns.c: string.find, match, gmatch and gsub within the budget */
+void fe_open_patterns(lua_State *L);
 
 /* require.c */
 int fe_require(lua_State *L);

@@ -29,7 +29,7 @@ static void fe_hook(lua_State *L, lua_Debug *ar);
 
 /* Charge n instructions; once the budget is spent, make the count hook run
 ** at the next instruction (not up to HOOK_EVERY costly ones later). */
-static void fe_charge(Fe *fe, long long n)
+void fe_charge(Fe *fe, long long n)
 {
 	fe->instr += n;
 	if (fe->instr >= fe->max_instr && fe->L && !fe->budget_fatal)
@@ -223,6 +223,7 @@ static int boot(lua_State *L)
 	fe_open_dsl(L);
 	fe_open_ops(L);
 	fe_open_loss(L);
+	fe_open_patterns(L);
 	size_t len;
 	int buf = fe_read_file(L, fe->path, &len);
 	if (buf < 0)

@@ -1,4 +1,4 @@
--- expect: tests/errors/string_copy_loop.lua:6: instruction budget exhausted (infinite loop?)
+-- expect: tests/errors/string_copy_loop.lua:6: instruction budget of
 -- Allocation is charged against the instruction budget (a concatenation of a
 -- long string is one VM instruction however long the copy): this loop stops
 -- after about 3 GB of copying instead of running to its end.

@@ -424,6 +424,42 @@ static void test_bytecode(void)
 	ir_free(g);
 }
 
+/* string.find, match, gmatch and gsub: ordinary uses work as Lua's; a
+** pattern that could backtrack for days is refused at its line before it
+** runs; many costly calls run out of the instruction budget. */
+static void test_patterns(void)
+{
+	Err e;
+	const char *ok = write_tmp("pat_ok.lua",
+		"local a, b = ('block1.conv.weight'):match('^(.-)%.(.-)$')\n"
+		"assert(a == 'block1' and b == 'conv.weight', 'match')\n"
+		"local t = {}\n"
+		"for w in ('a,b,,c'):gmatch('[^,]+') do t[#t + 1] = w end\n"
+		"assert(#t == 3 and t[3] == 'c', 'gmatch')\n"
+		"local s, n = string.gsub('  x  y ', '%s+', '')\n"
+		"assert(s == 'xy' and n == 3, 'gsub')\n"
+		"assert(('a.c'):find('.', 1, true) == 2 and ('a.c'):find('.') == 1, 'find')\n"
+		"assert(('(x)'):find('%b()') == 1 and ('THE (quick) fox'):find('%f[%a]%a+', 5) == 6, 'find %b %f')\n"
+		"assert(not pcall(string.find, 'a', '['), 'malformed')\n"
+		"output('y', input('x', {3}))\n");
+	Graph *g = load(ok, NULL, &e);
+	t_check(g != NULL, "patterns: find, match, gmatch, gsub work as Lua's", "%s", e.msg);
+	ir_free(g);
+	const char *bomb = write_tmp("pat_bomb.lua", "local s = string.rep('a', 5000)\n"
+		"local i = s:find('.-.-.-b')\noutput('y', input('x', {3}))\n");
+	char want[600];
+	snprintf(want, sizeof want, "%s:2: string.find: this pattern on a string of 5000 bytes may take up to", bomb);
+	g = load(bomb, NULL, &e);
+	t_check(!g && strstr(e.msg, want), "patterns: a backtracking bomb is refused at its line", "%s", e.msg);
+	ir_free(g);
+	const char *loop = write_tmp("pat_loop.lua", "local s = string.rep('a', 300)\n"
+		"for i = 1, 1000000 do s:find('a-b') end\noutput('y', input('x', {3}))\n");
+	g = load(loop, NULL, &e);
+	t_check(!g && (strstr(e.msg, "instruction budget") || strstr(e.msg, "more than the instruction budget has left")),
+	        "patterns: costly calls in a loop run out of the budget", "%s", e.msg);
+	ir_free(g);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -439,6 +475,7 @@ int main(void)
 	test_block_counts();
 	test_sandbox();
 	test_bytecode();
+	test_patterns();
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
