@@ -76,8 +76,8 @@ int fe_error(lua_State *L, const char *fmt, ...);
 int fe_msghandler(lua_State *L);
 int fe_is_libsrc(const char *shortsrc, size_t n);
 
-/* patterns.c: string.find, match, gmatch and gsub within the budget */
-void fe_open_patterns(lua_State *L);
+/* guards.c: pattern matching, string.rep and table.move within the budget */
+void fe_open_guards(lua_State *L);
 
 /* require.c */
 int fe_require(lua_State *L);

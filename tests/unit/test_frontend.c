@@ -424,7 +424,8 @@ static void test_bytecode(void)
 	ir_free(g);
 }
 
-/* string.find, match, gmatch and gsub: ordinary uses work as Lua's; a
+/* string.find, match, gmatch, gsub, rep and table.move (guards.c):
+** ordinary uses work as Lua's; a
 ** pattern that could backtrack for days is refused at its line before it
 ** runs; many costly calls run out of the instruction budget. */
 static void test_patterns(void)
@@ -441,9 +442,12 @@ static void test_patterns(void)
 		"assert(('a.c'):find('.', 1, true) == 2 and ('a.c'):find('.') == 1, 'find')\n"
 		"assert(('(x)'):find('%b()') == 1 and ('THE (quick) fox'):find('%f[%a]%a+', 5) == 6, 'find %b %f')\n"
 		"assert(not pcall(string.find, 'a', '['), 'malformed')\n"
+		"assert(('ab'):rep(3, ',') == 'ab,ab,ab' and string.rep('x', 0) == '', 'rep')\n"
+		"local m = table.move({1, 2, 3}, 1, 3, 2, {})\n"
+		"assert(m[2] == 1 and m[4] == 3 and m[1] == nil, 'move')\n"
 		"output('y', input('x', {3}))\n");
 	Graph *g = load(ok, NULL, &e);
-	t_check(g != NULL, "patterns: find, match, gmatch, gsub work as Lua's", "%s", e.msg);
+	t_check(g != NULL, "patterns: find, match, gmatch, gsub, rep, table.move work as Lua's", "%s", e.msg);
 	ir_free(g);
 	const char *bomb = write_tmp("pat_bomb.lua", "local s = string.rep('a', 5000)\n"
 		"local i = s:find('.-.-.-b')\noutput('y', input('x', {3}))\n");

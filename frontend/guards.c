@@ -1,5 +1,10 @@
 /*
-** patterns.c -- the sandbox's string.find, match, gmatch and gsub.
+** guards.c -- library functions that can do unbounded work inside one C
+** call, where the instruction budget's count hook never runs, wrapped so
+** that the work is charged to the budget before it is done: string.find,
+** match, gmatch and gsub (the pattern matcher), string.rep (a loop of n
+** copies, even when they are empty: string.rep("", 1e15)) and table.move (a
+** loop over the range: table.move({}, 1, 1e15, 1, {})).
 **
 ** Lua's pattern matcher backtracks: each repetition (*, + or -) can try
 ** every length, so a pattern with k of them can take about n^(k+1) steps
@@ -16,6 +21,7 @@
 ** s:match("^(.-)%.(.-)$") on a 50-byte name is charged 7,000 instructions.
 */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <lualib.h>
@@ -99,41 +105,85 @@ static int no_specials(const char *p, size_t m)
 	return 1;
 }
 
-/* The wrapper: upvalue 1 is Lua's function, upvalue 2 which one it is. */
-static int guarded(lua_State *L)
+/* Charge steps of work to the budget, or raise naming fn when they do not
+** fit in what is left; what says what makes the call costly, hint (may be
+** "") what to do besides raising the budget. */
+static void charge(lua_State *L, const char *fn, double steps, const char *what, const char *hint)
 {
-	int fn = (int)lua_tointeger(L, lua_upvalueindex(2));
-	size_t n, m;
-	luaL_checklstring(L, 1, &n);
-	const char *p = luaL_checklstring(L, 2, &m);
-	int plain = fn == FIND && (lua_toboolean(L, 4) || no_specials(p, m));
-	double steps = worst_steps(fn, n, p, m, plain);
 	double instr = steps / STEPS_PER_INSTR;
 	Fe *fe = fe_get(L);
-	double left = (double)(fe->max_instr - fe->instr);
-	if (instr > left)
-		return fe_error(L, "%s: this pattern on a string of %zu bytes may take up to %.3g steps, more "
-		                "than the instruction budget has left (each *, + or - can backtrack over the whole "
-		                "string: simplify the pattern or shorten the string, or raise lunac "
-		                "--lua-instructions)", fnames[fn], n, steps);
+	if (instr > (double)(fe->max_instr - fe->instr))
+		fe_error(L, "%s: %s may take up to %.3g steps, more than the instruction budget has "
+		         "left (%sraise it with lunac --lua-instructions N)", fn, what, steps, hint);
 	fe_charge(fe, (long long)instr);
+}
+
+/* Call upvalue 1 (Lua's own function) with the arguments; return all it returns. */
+static int call_original(lua_State *L)
+{
 	lua_pushvalue(L, lua_upvalueindex(1));
 	lua_insert(L, 1);
 	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
 	return lua_gettop(L);
 }
 
-/* Replace the string library's pattern functions with guarded ones (the
-** string metatable's __index is the same table, so s:find is covered). */
-void fe_open_patterns(lua_State *L)
+/* string.find, match, gmatch, gsub: upvalue 2 says which. */
+static int guarded_pattern(lua_State *L)
 {
-	static const char *const names[] = {"find", "match", "gmatch", "gsub"};
+	int fn = (int)lua_tointeger(L, lua_upvalueindex(2));
+	size_t n, m;
+	luaL_checklstring(L, 1, &n);
+	const char *p = luaL_checklstring(L, 2, &m);
+	int plain = fn == FIND && (lua_toboolean(L, 4) || no_specials(p, m));
+	char what[80];
+	snprintf(what, sizeof what, "this %s on a string of %zu bytes", plain ? "search" : "pattern", n);
+	charge(L, fnames[fn], worst_steps(fn, n, p, m, plain), what,
+	       plain ? "" : "each *, + or - can backtrack over the whole string: simplify the pattern "
+	                    "or shorten the string, or ");
+	return call_original(L);
+}
+
+/* string.rep(s, n [, sep]): n copies, one step each (their bytes are
+** charged as the allocation they make). */
+static int guarded_rep(lua_State *L)
+{
+	lua_Integer n = luaL_checkinteger(L, 2);
+	if (n > 0)
+		charge(L, "string.rep", (double)n, "this repeat count", "");
+	return call_original(L);
+}
+
+/* table.move(a1, f, e, t [, a2]): e - f + 1 elements, one step each
+** (metamethods it calls are Lua code, counted as usual). */
+static int guarded_move(lua_State *L)
+{
+	lua_Integer f = luaL_checkinteger(L, 2), e = luaL_checkinteger(L, 3);
+	if (e >= f)
+		charge(L, "table.move", (double)e - (double)f + 1, "this range", "");
+	return call_original(L);
+}
+
+/* Replace field name of the table on top of the stack with f, which gets
+** the original as upvalue 1 and tag as upvalue 2. */
+static void wrap(lua_State *L, const char *name, lua_CFunction f, int tag)
+{
+	lua_getfield(L, -1, name);
+	lua_pushinteger(L, tag);
+	lua_pushcclosure(L, f, 2);
+	lua_setfield(L, -2, name);
+}
+
+/* Install the guarded functions (the string metatable's __index is the
+** string table itself, so s:find is covered too). */
+void fe_open_guards(lua_State *L)
+{
+	static const char *const pats[] = {"find", "match", "gmatch", "gsub"};
 	lua_getglobal(L, LUA_STRLIBNAME);
-	for (int i = 0; i < 4; i++) {
-		lua_getfield(L, -1, names[i]);
-		lua_pushinteger(L, i);
-		lua_pushcclosure(L, guarded, 2);
-		lua_setfield(L, -2, names[i]);
-	}
+	for (int i = 0; i < 4; i++)
+		wrap(L, pats[i], guarded_pattern, i);
+	wrap(L, "rep", guarded_rep, 0);
+	lua_pop(L, 1);
+	lua_getglobal(L, LUA_TABLIBNAME);
+	wrap(L, "move", guarded_move, 0);
 	lua_pop(L, 1);
 }
