@@ -147,8 +147,13 @@ static int guarded_pattern(lua_State *L)
 ** charged as the allocation they make). */
 static int guarded_rep(lua_State *L)
 {
+	size_t l, lsep;
+	luaL_checklstring(L, 1, &l);
 	lua_Integer n = luaL_checkinteger(L, 2);
-	if (n > 0)
+	luaL_optlstring(L, 3, "", &lsep);
+	Fe *fe = fe_get(L);
+	double bytes = (double)n * ((double)l + (double)lsep);
+	if (n > 0 && bytes <= (double)(fe->max_mem - fe->mem))   /* else its allocation fails first */
 		charge(L, "string.rep", (double)n, "this repeat count", "");
 	return call_original(L);
 }
