@@ -281,26 +281,25 @@ static int sync_fails(void)
 	return fsync_fails || (write_budget >= 0 && atomic_load(&written) > write_budget);
 }
 
-int fsync(int fd)
+/* 1 with errno set when an fsync-like call must fail now. */
+static int sync_fault(void)
 {
 	if (!ready)
 		setup();
-	if (sync_fails()) {
-		errno = fault_errno;
-		return -1;
-	}
-	return real_fsync(fd);
+	if (!sync_fails())
+		return 0;
+	errno = fault_errno;
+	return 1;
+}
+
+int fsync(int fd)
+{
+	return sync_fault() ? -1 : real_fsync(fd);
 }
 
 int fdatasync(int fd)
 {
-	if (!ready)
-		setup();
-	if (sync_fails()) {
-		errno = fault_errno;
-		return -1;
-	}
-	return real_fdatasync(fd);
+	return sync_fault() ? -1 : real_fdatasync(fd);
 }
 
 int close(int fd)
