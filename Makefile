@@ -14,6 +14,15 @@ SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer
 
 B = build
 BIN = bin
+
+# Quiet build: one short line per step; `make V=1` prints the full commands.
+ifeq ($(V),1)
+Q =
+say = @:
+else
+Q = @
+say = @printf '  %-6s %s\n'
+endif
 LIB = lib
 
 # Debian packages this project needs; `make deps` installs the missing ones.
@@ -69,41 +78,50 @@ deps:
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LUA_CFLAGS) -c $< -o $@
+	$(say) CC $<
+	$(Q)$(CC) $(CFLAGS) $(LUA_CFLAGS) -c $< -o $@
 
 $(B)/compiler/codegen/%.o: compiler/codegen/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LLVM_CFLAGS) -c $< -o $@
+	$(say) CC $<
+	$(Q)$(CC) $(CFLAGS) $(LLVM_CFLAGS) -c $< -o $@
 
 # The runtime is linked into every generated executable: position independent.
 $(B)/runtime/%.o: runtime/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fPIC -c $< -o $@
+	$(say) CC $<
+	$(Q)$(CC) $(CFLAGS) -fPIC -c $< -o $@
 
 $(LIBLUNAC): $(IR_OBJ) $(CG_OBJ) $(FE_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(say) AR $@
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(LIBRTCORE): $(RT_CORE_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(say) AR $@
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(LIB)/liblunacrt.a: $(RT_CORE_OBJ) $(RT_MAIN_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(say) AR $@
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BIN)/lunac: $(DRIVER_OBJ) $(LIBLUNAC) $(LIBRTCORE)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LUA_LIBS) $(LLVM_LIBS) $(RT_LIBS)
+	$(say) LINK $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LUA_LIBS) $(LLVM_LIBS) $(RT_LIBS)
 
 # The synthetic data tool (docs/data.md, "Synthetic data").
 $(BIN)/lunac-synth: $(SYNTH_OBJ) $(LIBRTCORE)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(RT_LIBS)
+	$(say) LINK $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(RT_LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(LIBLUNAC) $(LIBRTCORE)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $(LUA_CFLAGS) -Icompiler -Iruntime -Itests/unit -o $@ $< $(LIBLUNAC) $(LIBRTCORE) $(LUA_LIBS) $(LLVM_LIBS) $(RT_LIBS) -ldl
+	$(say) LINK $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(LUA_CFLAGS) -Icompiler -Iruntime -Itests/unit -o $@ $< $(LIBLUNAC) $(LIBRTCORE) $(LUA_LIBS) $(LLVM_LIBS) $(RT_LIBS) -ldl
 
 # Test programs that live outside tests/unit (fuzz-corpus replay, fault
 # injection) add themselves here from their own rules files.

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "synth.h"
@@ -124,15 +125,42 @@ int syn_mkdir(const SynStage *st, const char *rel, RtErr *e)
 
 /* ---- the thread pool --------------------------------------------------- */
 
-/* Shared by the workers: the next job to take and the first error. */
+/* Shared by the workers: the next job to take, the first error, and the
+** progress line (drawn on stderr when it is a terminal). */
 typedef struct Pool {
 	pthread_mutex_t mu;
-	int64_t next, n;
+	int64_t next, n, done;
 	int failed;
 	SynJob fn;
 	void *ctx;
 	RtErr *e;
+	int tty;
+	double last_draw;
 } Pool;
+
+/* Seconds on the monotonic clock. */
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Count one finished job; on a terminal redraw "  images K/N (P%)" in
+** place at most ten times a second. Called with the pool's lock held. */
+static void job_done(Pool *p)
+{
+	p->done++;
+	if (!p->tty)
+		return;
+	double t = now();
+	if (t - p->last_draw < 0.1 && p->done < p->n)
+		return;
+	p->last_draw = t;
+	fprintf(stderr, "\r  images %lld/%lld (%d%%)", (long long)p->done, (long long)p->n,
+		(int)(100 * p->done / (p->n > 0 ? p->n : 1)));
+	fflush(stderr);
+}
 
 /* Take jobs until none are left or one has failed. */
 static void *worker(void *arg)
@@ -149,20 +177,21 @@ static void *worker(void *arg)
 		if (i < 0)
 			return NULL;
 		RtErr mine = {0};
-		if (p->fn(p->ctx, i, &mine)) {
-			pthread_mutex_lock(&p->mu);
-			if (!p->failed)
-				rt_errorf(p->e, "%s", mine.msg);
-			p->failed = 1;
-			pthread_mutex_unlock(&p->mu);
-		}
+		int bad = p->fn(p->ctx, i, &mine);
+		pthread_mutex_lock(&p->mu);
+		if (bad && !p->failed)
+			rt_errorf(p->e, "%s", mine.msg);
+		p->failed |= bad != 0;
+		if (!bad)
+			job_done(p);
+		pthread_mutex_unlock(&p->mu);
 	}
 }
 
 /* Start nthreads - 1 workers, work on the calling thread too, join. */
 int syn_run_jobs(int64_t n, int nthreads, SynJob fn, void *ctx, RtErr *e)
 {
-	Pool p = {PTHREAD_MUTEX_INITIALIZER, 0, n, 0, fn, ctx, e};
+	Pool p = {PTHREAD_MUTEX_INITIALIZER, 0, n, 0, 0, fn, ctx, e, isatty(2), 0};
 	pthread_t th[64];
 	int started = 0;
 	if (nthreads > 64)
@@ -172,5 +201,7 @@ int syn_run_jobs(int64_t n, int nthreads, SynJob fn, void *ctx, RtErr *e)
 	worker(&p);   /* the calling thread works too */
 	for (int k = 0; k < started; k++)
 		pthread_join(th[k], NULL);
+	if (p.tty && p.done > 0)
+		fputs("\n", stderr);
 	return p.failed ? -1 : 0;
 }

@@ -19,11 +19,13 @@ FUZZ_REPLAY_OBJ = $(B)/tests/fuzz/replay.o $(patsubst %,$(B)/tests/fuzz/replay_%
 
 $(B)/tests/fuzz/replay_%.o: tests/fuzz/fuzz_%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(FUZZ_INC) -DLLVMFuzzerTestOneInput=fuzz_one_$* -c $< -o $@
+	$(say) CC $<
+	$(Q)$(CC) $(CFLAGS) $(FUZZ_INC) -DLLVMFuzzerTestOneInput=fuzz_one_$* -c $< -o $@
 
 $(B)/tests/test_fuzz_replay: $(FUZZ_REPLAY_OBJ) $(LIBLUNAC) $(LIBRTCORE)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(FUZZ_REPLAY_OBJ) $(LIBLUNAC) $(LIBRTCORE) $(LUA_LIBS) $(RT_LIBS) -ldl
+	$(say) LINK $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(FUZZ_REPLAY_OBJ) $(LIBLUNAC) $(LIBRTCORE) $(LUA_LIBS) $(RT_LIBS) -ldl
 
 CHECK_EXTRA += $(B)/tests/test_fuzz_replay
 
@@ -32,11 +34,13 @@ CHECK_EXTRA += $(B)/tests/test_fuzz_replay
 # frontend and IR need no code generator, so they come from their own archive.
 $(B)/libfuzzlunac.a: $(IR_OBJ) $(FE_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(say) AR $@
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(B)/libfuzzlunac.a $(LIBRTCORE)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(FUZZ_INC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< \
+	$(say) LINK $@
+	$(Q)$(CC) $(CFLAGS) $(FUZZ_INC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< \
 	  $(B)/libfuzzlunac.a $(LIBRTCORE) $(LUA_LIBS) $(RT_LIBS) -ldl
 
 fuzz-bins: $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_PARSERS))
@@ -52,7 +56,8 @@ fuzz:
 # The generated part of the seed corpus (tests/fuzz/README.md).
 $(B)/tests/fuzz/seeds: tests/fuzz/seeds.c $(LIBLUNAC) $(LIBRTCORE)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $(FUZZ_INC) -o $@ $< $(LIBLUNAC) $(LIBRTCORE) $(LUA_LIBS) $(RT_LIBS) -ldl
+	$(say) LINK $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(FUZZ_INC) -o $@ $< $(LIBLUNAC) $(LIBRTCORE) $(LUA_LIBS) $(RT_LIBS) -ldl
 
 fuzz-seeds: $(B)/tests/fuzz/seeds
 	$(B)/tests/fuzz/seeds tests/fuzz/corpus models/mlp.lua models/tiny_cnn.lua models/attn_test.lua
