@@ -8,7 +8,8 @@
 ** have the header's number of fields. A NUL byte anywhere is an error
 ** naming its line and field (cells are C strings, and a NUL is what a
 ** UTF-16 or binary file holds). The file is read whole and the fields
-** unquoted in place, so the cells point into one buffer.
+** unquoted in place, so the cells point into one buffer. csv_write_field
+** writes a field this reader reads back unchanged.
 */
 #include <errno.h>
 #include <stdio.h>
@@ -193,4 +194,23 @@ void csv_free(Csv *c)
 	free(c->buf);
 	free(c->cell);
 	memset(c, 0, sizeof *c);
+}
+
+void csv_write_field(FILE *out, const char *s)
+{
+	size_t n = strlen(s);
+	int quote = n && (blank(s[0]) || blank(s[n - 1]));
+	for (const char *p = s; !quote && *p; p++)
+		quote = *p == ',' || *p == '"' || *p == '\n' || *p == '\r';
+	if (!quote) {
+		fputs(s, out);
+		return;
+	}
+	fputc('"', out);
+	for (const char *p = s; *p; p++) {
+		if (*p == '"')
+			fputc('"', out);
+		fputc(*p, out);
+	}
+	fputc('"', out);
 }

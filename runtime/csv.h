@@ -1,11 +1,13 @@
 /*
 ** csv.h -- a small CSV reader for the data specs that name a CSV file
-** (csv.c says which dialect). Errors follow rt.h and name the file and line.
+** (csv.c says which dialect), and the one writer of CSV fields. Errors
+** follow rt.h and name the file and line.
 */
 #ifndef LUNAC_CSV_H
 #define LUNAC_CSV_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "rt.h"
 
@@ -25,5 +27,10 @@ const char *csv_cell(const Csv *c, int64_t row, int col);
 /* The index of the column called name; else an error that lists the columns. */
 int csv_column(const Csv *c, const char *name, RtErr *e);
 void csv_free(Csv *c);
+
+/* Write s as one CSV field: quoted (with "" for a quote) when it holds a
+** comma, a quote, a line break, or space at either end, so csv_read (and
+** any RFC 4180 reader) gives s back; else as it is. */
+void csv_write_field(FILE *out, const char *s);
 
 #endif

@@ -8,6 +8,10 @@
 **   folders:DIR[,SUB]          class folders of images (data_folders.c)
 **   csv:META,IMGDIR,ID,LABEL[,EXT]  a metadata CSV (data_csv.c)
 **   paired:FILE.csv[,k=v...]   one row per sample, a column per input/task
+**
+** Without labels (for predict --data):
+**   npy:IMAGES.npy             one .npy array
+**   images:DIR                 the images directly in DIR (data_folders.c)
 */
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +92,8 @@ int data_open(const char *spec, const DataOpts *o, Dataset *out, RtErr *e)
 		return open_fashion(spec, colon + 1, out, e);
 	if (is_kind(spec, colon, "folders"))
 		return need_shape(spec, o, e) ? -1 : data_folders_read(spec, colon + 1, o, out, e);
+	if (is_kind(spec, colon, "images"))
+		return need_shape(spec, o, e) ? -1 : data_images_read(spec, colon + 1, o, out, e);
 	if (is_kind(spec, colon, "csv"))
 		return need_shape(spec, o, e) ? -1 : data_csv_read(spec, colon + 1, o, out, e);
 	if (is_kind(spec, colon, "paired")) {
@@ -98,8 +104,10 @@ int data_open(const char *spec, const DataOpts *o, Dataset *out, RtErr *e)
 	if (!idx && !npy)
 		return rt_errorf(e, "data spec '%s': unknown kind; use idx:IMAGES,LABELS, "
 		                 "npy:IMAGES.npy,LABELS.npy, fashion-mnist:train|test, folders:DIR, "
-		                 "csv:META.csv,IMAGEDIR,ID_COLUMN,LABEL_COLUMN[,EXT] or paired:FILE.csv",
-		                 spec);
+		                 "csv:META.csv,IMAGEDIR,ID_COLUMN,LABEL_COLUMN[,EXT] or paired:FILE.csv "
+		                 "(without labels, for predict: npy:IMAGES.npy or images:DIR)", spec);
+	if (npy && *(colon + 1) && !strchr(colon + 1, ','))   /* images without labels */
+		return data_npy_read(colon + 1, NULL, spec, out, e);
 	char *a = NULL, *b = NULL;
 	if (two_paths(spec, colon + 1, &a, &b, e))
 		return -1;
@@ -117,6 +125,9 @@ void data_free(Dataset *ds)
 		free(ds->mod[k].name);
 		free(ds->mod[k].px);
 		free(ds->mod[k].map);
+		for (int64_t i = 0; ds->mod[k].ids && i < ds->mod[k].rows; i++)
+			free(ds->mod[k].ids[i]);
+		free(ds->mod[k].ids);
 	}
 	for (int t = 0; t < DATA_MAXTASK; t++) {
 		DataLabels *l = &ds->task[t];

@@ -36,6 +36,8 @@ typedef struct DataImages {
 	int64_t rows;
 	float *px;                  /* rows*c*h*w floats, C order, in [0,1] for 8-bit data */
 	int64_t *map;               /* NULL, or count entries */
+	char **ids;                 /* rows file names (owned), the images' sources; NULL for
+	                               arrays (idx, npy), whose rows are known by index */
 } DataImages;
 
 /* One label array: class indices of `rows` samples (map as in DataImages). */
@@ -84,6 +86,7 @@ typedef struct DataOpts {
 **   idx:IMAGES,LABELS   npy:IMAGES.npy,LABELS.npy   fashion-mnist:train|test
 **   folders:DIR[,SUB]   csv:META.csv,IMAGEDIR,ID_COLUMN,LABEL_COLUMN[,EXT]
 **   paired:FILE.csv[,INPUT=COLUMN,...,TASK=COLUMN,...]
+** and, without labels (ntask 0; for predict): npy:IMAGES.npy, images:DIR.
 ** o may be NULL for the kinds that hold arrays (idx, npy, fashion-mnist). */
 int data_open(const char *spec, const DataOpts *o, Dataset *out, RtErr *e);
 
@@ -94,7 +97,8 @@ int data_idx_read(const char *images, const char *labels, const char *name,
                   Dataset *out, RtErr *e);
 
 /* Read .npy images ([count,C,H,W] or [count,H,W]; f4, f8 or f2 taken as
-** they are, u1 divided by 255) and labels ([count], any integer dtype). */
+** they are, u1 divided by 255) and labels ([count], any integer dtype;
+** labels NULL: none, ntask 0). */
 int data_npy_read(const char *images, const char *labels, const char *name,
                   Dataset *out, RtErr *e);
 
@@ -104,6 +108,9 @@ int data_folders_read(const char *spec, const char *rest, const DataOpts *o, Dat
 int data_csv_read(const char *spec, const char *rest, const DataOpts *o, Dataset *out,
                   RtErr *e);
 int data_paired_read(const char *spec, const char *rest, const DataOpts *o, Dataset *out,
+                     RtErr *e);
+/* images:DIR: the images directly in DIR (name order), without labels. */
+int data_images_read(const char *spec, const char *rest, const DataOpts *o, Dataset *out,
                      RtErr *e);
 
 /* Free what a Dataset owns and zero it; safe on a zeroed Dataset. */

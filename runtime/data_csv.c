@@ -105,7 +105,10 @@ static int images_from(const Csv *csv, int col, const char *base, const char *ex
 	if (!rc)
 		rc = data_load_images((const char *const *)paths, csv->rows, c, h, w, threads, &m->px, e);
 	m->c = c, m->h = h, m->w = w, m->rows = csv->rows;
-	free_paths(paths, csv->rows);
+	if (!rc)
+		m->ids = paths;   /* the images' paths identify the rows; data_free frees them */
+	else
+		free_paths(paths, csv->rows);
 	return rc;
 }
 

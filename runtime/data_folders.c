@@ -5,6 +5,8 @@
 ** by content). Files of other extensions and sub-folders are skipped and
 ** counted in the dataset's note; entries starting with '.' are ignored.
 ** An empty class folder is an error (it would be a class no sample has).
+** `images:DIR` reads the images directly in DIR the same way, without
+** labels (predict --data). Each image's path is kept as its id.
 */
 #include <dirent.h>
 #include <errno.h>
@@ -205,6 +207,8 @@ int data_folders_read(const char *spec, const char *rest, const DataOpts *o, Dat
 		classes = (List){0};
 		rc = data_load_images((const char *const *)paths.s, paths.n, o->c, o->h, o->w,
 		                      o->threads, &m->px, e);
+		m->ids = paths.s;   /* rows == paths.n: data_free frees them */
+		paths = (List){0};
 	}
 	if (!rc && note(out, &sk))
 		rc = rt_errorf(e, "out of memory");
@@ -212,6 +216,45 @@ int data_folders_read(const char *spec, const char *rest, const DataOpts *o, Dat
 	list_free(&classes);
 	free(sk.example);
 	free(dir);
+	if (rc)
+		data_free(out);
+	return rc;
+}
+
+int data_images_read(const char *spec, const char *rest, const DataOpts *o, Dataset *out,
+                     RtErr *e)
+{
+	memset(out, 0, sizeof *out);
+	if (!*rest)
+		return rt_errorf(e, "data spec '%s': expected images:DIR", spec);
+	List paths = {0};
+	Skipped sk = {0};
+	out->nmod = 1;
+	DataImages *m = &out->mod[0];
+	int rc = !(out->name = strdup(spec)) || !(m->name = strdup(spec))
+	         ? rt_errorf(e, "out of memory") : entries(rest, 0, &paths, &sk, e);
+	if (!rc && paths.n == 0)
+		rc = rt_errorf(e, "%s: the folder %s holds no images (.png, .jpg, .jpeg, .bmp)%s", spec,
+		               rest, sk.dirs ? "; for class folders use folders:DIR" : "");
+	if (!rc) {
+		out->count = m->rows = paths.n;
+		m->c = o->c, m->h = o->h, m->w = o->w;
+		rc = data_load_images((const char *const *)paths.s, paths.n, o->c, o->h, o->w,
+		                      o->threads, &m->px, e);
+		m->ids = paths.s;
+		paths = (List){0};
+	}
+	if (!rc && (sk.files || sk.dirs)) {
+		char buf[1400];
+		snprintf(buf, sizeof buf, "%s: skipped %lld file%s that %s not .png, .jpg, .jpeg or .bmp "
+		         "and %lld folder%s (e.g. %.1000s)", spec, (long long)sk.files,
+		         sk.files == 1 ? "" : "s", sk.files == 1 ? "is" : "are", (long long)sk.dirs,
+		         sk.dirs == 1 ? "" : "s", sk.example);
+		if (!(out->note = strdup(buf)))
+			rc = rt_errorf(e, "out of memory");
+	}
+	list_free(&paths);
+	free(sk.example);
 	if (rc)
 		data_free(out);
 	return rc;

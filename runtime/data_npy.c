@@ -1,7 +1,7 @@
 /*
 ** data_npy.c -- a dataset from two .npy arrays: images [count,C,H,W] or
-** [count,H,W] (C = 1) and labels [count]. The arrays are read by npy.c's
-** rt_npy_read; this file only looks at the images' dtype first, because
+** [count,H,W] (C = 1) and labels [count], or from the images alone. The
+** arrays are read by npy.c's rt_npy_read; this file only looks at the images' dtype first, because
 ** u1 pixels are scaled by 1/255 while floats are taken as they are.
 */
 #include <errno.h>
@@ -114,15 +114,16 @@ int data_npy_read(const char *images, const char *labels, const char *name,
                   Dataset *out, RtErr *e)
 {
 	memset(out, 0, sizeof *out);
-	out->nmod = out->ntask = 1;
+	out->nmod = 1;
+	out->ntask = labels != NULL;
 	out->name = strdup(name ? name : images);
 	out->mod[0].name = strdup(name ? name : images);
-	out->task[0].path = strdup(labels);
-	if (!out->name || !out->mod[0].name || !out->task[0].path) {
+	out->task[0].path = labels ? strdup(labels) : NULL;
+	if (!out->name || !out->mod[0].name || (labels && !out->task[0].path)) {
 		data_free(out);
 		return rt_errorf(e, "%s: out of memory", images);
 	}
-	if (read_images(images, out, e) || read_labels(labels, out, e)) {
+	if (read_images(images, out, e) || (labels && read_labels(labels, out, e))) {
 		data_free(out);
 		return -1;
 	}

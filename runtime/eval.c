@@ -39,17 +39,24 @@ int rt_eval_pass(RtPass *p, Loader *L, const int64_t *order, int64_t n, double *
 			       sizeof(float) * (size_t)k * (size_t)pr->classes);
 			memcpy(p->labels[q] + done, b.y[q], sizeof(int32_t) * (size_t)k);
 		}
+		for (int i = 0; p->res && i < p->res->nheads; i++) {
+			const RtHead *h = &p->res->head[i];
+			memcpy(h->probs + (size_t)done * (size_t)h->k,
+			       rt_tensor_addr(m, &m->outputs[h->output], p->arena, k),
+			       sizeof(float) * (size_t)k * (size_t)h->k);
+		}
 		done += k;
 	}
 	*loss = has_loss && done > 0 ? sum / (double)done : NAN;
 	return 0;
 }
 
-/* The entry eval runs: "eval" when the model has a loss, else "predict". */
-static int pick_entry(const RtModel *m, const RtEntries *fns, RtPredictFn *fn, int *with_loss,
-                      RtErr *e)
+/* The entry eval runs: "eval" when the model has a loss, else "predict";
+** predict --data (only_predict) runs "predict". */
+static int pick_entry(const RtModel *m, const RtEntries *fns, int only_predict, RtPredictFn *fn,
+                      int *with_loss, RtErr *e)
 {
-	*with_loss = rt_model_entry(m, "eval") != NULL;   /* then a label input is fed */
+	*with_loss = !only_predict && rt_model_entry(m, "eval") != NULL;   /* then labels are fed */
 	*fn = *with_loss ? fns->eval : fns->predict;
 	if (!*fn)
 		return rt_errorf(e, "internal error: the descriptor lists the entry \"%s\" but the "
@@ -58,13 +65,46 @@ static int pick_entry(const RtModel *m, const RtEntries *fns, RtPredictFn *fn, i
 	return 0;
 }
 
-/* The arena, weights, buffers and loader; then one pass and the metrics. */
+/* Every probability of the heads is a finite number (metrics_compute checks
+** the fed tasks' itself). */
+static int heads_finite(const RtResults *res, const char *weights, RtErr *e)
+{
+	for (int i = 0; i < res->nheads; i++) {
+		const RtHead *h = &res->head[i];
+		for (int64_t j = 0; j < res->n * h->k; j++)
+			if (!isfinite(h->probs[j]))
+				return rt_errorf(e, "the output of \"%s\" for sample %lld is %s: the weights "
+				                 "(%s) or the input hold NaN or infinity, or the model overflowed",
+				                 h->name, (long long)(j / h->k),
+				                 isnan(h->probs[j]) ? "not a number (NaN)" : "infinite", weights);
+	}
+	return 0;
+}
+
+/* Fed task q's labels become the true labels of its head in res. */
+static int keep_truth(const RtFeed *f, int q, const int32_t *labels, RtResults *res, RtErr *e)
+{
+	int hi = f->task[q].task;
+	for (int i = 0; hi < 0 && i < res->nheads; i++)
+		if (res->head[i].output == f->task[q].output)
+			hi = i;
+	if (hi < 0 || hi >= res->nheads)
+		return 0;   /* labels of a custom loss: no head shows them */
+	RtHead *h = &res->head[hi];
+	if (!(h->truth = malloc(sizeof(int32_t) * (size_t)(res->n ? res->n : 1))))
+		return rt_errorf(e, "out of memory");
+	memcpy(h->truth, labels, sizeof(int32_t) * (size_t)res->n);
+	return 0;
+}
+
+/* The arena, weights, buffers and loader; then one pass, the metrics and,
+** when res is given, every head's probabilities and true labels. */
 static int evaluate(const RtModel *m, const RtFeed *f, RtPredictFn fn, int with_loss,
-                    const RtEvalOpts *o, const DataNorm *norm, RtEvalResult *r, RtErr *e,
-                    RtErr *warn)
+                    const RtEvalOpts *o, const DataNorm *norm, RtResults *res, RtEvalResult *r,
+                    RtErr *e, RtErr *warn)
 {
 	int64_t n = r->ds.count, B = o->batch < n ? o->batch : n;
-	RtPass p = {.m = m, .feed = f, .fn = fn, .with_loss = with_loss, .batch = B};
+	RtPass p = {.m = m, .feed = f, .fn = fn, .with_loss = with_loss, .batch = B, .res = res};
 	p.ctx = (RtCtx){.seed = 0, .step = 0, .nthreads = o->threads > 0 ? o->threads : 1};
 	int64_t *order = malloc(sizeof *order * (size_t)n);
 	Loader *L = NULL;
@@ -100,6 +140,10 @@ static int evaluate(const RtModel *m, const RtFeed *f, RtPredictFn fn, int with_
 		if ((r->has_metrics[q] = f->task[q].output >= 0))
 			rc = metrics_compute(p.probs[q], p.labels[q], n, f->task[q].classes, r->ds.name,
 			                     &r->metrics[q], e);
+	for (int q = 0; res && q < f->ntasks && !rc; q++)
+		rc = keep_truth(f, q, p.labels[q], res, e);
+	if (!rc && res)
+		rc = heads_finite(res, o->weights, e);
 out:
 	loader_close(L);
 	free(order);
@@ -112,12 +156,11 @@ out:
 }
 
 /* Normalisation (--normalize, else the checkpoint's) and the class names
-** the checkpoint was trained with: labels given by name are put in its
-** order. */
+** the checkpoint was trained with (into classes[t] per task, owned by the
+** caller): labels given by name are put in its order. */
 static int preprocess(const RtModel *m, const RtEvalOpts *o, const RtFeed *f, RtEvalResult *r,
-                      DataNorm *norm, RtErr *e)
+                      DataNorm *norm, char **classes, RtErr *e)
 {
-	char *classes[RT_MAXFEED] = {0};
 	int found = 0, rc = rt_weights_preproc(o->weights, m, norm, &found, classes, e);
 	if (!rc && o->normalize)
 		rc = data_norm_parse(o->normalize, "normalize", norm, e);
@@ -136,26 +179,46 @@ static int preprocess(const RtModel *m, const RtEvalOpts *o, const RtFeed *f, Rt
 		}
 		data_names_free(names, k);
 	}
-	for (int t = 0; t < m->ntasks && t < RT_MAXFEED; t++)
-		free(classes[t]);
 	return rc || rt_feed_check(m, f, &r->ds, norm, e) ? -1 : 0;
 }
 
-int rt_eval(const RtModel *m, const RtEntries *fns, const RtEvalOpts *o, RtEvalResult *r,
-            RtErr *e, RtErr *warn)
+/* A head without class names takes those of its labels (eval on class
+** folders with weights that record none). */
+static int names_from_labels(const RtModel *m, const RtFeed *f, const RtEvalResult *r,
+                             RtResults *res, RtErr *e)
 {
-	memset(r, 0, sizeof *r);
-	r->loss = NAN;
+	for (int q = 0; q < f->ntasks; q++) {
+		int t = f->task[q].task;
+		RtHead *h = t >= 0 && t < res->nheads ? &res->head[t] : NULL;
+		if (h && !h->names && r->class_names[q] && f->task[q].classes == h->k &&
+		    !(h->names = data_names_dup(r->class_names[q], h->k)))
+			return rt_errorf(e, "out of memory");
+	}
+	(void)m;
+	return 0;
+}
+
+/* Open the data, run the model over it, compute metrics; with rows wanted
+** (res), keep every head's probabilities and labels and write them. */
+static int run(const RtModel *m, const RtEntries *fns, const RtEvalOpts *o, RtEvalResult *r,
+               RtResults *res, char **classes, RtErr *e, RtErr *warn)
+{
 	RtFeed f;
 	RtPredictFn fn;
 	DataNorm norm;
 	int with_loss;
-	if (pick_entry(m, fns, &fn, &with_loss, e) || rt_data_open(m, &o->data, &f, &r->ds, e) ||
-	    preprocess(m, o, &f, r, &norm, e))
+	RtDataArgs a = o->data;
+	a.unlabelled = o->predict;
+	if (pick_entry(m, fns, o->predict, &fn, &with_loss, e) || rt_data_open(m, &a, &f, &r->ds, e) ||
+	    preprocess(m, o, &f, r, &norm, classes, e))
 		return -1;
 	if (r->ds.count == 0)
 		return rt_errorf(e, "%s holds no samples", r->ds.name);
-	if (evaluate(m, &f, fn, with_loss, o, &norm, r, e, warn))
+	if (!o->predict && f.ntasks == 0)
+		return rt_errorf(e, "%s: no labels are given to any task: eval needs labels", r->ds.name);
+	if (res && rt_results_heads(res, m, r->ds.count, classes, e))
+		return -1;
+	if (evaluate(m, &f, fn, with_loss, o, &norm, res, r, e, warn))
 		return -1;
 	r->ntasks = f.ntasks;
 	for (int q = 0; q < f.ntasks; q++) {
@@ -166,7 +229,33 @@ int rt_eval(const RtModel *m, const RtEntries *fns, const RtEvalOpts *o, RtEvalR
 		r->class_names[q] = l->names && l->nclasses == p->classes
 		                    ? (const char *const *)l->names : NULL;
 	}
-	return 0;
+	if (!res)
+		return 0;
+	const char *inputs[DATA_MAXMOD];
+	for (int k = 0; k < r->ds.nmod && k < DATA_MAXMOD; k++)
+		inputs[k] = k < f.nimages ? m->inputs[f.image[k]].name : "?";
+	return names_from_labels(m, &f, r, res, e) ||
+	       rt_results_write(res, &r->ds, inputs, o->table, e) ? -1 : 0;
+}
+
+int rt_eval(const RtModel *m, const RtEntries *fns, const RtEvalOpts *o, RtEvalResult *r,
+            RtErr *e, RtErr *warn)
+{
+	memset(r, 0, sizeof *r);
+	r->loss = NAN;
+	RtResults res;
+	char *classes[RT_MAXFEED] = {0};
+	int rows = o->predict || o->per_sample;
+	int rc = rt_results_open(&res, o->per_sample, e);
+	if (!rc && m->ntasks > RT_MAXFEED)
+		rc = rt_errorf(e, "the model has %d tasks: the runtime feeds at most %d", m->ntasks,
+		               RT_MAXFEED);
+	if (!rc)
+		rc = run(m, fns, o, r, rows ? &res : NULL, classes, e, warn);
+	rt_results_free(&res);
+	for (int t = 0; t < m->ntasks && t < RT_MAXFEED; t++)
+		free(classes[t]);
+	return rc;
 }
 
 void rt_eval_result_free(RtEvalResult *r)

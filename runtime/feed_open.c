@@ -213,7 +213,11 @@ static int open_parts(const RtModel *m, const RtDataArgs *a, Item *it, int n, Rt
 			o.c = in[k].c, o.h = in[k].h, o.w = in[k].w;
 			Dataset *p = &parts[np++];
 			rc = data_open(it[i].spec, &o, p, e);
-			if (!rc && it[i].task < 0 && m->ntasks > 0)
+			if (!rc && !p->ntask && !a->unlabelled)
+				rc = rt_errorf(e, "%s holds no labels: give labelled data (e.g. "
+				               "npy:IMAGES.npy,LABELS.npy or folders:DIR); predict --data reads "
+				               "data without labels", it[i].spec);
+			if (!rc && ((it[i].task < 0 && m->ntasks > 0) || a->unlabelled))
 				p->ntask = 0;   /* its labels train no task: left for data_free */
 			f->image[f->nimages++] = k;
 			if (!rc && p->ntask)
@@ -229,6 +233,8 @@ static int open_parts(const RtModel *m, const RtDataArgs *a, Item *it, int n, Rt
 /* Label input, output and classes of each task feed; every task fed when training. */
 static int task_feeds(const RtModel *m, const RtDataArgs *a, RtFeed *f, RtErr *e)
 {
+	if (a->unlabelled)
+		return 0;
 	if (m->ntasks == 0) {
 		f->ntasks = f->ntasks ? 1 : 0;
 		return f->ntasks ? rt_feed_untasked(m, a->train, &f->task[0], e)
@@ -271,6 +277,8 @@ int rt_data_open(const RtModel *m, const RtDataArgs *a, RtFeed *f, Dataset *ds, 
 		const char *tasks[DATA_MAXTASK];
 		DataOpts o;
 		model_opts(m, a, in, tasks, &o);
+		if (a->unlabelled)
+			o.ntasks = 0;   /* no label columns are read */
 		if (!rc)
 			rc = data_open(it[0].spec, &o, ds, e);
 		for (int k = 0; !rc && k < ds->nmod; k++)

@@ -4,9 +4,12 @@
 **   MODEL info
 **   MODEL init [--seed N] -o W.safetensors
 **   MODEL predict --weights W.safetensors --input NAME=X.npy|IMAGE ... [-o OUT.npy] [--batch B]
+**   MODEL predict --weights W.safetensors --data [INPUT=]SPEC ... [-o RESULTS.csv|.jsonl]
 **   MODEL mc --weights W.safetensors --samples T --input NAME=X.npy|IMAGE ... [--seed S] [--json]
 **   MODEL train --data [INPUT=]SPEC ... --out RUNDIR [options] | --resume RUNDIR/last.safetensors
 **   MODEL eval --weights W.safetensors --data [INPUT=]SPEC ... [--batch B] [--json]
+**              [--per-sample RESULTS.csv|.jsonl]
+**   MODEL export --weights CKPT.safetensors -o W.safetensors
 **   MODEL help [COMMAND] | --help | --version
 **
 ** Exit status: 0 success, 1 a runtime error (a bad file, out of memory),
@@ -179,13 +182,43 @@ static int bind(const char *cmd, const char *flag, const char *what, const char 
 /* Flag slots: indices into each command's flag table below (help is 0 in all). */
 enum { F_HELP };
 enum { INIT_SEED = 1, INIT_OUT };
-enum { P_WEIGHTS = 1, P_INPUT, P_OUTPUT, P_BATCH, P_THREADS, P_QUIET, P_NORMALIZE };
+enum { P_WEIGHTS = 1, P_INPUT, P_OUTPUT, P_BATCH, P_THREADS, P_QUIET, P_NORMALIZE, P_DATA };
+enum { X_WEIGHTS = 1, X_OUT };
 
 /* `info` */
 static int cmd_info(const Cmd *c, const char **vals[], int nvals[])
 {
 	RtErr e = {0};
 	return rt_info(&model, stdout, &e) ? runtime_error(&e) : 0;
+}
+
+/* The entry functions this executable links. */
+static RtEntries entries(void)
+{
+	return (RtEntries){lunac_predict, lunac_mc, lunac_eval, lunac_train_sgd, lunac_train_adam};
+}
+
+/* `export --weights CKPT -o W.safetensors` */
+static int cmd_export(const Cmd *c, const char **vals[], int nvals[])
+{
+	if (!nvals[X_WEIGHTS])
+		return usage_error(c->name, "export needs --weights CKPT.safetensors (a checkpoint or "
+		                   "weights file)");
+	if (!nvals[X_OUT])
+		return usage_error(c->name, "export needs -o FILE.safetensors");
+	const char *out = vals[X_OUT][0];
+	size_t n = strlen(out);
+	if (n < 12 || strcmp(out + n - 12, ".safetensors"))
+		return usage_error(c->name, "-o %s: the weights file must end in .safetensors", out);
+	RtErr e = {0}, w = {0};
+	int nt = 0;
+	int rc = rt_export(&model, vals[X_WEIGHTS][0], out, &nt, &e, &w);
+	warn(&w);
+	if (rc)
+		return runtime_error(&e);
+	fprintf(stderr, "%s: wrote %s (%d tensors: parameters and buffers, no optimizer state)\n",
+	        prog, out, nt);
+	return 0;
 }
 
 /* `init [--seed N] -o W.safetensors` */
@@ -204,6 +237,45 @@ static int cmd_init(const Cmd *c, const char **vals[], int nvals[])
 	return 0;
 }
 
+/* The rows of eval --per-sample and predict --data are done: say where they went. */
+static int rows_done(const char *path, const RtEvalResult *r)
+{
+	if (r->ds.note)
+		fprintf(stderr, "%s: note: %s\n", prog, r->ds.note);
+	if (path)
+		fprintf(stderr, "%s: wrote %s (%lld rows)\n", prog, path, (long long)r->samples);
+	return 0;
+}
+
+/* `predict --weights W --data [INPUT=]SPEC ... [-o RESULTS.csv|.jsonl]`: one row per sample. */
+static int predict_data(const Cmd *c, const char **vals[], int nvals[], uint64_t batch,
+                        uint64_t threads)
+{
+	RtErr e = {0}, w = {0};
+	if (nvals[P_INPUT])
+		return usage_error(c->name, "--input and --data exclude each other (--data reads many "
+		                   "cases, --input one file per model input)");
+	if (nvals[P_OUTPUT] > 1)
+		return usage_error(c->name, "with --data, -o takes one FILE.csv or FILE.jsonl");
+	if (nvals[P_OUTPUT] && rt_results_format(vals[P_OUTPUT][0], &e) < 0)
+		return usage_error(c->name, "-o %s", e.msg);
+	char *data = lines(vals[P_DATA], nvals[P_DATA]);
+	RtEvalOpts o = {.weights = vals[P_WEIGHTS][0], .batch = batch ? (int64_t)batch : 32,
+	                .threads = (int)threads, .predict = 1,
+	                .normalize = nvals[P_NORMALIZE] ? vals[P_NORMALIZE][0] : NULL,
+	                .per_sample = nvals[P_OUTPUT] ? vals[P_OUTPUT][0] : NULL,
+	                .table = nvals[P_QUIET] ? NULL : stdout};
+	o.data = (RtDataArgs){.data = data, .threads = (int)threads};
+	RtEntries fns = entries();
+	RtEvalResult r = {0};
+	int rc = data ? rt_eval(&model, &fns, &o, &r, &e, &w) : rt_errorf(&e, "out of memory");
+	warn(&w);
+	rc = rc ? runtime_error(&e) : rows_done(o.per_sample, &r);
+	rt_eval_result_free(&r);
+	free(data);
+	return rc;
+}
+
 /* `predict --weights W --input NAME=X.npy ... [-o [NAME=]OUT.npy] [--batch B] [--threads T] [-q]` */
 static int predict(const Cmd *c, const char **vals[], int nvals[], const char **in, const char **out)
 {
@@ -215,6 +287,8 @@ static int predict(const Cmd *c, const char **vals[], int nvals[], const char **
 		return usage_error(c->name, "--batch %s: not a positive integer", vals[P_BATCH][0]);
 	if (nvals[P_THREADS] && parse_u64(vals[P_THREADS][0], 1, 4096, &threads))
 		return usage_error(c->name, "--threads %s: not an integer from 1 to 4096", vals[P_THREADS][0]);
+	if (nvals[P_DATA])
+		return predict_data(c, vals, nvals, batch, threads);
 	int rc = bind(c->name, "--input", "input", vals[P_INPUT], nvals[P_INPUT], model.inputs, model.ndata,
 	              model.ndata == 1, in);
 	if (!rc)
@@ -248,11 +322,6 @@ static int cmd_predict(const Cmd *c, const char **vals[], int nvals[])
 	return rc;
 }
 
-/* The entry functions this executable links. */
-static RtEntries entries(void)
-{
-	return (RtEntries){lunac_predict, lunac_mc, lunac_eval, lunac_train_sgd, lunac_train_adam};
-}
 
 /* The number of CPUs (1 if unknown). */
 static int ncpus(void)
@@ -264,7 +333,7 @@ static int ncpus(void)
 /* Flag slots of train and eval (the order of their tables below). */
 enum { T_OUT = 1 + RT_NSETTINGS, T_RESUME, T_WEIGHTS, T_THREADS, T_NFLAGS };
 enum { E_WEIGHTS = 1, E_DATA, E_BATCH, E_THREADS, E_JSON, E_LABEL_TASK, E_TASK, E_NORMALIZE,
-       E_SEED };
+       E_SEED, E_PER_SAMPLE };
 
 /* `train`: settings from flags (each checked), then the run. */
 static int cmd_train(const Cmd *c, const char **vals[], int nvals[])
@@ -369,9 +438,13 @@ static int cmd_eval(const Cmd *c, const char **vals[], int nvals[])
 		return usage_error(c->name, "--threads %s: not an integer from 1 to 4096", vals[E_THREADS][0]);
 	if (nvals[E_SEED] && parse_u64(vals[E_SEED][0], 0, UINT64_MAX, &seed))
 		return usage_error(c->name, "--seed %s: not a non-negative integer", vals[E_SEED][0]);
+	RtErr fe = {0};
+	if (nvals[E_PER_SAMPLE] && rt_results_format(vals[E_PER_SAMPLE][0], &fe) < 0)
+		return usage_error(c->name, "--per-sample %s", fe.msg);
 	char *data = lines(vals[E_DATA], nvals[E_DATA]), *tasks = lines(vals[E_TASK], nvals[E_TASK]);
 	RtEvalOpts o = {.weights = vals[E_WEIGHTS][0], .batch = (int64_t)batch, .threads = (int)threads,
-	                .normalize = nvals[E_NORMALIZE] ? vals[E_NORMALIZE][0] : NULL};
+	                .normalize = nvals[E_NORMALIZE] ? vals[E_NORMALIZE][0] : NULL,
+	                .per_sample = nvals[E_PER_SAMPLE] ? vals[E_PER_SAMPLE][0] : NULL};
 	o.data = (RtDataArgs){.data = data, .tasks = tasks, .threads = (int)threads, .seed = seed,
 	                      .label_task = nvals[E_LABEL_TASK] ? vals[E_LABEL_TASK][0] : NULL};
 	RtEntries fns = entries();
@@ -379,8 +452,8 @@ static int cmd_eval(const Cmd *c, const char **vals[], int nvals[])
 	RtErr e = {0}, w = {0};
 	int rc = data ? rt_eval(&model, &fns, &o, &r, &e, &w) : rt_errorf(&e, "out of memory");
 	warn(&w);
-	if (!rc && r.ds.note)
-		fprintf(stderr, "%s: note: %s\n", prog, r.ds.note);
+	if (!rc)
+		rows_done(o.per_sample, &r);
 	if (rc)
 		rc = runtime_error(&e);
 	else
@@ -509,6 +582,16 @@ static const Flag predict_flags[] = {
 	{"quiet", 'q', NULL, 0, "print nothing on stdout (with -o)"},
 	{"normalize", 0, "M,S[,...]", 0, "normalise images per channel (default: as the checkpoint "
 	 "was trained, else none)"},
+	{"data", 'd', "[INPUT=]SPEC", 1, "many cases at once instead of --input: any data spec "
+	 "(docs/data.md), labelled or not (npy:X.npy, images:DIR); one row per case, to -o "
+	 "FILE.csv or FILE.jsonl, else a table (--batch default 32)"},
+	{0},
+};
+static const Flag export_flags[] = {
+	{"help", 'h', NULL, 0, "this help"},
+	{"weights", 'w', "FILE", 0, "a training checkpoint or weights file (.safetensors)"},
+	{"output", 'o', "FILE", 0, "the weights file to write (.safetensors): parameters and "
+	 "buffers, no optimizer state"},
 	{0},
 };
 static const Flag mc_flags[] = {
@@ -570,6 +653,8 @@ static const Flag eval_flags[] = {
 	{"task", 0, "INPUT=TASK", 1, "the task INPUT's dataset's labels are for (as in train)"},
 	{"normalize", 0, "M,S[,...]", 0, "normalise images (default: as the checkpoint was trained)"},
 	{"seed", 0, "S", 0, "seed of the resampling of a shorter dataset (default 0)"},
+	{"per-sample", 0, "FILE", 0, "also write one row per sample to FILE.csv or FILE.jsonl: "
+	 "predicted and true class, every probability"},
 	{0},
 };
 
@@ -586,14 +671,19 @@ static const Flag bench_flags[] = {
 static const Cmd cmds[] = {
 	{"info", "", "describe the model (inputs, outputs, parameters) as JSON", info_flags, cmd_info},
 	{"init", "[--seed N] -o W.safetensors", "write freshly initialised weights", init_flags, cmd_init},
-	{"predict", "--weights W.safetensors --input NAME=X.npy|IMAGE ... [-o OUT.npy] [--batch B]",
-	 "run the model on .npy or image inputs and print its outputs as JSON", predict_flags, cmd_predict},
+	{"predict", "--weights W.safetensors (--input NAME=X.npy|IMAGE ... [-o OUT.npy] | --data "
+	 "[INPUT=]SPEC ... [-o RESULTS.csv|.jsonl]) [--batch B]",
+	 "run the model on .npy or image inputs (JSON), or on many cases (--data: a row each)",
+	 predict_flags, cmd_predict},
 	{"mc", "--weights W.safetensors --samples T --input NAME=IMAGE ... [--seed S] [--json]",
 	 "Monte-Carlo dropout: mean probabilities and uncertainty per task", mc_flags, cmd_mc},
 	{"train", "--data [INPUT=]SPEC ... --out RUNDIR [options] | --resume RUNDIR/last.safetensors",
 	 "train the model, writing checkpoints and metrics to RUNDIR", train_flags, cmd_train},
 	{"eval", "--weights W.safetensors --data [INPUT=]SPEC ... [--batch B] [--json]",
 	 "evaluate weights on labelled data: accuracy, precision, recall, F1, AUC", eval_flags, cmd_eval},
+	{"export", "--weights CKPT.safetensors -o W.safetensors",
+	 "write the model's weights alone (no optimizer state), for shipping and PyTorch",
+	 export_flags, cmd_export},
 	{"bench", "[--entry train_adam] [--batch B] [--steps S] [--repeat R] [--threads T]",
 	 "time an entry point on synthetic data (JSON; for bench/)", bench_flags, cmd_bench},
 };

@@ -12,7 +12,10 @@
 ** everything else, stdout included, has succeeded. Only the data inputs
 ** (inputs[0..ndata)) are read and only predict's outputs (outputs[0..
 ** npredict)) reported; labels and hyper-parameters stay zero. An output
-** that is not a number (NaN, infinity) is an error, not an answer.
+** that is not a number (NaN, infinity) is an error, not an answer. A
+** task's output is printed with its class names when the weights file
+** records them ("classes.<task>"). Many cases at once (--data) go through
+** eval.c and results.c instead.
 */
 #include <math.h>
 #include <stdlib.h>
@@ -27,6 +30,8 @@ typedef struct Run {
 	int64_t n;          /* samples */
 	int64_t chunk;      /* samples per call */
 	char *arena;
+	char ***names;      /* per output: its task's class names, or NULL */
+	int *nnames;        /* their counts */
 } Run;
 
 /* How many samples file a holds for input t, into *k (-1: t is not batched). */
@@ -159,21 +164,67 @@ static void nested(FILE *f, const RtArray *a, int d, int64_t *at)
 	fputc(']', f);
 }
 
-/* For a classifier output [N,K], K >= 2: the index of each sample's largest value. */
-static void argmax(FILE *f, const RtTensor *t, const RtArray *a)
+/* The index of the largest of v[0..k). */
+static int64_t best_of(const float *v, int64_t k)
+{
+	int64_t best = 0;
+	for (int64_t j = 1; j < k; j++)
+		if (v[j] > v[best] || (isnan(v[best]) && !isnan(v[j])))
+			best = j;
+	return best;
+}
+
+/* For a classifier output [N,K], K >= 2: the index of each sample's largest
+** value and, given the K class names, "classes" and each index's name. */
+static void argmax(FILE *f, const RtTensor *t, const RtArray *a, char **names)
 {
 	if (!t->batched || t->ndim != 2 || a->shape[1] < 2 || a->dtype != RT_F32)
 		return;
+	int64_t k = a->shape[1];
 	fputs(",\n      \"argmax\": [", f);
-	const float *v = a->data;
-	for (int64_t i = 0; i < a->shape[0]; i++, v += a->shape[1]) {
-		int64_t best = 0;
-		for (int64_t j = 1; j < a->shape[1]; j++)
-			if (v[j] > v[best] || (isnan(v[best]) && !isnan(v[j])))
-				best = j;
-		fprintf(f, "%s%lld", i ? ", " : "", (long long)best);
+	for (int64_t i = 0; i < a->shape[0]; i++)
+		fprintf(f, "%s%lld", i ? ", " : "", (long long)best_of((float *)a->data + i * k, k));
+	fputc(']', f);
+	if (!names)
+		return;
+	fputs(",\n      \"argmax_names\": [", f);
+	for (int64_t i = 0; i < a->shape[0]; i++) {
+		fputs(i ? ", " : "", f);
+		rt_json_str(f, names[best_of((float *)a->data + i * k, k)]);
+	}
+	fputs("],\n      \"classes\": [", f);
+	for (int64_t c = 0; c < k; c++) {
+		fputs(c ? ", " : "", f);
+		rt_json_str(f, names[c]);
 	}
 	fputc(']', f);
+}
+
+/* The class names the weights record for the tasks' outputs (names[i] for
+** outputs[i] when it has exactly its task's classes). */
+static int class_names(Run *r, RtErr *e)
+{
+	const RtModel *m = r->m;
+	char **joined = calloc((size_t)m->ntasks + 1, sizeof *joined);
+	r->names = calloc((size_t)m->noutputs + 1, sizeof *r->names);
+	r->nnames = calloc((size_t)m->noutputs + 1, sizeof *r->nnames);
+	int rc = !joined || !r->names || !r->nnames ? rt_errorf(e, "out of memory")
+	         : rt_weights_preproc(r->o->weights, m, NULL, NULL, joined, e);
+	for (int t = 0; !rc && t < m->ntasks; t++) {
+		int o = m->tasks[t].output, k = 0;
+		char **n = joined[t] && !r->names[o] ? data_names_split(joined[t], &k) : NULL;
+		if (joined[t] && !r->names[o] && !n)
+			rc = rt_errorf(e, "out of memory");
+		else if (n && (k != m->tasks[t].classes || m->outputs[o].ndim != 2 ||
+		               m->outputs[o].shape[1] != k))
+			data_names_free(n, k);   /* not this output's classes: indices only */
+		else if (n)
+			r->names[o] = n, r->nnames[o] = k;
+	}
+	for (int t = 0; joined && t < m->ntasks; t++)
+		free(joined[t]);
+	free(joined);
+	return rc;
 }
 
 /* {"model", "samples", "outputs": {name: {dtype, shape, argmax?, data}}} */
@@ -188,7 +239,7 @@ static int print_json(const Run *r, FILE *f, RtErr *e)
 		rt_json_str(f, t->name);
 		fprintf(f, ": {\n      \"dtype\": \"%s\",\n      \"shape\": ", rt_dtype_name(t->dtype));
 		rt_json_shape(f, t, r->n);
-		argmax(f, t, &r->out[i]);
+		argmax(f, t, &r->out[i], r->names ? r->names[i] : NULL);
 		fputs(",\n      \"data\": ", f);
 		int64_t at = 0;
 		nested(f, &r->out[i], 0, &at);
@@ -227,6 +278,8 @@ int rt_predict(const RtModel *m, RtPredictFn fn, const RtPredictOpts *o, RtErr *
 	r.in = calloc(m->ninputs + 1, sizeof *r.in);
 	r.out = calloc(m->noutputs + 1, sizeof *r.out);
 	int rc = !r.in || !r.out ? rt_errorf(e, "out of memory") : read_inputs(&r, e);
+	if (!rc && o->json)
+		rc = class_names(&r, e);
 	if (!rc) {
 		r.chunk = o->batch > 0 && o->batch < r.n ? o->batch : r.n;
 		rc = !(r.arena = rt_arena_new(m, r.chunk, e)) ||
@@ -240,6 +293,10 @@ int rt_predict(const RtModel *m, RtPredictFn fn, const RtPredictOpts *o, RtErr *
 		rt_array_free(&r.in[i]);
 	for (int i = 0; r.out && i < m->npredict; i++)
 		rt_array_free(&r.out[i]);
+	for (int i = 0; r.names && i < m->noutputs; i++)
+		data_names_free(r.names[i], r.nnames[i]);
+	free(r.names);
+	free(r.nnames);
 	free(r.in);
 	free(r.out);
 	free(r.arena);

@@ -301,6 +301,13 @@ int rt_info(const RtModel *m, FILE *out, RtErr *e);
 /* `init`: initialise params and buffers with seed, write them to path. */
 int rt_init_file(const RtModel *m, uint64_t seed, const char *path, RtErr *e);
 
+/* `export`: load weights (a weights file or a checkpoint) as every
+** --weights reader does and write the params and buffers alone to path,
+** with the metadata that identifies the model and its preprocessing and
+** classes (export.c); *ntensors: how many tensors were written. */
+int rt_export(const RtModel *m, const char *weights, const char *path, int *ntensors, RtErr *e,
+              RtErr *warn);
+
 typedef void (*RtPredictFn)(char *arena, int64_t n, const RtCtx *ctx);
 
 struct DataNorm;

@@ -206,6 +206,7 @@ typedef struct RtDataArgs {
 	const char *tasks;          /* --task values, one per line: INPUT=TASK (NULL: none) */
 	const char *label_task;     /* --label-task TASK (one dataset; NULL: none) */
 	int train;                  /* every task the loss reads must get labels */
+	int unlabelled;             /* predict: labels are neither needed nor read */
 	int threads;                /* image decoding threads */
 	uint64_t seed;              /* resampling of shorter datasets */
 } RtDataArgs;
@@ -276,6 +277,7 @@ int rt_train(const RtModel *m, const RtEntries *fns, const RtTrainOpts *o, RtTra
 ** `batch` samples: per fed task, the probabilities (probs[q], n x classes)
 ** and labels (labels[q], n) in order; with_loss: the mean of the "loss"
 ** output weighted by batch size into *loss (else NaN). */
+struct RtResults;
 typedef struct RtPass {
 	const RtModel *m;
 	const RtFeed *feed;
@@ -286,6 +288,7 @@ typedef struct RtPass {
 	int64_t batch;
 	float *probs[RT_MAXFEED];
 	int32_t *labels[RT_MAXFEED];
+	struct RtResults *res;      /* also keep every head's probabilities here; may be NULL */
 } RtPass;
 int rt_eval_pass(RtPass *p, Loader *L, const int64_t *order, int64_t n, double *loss, RtErr *e);
 
@@ -295,6 +298,11 @@ typedef struct RtEvalOpts {
 	const char *normalize;      /* --normalize; NULL: the checkpoint's, else none */
 	int64_t batch;
 	int threads;
+	const char *per_sample;     /* write one row per sample here (.csv, .jsonl); NULL: none */
+	int predict;                /* predict --data: the predict entry on data with or without
+	                               labels (labels are not read), no metrics; without
+	                               per_sample the rows go to `table` as a table */
+	FILE *table;
 } RtEvalOpts;
 
 /* What `eval` found: per fed task, its name and metrics. */
@@ -315,6 +323,49 @@ typedef struct RtEvalResult {
 int rt_eval(const RtModel *m, const RtEntries *fns, const RtEvalOpts *o, RtEvalResult *r,
             RtErr *e, RtErr *warn);
 void rt_eval_result_free(RtEvalResult *r);
+
+/* ---- one row per sample (results.c) ------------------------------------ */
+
+/* A classifier head the rows report: a task's output or, in a model
+** without tasks, each predict output [N,K] with K >= 2. */
+typedef struct RtHead {
+	const char *name;           /* the task's or the output's */
+	int output, k;
+	char **names;               /* k class names (owned), or NULL: indices only */
+	float *probs;               /* [n*k], dataset order */
+	int32_t *truth;             /* [n] true labels (owned), or NULL */
+} RtHead;
+
+enum { RT_RES_TABLE, RT_RES_CSV, RT_RES_JSONL };
+
+/* Per-sample results of predict --data and eval --per-sample: per sample
+** its identifiers (file names, else its index in the array), per head the
+** predicted class, its name and every probability, and with labels the
+** true class and whether the prediction is right (docs/runtime.md). */
+typedef struct RtResults {
+	int format;                 /* RT_RES_* */
+	RtOut out;                  /* the file, open from rt_results_open on */
+	RtHead *head;
+	int nheads;
+	int64_t n;
+} RtResults;
+
+/* The format path's extension asks for: RT_RES_CSV (.csv) or RT_RES_JSONL
+** (.jsonl), any case; -1 with e filled for any other. */
+int rt_results_format(const char *path, RtErr *e);
+/* Start results for path (NULL: a table on a stream later): check the
+** extension and create the temporary file now, so an unwritable place
+** fails before any work. */
+int rt_results_open(RtResults *r, const char *path, RtErr *e);
+/* The model's heads, with room for n samples; names[t] (task t's class
+** names, one per line) may be NULL or hold NULLs. */
+int rt_results_heads(RtResults *r, const RtModel *m, int64_t n, char *const *names, RtErr *e);
+/* Write every row: into the file (then committed), or as a table to table.
+** inputs[k] names the model input ds's image array k feeds. */
+int rt_results_write(RtResults *r, const Dataset *ds, const char *const *inputs, FILE *table,
+                     RtErr *e);
+/* Free r and remove an uncommitted file. */
+void rt_results_free(RtResults *r);
 
 /* ---- Monte-Carlo dropout (mc.c, mc_report.c) --------------------------- */
 
