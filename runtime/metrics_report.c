@@ -3,6 +3,7 @@
 **
 ** JSON:
 **   {"samples": n, "classes": k, "accuracy", "cross_entropy",
+**    "chance_accuracy", "chance_cross_entropy",
 **    "macro": {"precision", "recall", "f1", "auc", "classes", "auc_classes"},
 **    "per_class": [{"class": 0, "name"?, "precision", "recall", "f1", "auc",
 **                   "support", "predicted"}, ...],
@@ -13,6 +14,21 @@
 #include <string.h>
 
 #include "metrics.h"
+
+/* The accuracy of always answering the most frequent class of this data. */
+static double chance_accuracy(const Metrics *m)
+{
+	int64_t most = 0;
+	for (int c = 0; c < m->k; c++)
+		most = m->support[c] > most ? m->support[c] : most;
+	return m->n > 0 ? (double)most / (double)m->n : NAN;
+}
+
+/* The cross-entropy of answering 1/K for every class: ln K. */
+static double chance_cross_entropy(const Metrics *m)
+{
+	return log((double)m->k);
+}
 
 /* Add a number to obj, null when it is NaN or infinite; 0 when out of memory. */
 static int add_num(cJSON *obj, const char *key, double v)
@@ -78,7 +94,9 @@ cJSON *metrics_json(const Metrics *m, const char *const *names)
 {
 	cJSON *o = cJSON_CreateObject(), *per = NULL, *part;
 	if (!o || !add_num(o, "samples", (double)m->n) || !add_num(o, "classes", m->k) ||
-	    !add_num(o, "accuracy", m->accuracy) || !add_num(o, "cross_entropy", m->cross_entropy))
+	    !add_num(o, "accuracy", m->accuracy) || !add_num(o, "cross_entropy", m->cross_entropy) ||
+	    !add_num(o, "chance_accuracy", chance_accuracy(m)) ||
+	    !add_num(o, "chance_cross_entropy", chance_cross_entropy(m)))
 		goto fail;
 	if (!(part = macro_json(m)) || !cJSON_AddItemToObject(o, "macro", part))
 		goto fail_part;
@@ -135,8 +153,11 @@ static void print_confusion(const Metrics *m, FILE *out)
 
 void metrics_print(const Metrics *m, const char *const *names, FILE *out)
 {
-	fprintf(out, "samples %lld   accuracy %.4f   cross-entropy %.4f\n\n", (long long)m->n,
+	fprintf(out, "samples %lld   accuracy %.4f   cross-entropy %.4f\n", (long long)m->n,
 	        m->accuracy, m->cross_entropy);
+	fprintf(out, "chance          accuracy %.4f   cross-entropy %.4f"
+	        "   (always the most frequent class; 1/%d for every class)\n\n",
+	        chance_accuracy(m), chance_cross_entropy(m), m->k);
 	fprintf(out, "%-20s %7s %7s %7s %7s %8s\n", "class", "prec", "recall", "f1", "auc",
 	        "support");
 	for (int c = 0; c < m->k; c++) {

@@ -28,6 +28,8 @@ static const float P3[8][3] = {
 	{.1f, .5f, .4f}, {.1f, .2f, .7f}, {.4f, .2f, .4f}, {.6f, .1f, .3f},
 };
 static const int32_t Y3[8] = {0, 0, 0, 1, 1, 2, 2, 2};
+/* Always answering class 0 (or 2), the most frequent, is right 3 times in 8. */
+#define CHANCE3 0.375
 
 /* P/R/F1, confusion, accuracy, AUC and cross-entropy of the example. */
 static void test_three(void)
@@ -149,12 +151,19 @@ static void test_report(void)
 	        !strcmp(cJSON_GetObjectItem(cJSON_GetArrayItem(per, 2), "name")->valuestring, "bird") &&
 	        cJSON_GetObjectItem(cJSON_GetArrayItem(per, 0), "predicted")->valueint == 4,
 	        "JSON fields", "");
+	double ch = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "chance_accuracy"));
+	double chce = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "chance_cross_entropy"));
+	t_check(near(ch, CHANCE3) && near(chce, log(3.0)),
+	        "JSON: chance is the most frequent class's share and ln K", "%g %g", ch, chce);
 	cJSON_Delete(j);
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	metrics_print(&m, names, f);
 	fclose(f);
+	char want[64];
+	snprintf(want, sizeof want, "chance          accuracy %.4f   cross-entropy 1.0986", CHANCE3);
+	t_check(strstr(buf, want) != NULL, "table: chance line", "\n%s", buf);
 	t_check(strstr(buf, "accuracy 0.6250") && strstr(buf, "2 bird") &&
 	        strstr(buf, "rows: true class") && strstr(buf, "macro") &&
 	        strstr(buf, "\n     2    2    0    1\n"), "table", "\n%s", buf);
