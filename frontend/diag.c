@@ -27,6 +27,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fe.h"
@@ -236,9 +237,12 @@ static void add_frame(lua_State *L, luaL_Buffer *b, int level, int times)
 	luaL_addvalue(b);
 }
 
+#define CHAIN_SHOW 4      /* groups shown at each end of a longer chain */
+
 /* Append the user's call chain, outermost first, to the buffer when more
 ** than one user frame is on the stack. Frames of a recursion that repeat
-** the same line are counted on one line; of a stack deeper than
+** the same line are counted on one line (a group); of more than
+** 2 * CHAIN_SHOW groups both ends are shown; of a stack deeper than
 ** 2 * CHAIN_WINDOW frames only both ends are read. */
 static void add_chain(lua_State *L, luaL_Buffer *b)
 {
@@ -253,30 +257,43 @@ static void add_chain(lua_State *L, luaL_Buffer *b)
 	}
 	if (n < 2)
 		return;
-	luaL_addstring(b, "\n  call chain, outermost first:");
+	int glv[2 * CHAIN_WINDOW], times[2 * CHAIN_WINDOW], ng = 0, ggap = -1;
 	const char *psrc = NULL;
-	int pline = 0, pdef = 0, plevel = -1, times = 0;
-	for (int i = 0; i <= n; i++) {
-		lua_Debug ar = {0};
-		if (i < n) {
-			lua_getstack(L, lv[i], &ar);
-			lua_getinfo(L, "Sl", &ar);
-			if (i != gap_at && ar.source == psrc && ar.currentline == pline && ar.linedefined == pdef) {
-				times++;
-				continue;
-			}
+	int pline = 0, pdef = 0;
+	for (int i = 0; i < n; i++) {
+		lua_Debug ar;
+		lua_getstack(L, lv[i], &ar);
+		lua_getinfo(L, "Sl", &ar);
+		if (i == gap_at)
+			ggap = ng;
+		if (i && i != gap_at && ar.source == psrc && ar.currentline == pline && ar.linedefined == pdef) {
+			times[ng - 1]++;
+			continue;
 		}
-		if (plevel >= 0)
-			add_frame(L, b, plevel, times);
-		if (i == gap_at) {
-			lua_pushfstring(L, "\n    ... (%d frames not read)", depth - 2 * CHAIN_WINDOW);
-			luaL_addvalue(b);
-		}
+		glv[ng] = lv[i];
+		times[ng++] = 1;
 		psrc = ar.source;
 		pline = ar.currentline;
 		pdef = ar.linedefined;
-		plevel = i < n ? lv[i] : -1;
-		times = 1;
+	}
+	luaL_addstring(b, "\n  call chain, outermost first:");
+	for (int i = 0; i < ng; i++) {
+		if (i == ggap) {
+			lua_pushfstring(L, "\n    ... (%d frames not read)", depth - 2 * CHAIN_WINDOW);
+			luaL_addvalue(b);
+		}
+		if (ng > 2 * CHAIN_SHOW + 1 && i == CHAIN_SHOW) {
+			int skip = ng - 2 * CHAIN_SHOW;
+			lua_pushfstring(L, "\n    ... (%d more)", skip);
+			luaL_addvalue(b);
+			i += skip - 1;
+			continue;
+		}
+		add_frame(L, b, glv[i], times[i]);
+	}
+	if (ggap == ng) {
+		lua_pushfstring(L, "\n    ... (%d frames not read)", depth - 2 * CHAIN_WINDOW);
+		luaL_addvalue(b);
 	}
 }
 
@@ -326,6 +343,26 @@ static void add_near_global(lua_State *L, luaL_Buffer *b, const char *line, size
 	luaL_addvalue(b);
 }
 
+/* When msg's position (its file name namelen bytes, plen with the line)
+** is a file name Lua shortened ("...long/path/m.lua:3:"), push the whole
+** name of the frame it names and return 1; else return 0. */
+static int full_src(lua_State *L, const char *msg, size_t namelen, size_t plen)
+{
+	lua_Debug ar;
+	if (namelen < 3 || strncmp(msg, "...", 3))
+		return 0;
+	int line = atoi(msg + namelen + 1);
+	for (int level = 0; level < CHAIN_WINDOW && lua_getstack(L, level, &ar); level++) {
+		lua_getinfo(L, "Sl", &ar);
+		if (ar.currentline == line && strlen(ar.short_src) == namelen && !strncmp(ar.short_src, msg, namelen) &&
+		    ar.source[0] == '@') {
+			lua_pushstring(L, ar.source + 1);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* Push the message the user sees for msg (see the top of this file). */
 static void relocate(lua_State *L, const char *msg)
 {
@@ -361,7 +398,12 @@ static void relocate(lua_State *L, const char *msg)
 			}
 		}
 	} else {
-		luaL_addlstring(&b, msg, len);
+		size_t skip = 0;
+		if (full_src(L, msg, namelen, plen)) {    /* Lua cut the file name to 60 bytes */
+			luaL_addvalue(&b);
+			skip = namelen;
+		}
+		luaL_addlstring(&b, msg + skip, len - skip);
 	}
 	add_near_global(L, &b, msg, len);
 	add_chain(L, &b);
