@@ -138,6 +138,7 @@ static int module_name(lua_State *L)
 		if (lua_type(L, -2) == LUA_TSTRING && lua_istable(L, -1)) {
 			lua_pushnil(L);
 			while (lua_next(L, -2)) {
+				fe_charge(fe_get(L), 1);      /* a module's table may be large */
 				if (lua_type(L, -2) == LUA_TSTRING && lua_rawequal(L, -1, f)) {
 					lua_pushfstring(L, "%s.%s", lua_tostring(L, f + 2), lua_tostring(L, f + 4));
 					lua_replace(L, f);
@@ -238,6 +239,8 @@ static void add_frame(lua_State *L, luaL_Buffer *b, int level, int times)
 }
 
 #define CHAIN_SHOW 4      /* groups shown at each end of a longer chain */
+#define CHAIN_STEPS_PER_INSTR 4   /* frames walked by lua_getstack that cost one instruction */
+#define CHAIN_FRAME_COST 50       /* instructions charged per frame read or described */
 
 /* Append the user's call chain, outermost first, to the buffer when more
 ** than one user frame is on the stack. Frames of a recursion that repeat
@@ -247,6 +250,12 @@ static void add_frame(lua_State *L, luaL_Buffer *b, int level, int times)
 static void add_chain(lua_State *L, luaL_Buffer *b)
 {
 	int depth = stack_depth(L), lv[2 * CHAIN_WINDOW], n = 0, gap_at = -1;
+	/* Each probe of a level walks the frames up to it: charge the walks
+	** (bisection and window scan) and the frames described. */
+	int probes = 2 * CHAIN_WINDOW;
+	for (int d = depth; d > 1; d /= 2)
+		probes += 2;
+	fe_charge(fe_get(L), (long long)depth * probes / CHAIN_STEPS_PER_INSTR + CHAIN_FRAME_COST * 2 * CHAIN_WINDOW);
 	for (int level = depth - 1; level >= 0; level--) {
 		if (depth > 2 * CHAIN_WINDOW && level == depth - 1 - CHAIN_WINDOW) {
 			gap_at = n;

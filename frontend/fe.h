@@ -70,6 +70,7 @@ typedef struct FeNear {
 	const char *word;
 	int best;                                /* distance of the kept names, -1 when none */
 	int n;                                   /* how many are kept */
+	long long cells;                         /* distance-table cells computed (charged by fe_near_push) */
 	char text[FE_NEARKEEP][3 * FE_NEARMAX];  /* "'nn.conv2d'" and its note */
 } FeNear;
 

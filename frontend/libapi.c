@@ -74,6 +74,7 @@ static int la_opts(lua_State *L)
 	lua_settop(L, 3);
 	lua_pushnil(L);                 /* 4: the unknown key named, the first string key in byte order */
 	for (lua_pushnil(L); lua_next(L, 2); lua_pop(L, 1)) {
+		fe_charge(fe_get(L), 1);
 		lua_pushvalue(L, -2);
 		int known = lua_rawget(L, 3) != LUA_TNIL;
 		lua_pop(L, 1);

@@ -17,6 +17,8 @@
 
 #include "fe.h"
 
+#define NEAR_CELLS_PER_INSTR 2   /* distance-table cells that cost one instruction */
+
 /* The optimal-string-alignment distance between a (n bytes) and b (m
 ** bytes), both at most FE_NEARMAX, ignoring ASCII case. */
 static int osa(const char *a, size_t n, const char *b, size_t m)
@@ -72,6 +74,7 @@ void fe_near_init(FeNear *s, const char *word)
 ** depend on the order tables are walked in. */
 void fe_near_add(FeNear *s, const char *prefix, const char *cand, const char *note)
 {
+	s->cells += (long long)(strlen(s->word) + 1) * (long long)(strlen(cand) + 1);
 	int d = fe_near_distance(s->word, cand);
 	if (d < 0 || (s->best >= 0 && d > s->best))
 		return;
@@ -103,9 +106,11 @@ void fe_near_list(FeNear *s, const char *const *names)
 }
 
 /* Push "; did you mean 'a'?" ("'a' or 'b'", "'a', 'b' or 'c'"), or "" when
-** no candidate was near. */
+** no candidate was near; charge the search to the instruction budget (a
+** script can make errors in a pcall loop). */
 void fe_near_push(lua_State *L, const FeNear *s)
 {
+	fe_charge(fe_get(L), s->cells / NEAR_CELLS_PER_INSTR);
 	luaL_Buffer b;
 	luaL_buffinit(L, &b);
 	for (int i = 0; i < s->n; i++) {

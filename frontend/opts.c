@@ -61,6 +61,7 @@ void fe_check_opts(lua_State *L, int idx, const char *fn, const char *const *all
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {
 		lua_pop(L, 1);
+		fe_charge(fe_get(L), 1);
 		const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
 		int ok = 0;
 		for (int i = 0; k && allowed[i]; i++)

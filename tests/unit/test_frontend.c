@@ -595,6 +595,15 @@ static void test_chain(void)
 	g = load("tests/errors/wrong_arity.lua", NULL, &e);
 	t_check(!g && !strchr(e.msg, '\n'), "chain: an error at the top level is one line", "%s", e.msg);
 	ir_free(g);
+	/* 5,000 caught errors cost 5 M instructions as pcalls; looking for the
+	** names near a long misspelt global costs several thousand more each,
+	** which must count against the 20 M budget too. */
+	p = write_tmp("near_loop.lua", "local function f() return some_undefined_name_here(1) end\n"
+	              "for i = 1, 5000 do pcall(f) end\n");
+	g = load(p, NULL, &e);
+	t_check(!g && strstr(e.msg, "instruction budget of 20000000 exhausted"),
+	        "chain: the search for near names is charged to the budget", "%s", e.msg);
+	ir_free(g);
 }
 
 int main(void)
