@@ -13,9 +13,9 @@
 **
 **   models/m.lua:12: conv2d: input [N,3,8,8] has 3 channels ... (in nn.conv2d)
 **     call chain, outermost first:
-**     models/m.lua:41: in the main chunk
-**     models/m.lua:30: in block
-**     models/m.lua:12: in conv_bn
+**       models/m.lua:41: in the main chunk
+**       models/m.lua:30: in block
+**       models/m.lua:12: in conv_bn
 **
 ** A library chunk is one whose name starts with "frontend/lib/" (see
 ** require.c).
@@ -245,7 +245,7 @@ static void add_frame(lua_State *L, luaL_Buffer *b, int level, int times)
 /* Append the user's call chain, outermost first, to the buffer when more
 ** than one user frame is on the stack. Frames of a recursion that repeat
 ** the same line are counted on one line (a group); of more than
-** 2 * CHAIN_SHOW groups both ends are shown; of a stack deeper than
+** 2 * CHAIN_SHOW + 1 groups both ends are shown; of a stack deeper than
 ** 2 * CHAIN_WINDOW frames only both ends are read. */
 static void add_chain(lua_State *L, luaL_Buffer *b)
 {
