@@ -1,13 +1,24 @@
 /*
 ** diag.c -- where the script is, and the message every error ends up with.
 **
-** Errors read "file:line: message" where file:line is the innermost frame
-** in a *user* file (the model script or a module from its folder). When
-** the error arose inside a library module (frontend/lib), the message
-** names the model line that called into the library and appends the
-** library frames: "models/m.lua:30: conv2d: ... (in frontend/lib/nn.lua:14
-** <- frontend/lib/drifa.lua:40)". A library chunk is one whose name starts
-** with "frontend/lib/" (see require.c).
+** An error's first line reads "file:line: message" where file:line is the
+** innermost frame in a *user* file (the model script or a module from its
+** folder). When the error arose inside a library module (frontend/lib),
+** that is the user's line that called into the library, and the library
+** function it called ends the line: "models/m.lua:30: conv2d: ... (in
+** nn.conv2d)". A misspelt global gets "; did you mean 'relu'?". When more
+** than one user frame is on the stack (the error is inside a helper the
+** user wrote), the user's call chain follows, outermost first, one frame
+** a line, library frames left out:
+**
+**   models/m.lua:12: conv2d: input [N,3,8,8] has 3 channels ... (in nn.conv2d)
+**     call chain, outermost first:
+**       models/m.lua:41: in the main chunk
+**       models/m.lua:30: in block
+**       models/m.lua:12: in conv_bn
+**
+** A library chunk is one whose name starts with "frontend/lib/" (see
+** require.c).
 **
 ** Memory errors never reach a message handler (Lua raises them without
 ** calling it), so sandbox.c reports them from positions recorded by the
@@ -16,6 +27,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fe.h"
@@ -27,6 +39,13 @@ int fe_is_libsrc(const char *shortsrc, size_t n)
 	return n > k && strncmp(shortsrc, FE_LIBLABEL "/", k) == 0;
 }
 
+/* The file name of a frame (lua_getinfo "S"): the chunk's whole name,
+** where Lua's short_src cuts a long path to its last 60 bytes. */
+static const char *src_of(const lua_Debug *ar)
+{
+	return ar->source[0] == '@' ? ar->source + 1 : ar->short_src;
+}
+
 /* Write "file:line: " of the first Lua frame at or above level into buf;
 ** "" and 0 when there is none. */
 int fe_where(lua_State *L, int level, char *buf, size_t cap)
@@ -35,7 +54,7 @@ int fe_where(lua_State *L, int level, char *buf, size_t cap)
 	for (; lua_getstack(L, level, &ar); level++) {
 		lua_getinfo(L, "Sl", &ar);
 		if (ar.currentline > 0) {
-			snprintf(buf, cap, "%s:%d: ", ar.short_src, ar.currentline);
+			snprintf(buf, cap, "%s:%d: ", src_of(&ar), ar.currentline);
 			return 1;
 		}
 	}
@@ -51,8 +70,8 @@ int fe_user_pos(lua_State *L, int level, char *buf, size_t cap)
 	lua_Debug ar;
 	for (; lua_getstack(L, level, &ar); level++) {
 		lua_getinfo(L, "Sl", &ar);
-		if (ar.currentline > 0 && !fe_is_libsrc(ar.short_src, strlen(ar.short_src))) {
-			snprintf(buf, cap, "%s:%d", ar.short_src, ar.currentline);
+		if (ar.currentline > 0 && !fe_is_libsrc(src_of(&ar), strlen(src_of(&ar)))) {
+			snprintf(buf, cap, "%s:%d", src_of(&ar), ar.currentline);
 			return 1;
 		}
 	}
@@ -98,53 +117,325 @@ static size_t position(const char *msg, size_t *namelen)
 	return (size_t)(d + 1 - msg);
 }
 
-/* Write the library frames between the error and the user frame as
-** "a.lua:3 <- b.lua:9" into buf. */
-static void lib_chain(lua_State *L, char *buf, size_t cap)
+/* True when the frame at level is a Lua function of the library. */
+static int lib_frame(lua_State *L, int level)
 {
 	lua_Debug ar;
-	size_t n = 0;
-	buf[0] = 0;
-	for (int level = 0; lua_getstack(L, level, &ar); level++) {
+	if (!lua_getstack(L, level, &ar) || !lua_getinfo(L, "S", &ar) || ar.what[0] == 'C')
+		return 0;
+	return fe_is_libsrc(src_of(&ar), strlen(src_of(&ar)));
+}
+
+/* Push "module.key" when the function on the stack top is field key of a
+** module the script required (the function is popped); else push nothing
+** and return 0. */
+static int module_name(lua_State *L)
+{
+	int f = lua_gettop(L);
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_LOADED);
+	lua_pushnil(L);
+	while (lua_next(L, f + 1)) {
+		if (lua_type(L, -2) == LUA_TSTRING && lua_istable(L, -1)) {
+			lua_pushnil(L);
+			while (lua_next(L, -2)) {
+				fe_charge(fe_get(L), 1);      /* a module's table may be large */
+				if (lua_type(L, -2) == LUA_TSTRING && lua_rawequal(L, -1, f)) {
+					lua_pushfstring(L, "%s.%s", lua_tostring(L, f + 2), lua_tostring(L, f + 4));
+					lua_replace(L, f);
+					lua_settop(L, f);
+					return 1;
+				}
+				lua_pop(L, 1);
+			}
+		}
+		lua_pop(L, 1);
+	}
+	lua_settop(L, f - 1);
+	return 0;
+}
+
+/* Push the name of the function running at level: "nn.conv2d" for a
+** module's function, else the name its caller used; NULL (nothing pushed)
+** when it has none. */
+static const char *func_name(lua_State *L, int level)
+{
+	lua_Debug ar;
+	if (!lua_getstack(L, level, &ar))
+		return NULL;
+	lua_getinfo(L, "nf", &ar);
+	if (module_name(L))
+		return lua_tostring(L, -1);
+	return ar.name ? lua_pushstring(L, ar.name) : NULL;
+}
+
+/* Push what the user frame at level is in: "the main chunk", "block", "the
+** function passed to scope" or "the function at line 12". */
+static void push_frame_what(lua_State *L, int level)
+{
+	lua_Debug ar, up;
+	lua_getstack(L, level, &ar);
+	lua_getinfo(L, "St", &ar);
+	if (ar.what[0] == 'm') {
+		lua_pushliteral(L, "the main chunk");
+		return;
+	}
+	if (func_name(L, level))
+		return;
+	if (!ar.istailcall && lua_getstack(L, level + 1, &up) && lua_getinfo(L, "Sn", &up) && up.what[0] == 'C' &&
+	    up.name) {
+		lua_pushfstring(L, "the function passed to %s", up.name);
+		return;
+	}
+	lua_pushfstring(L, "the function at line %d", ar.linedefined);
+}
+
+/* The number of frames on the stack (found by bisection: lua_getstack
+** walks the frames from the innermost, so probing every level would take
+** time quadratic in a deep recursion's depth). */
+static int stack_depth(lua_State *L)
+{
+	lua_Debug ar;
+	int lo = 0, hi = 1;
+	while (lua_getstack(L, hi, &ar)) {
+		lo = hi;
+		hi *= 2;
+	}
+	while (hi - lo > 1) {
+		int mid = lo + (hi - lo) / 2;
+		if (lua_getstack(L, mid, &ar))
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo + 1;
+}
+
+/* True when the frame at level runs in a user file. */
+static int user_frame(lua_State *L, int level)
+{
+	lua_Debug ar;
+	if (!lua_getstack(L, level, &ar))
+		return 0;
+	lua_getinfo(L, "Sl", &ar);
+	return ar.currentline > 0 && !fe_is_libsrc(src_of(&ar), strlen(src_of(&ar)));
+}
+
+#define CHAIN_WINDOW 16   /* frames read at each end of a deeper stack */
+
+/* Add the chain line of the user frame at level; times > 1 says how many
+** times in a row the same line called itself. */
+static void add_frame(lua_State *L, luaL_Buffer *b, int level, int times)
+{
+	lua_Debug ar;
+	lua_getstack(L, level, &ar);
+	lua_getinfo(L, "Sl", &ar);
+	push_frame_what(L, level);
+	if (times > 1)
+		lua_pushfstring(L, "\n    %s:%d: in %s (%d times)", src_of(&ar), ar.currentline, lua_tostring(L, -1), times);
+	else
+		lua_pushfstring(L, "\n    %s:%d: in %s", src_of(&ar), ar.currentline, lua_tostring(L, -1));
+	lua_remove(L, -2);
+	luaL_addvalue(b);
+}
+
+#define CHAIN_SHOW 4      /* groups shown at each end of a longer chain */
+#define CHAIN_STEPS_PER_INSTR 4   /* frames walked by lua_getstack that cost one instruction */
+#define CHAIN_FRAME_COST 50       /* instructions charged per frame read or described */
+
+/* Append the user's call chain, outermost first, to the buffer when more
+** than one user frame is on the stack. Frames of a recursion that repeat
+** the same line are counted on one line (a group); of more than
+** 2 * CHAIN_SHOW + 1 groups both ends are shown; of a stack deeper than
+** 2 * CHAIN_WINDOW frames only both ends are read. */
+static void add_chain(lua_State *L, luaL_Buffer *b)
+{
+	int depth = stack_depth(L), lv[2 * CHAIN_WINDOW], n = 0, gap_at = -1;
+	/* Each probe of a level walks the frames up to it: charge the walks
+	** (bisection and window scan) and the frames described. */
+	int probes = 2 * CHAIN_WINDOW;
+	for (int d = depth; d > 1; d /= 2)
+		probes += 2;
+	fe_charge(fe_get(L), (long long)depth * probes / CHAIN_STEPS_PER_INSTR + CHAIN_FRAME_COST * 2 * CHAIN_WINDOW);
+	for (int level = depth - 1; level >= 0; level--) {
+		if (depth > 2 * CHAIN_WINDOW && level == depth - 1 - CHAIN_WINDOW) {
+			gap_at = n;
+			level = CHAIN_WINDOW - 1;
+		}
+		if (user_frame(L, level))
+			lv[n++] = level;
+	}
+	if (n < 2)
+		return;
+	int glv[2 * CHAIN_WINDOW], times[2 * CHAIN_WINDOW], ng = 0, ggap = -1;
+	const char *psrc = NULL;
+	int pline = 0, pdef = 0;
+	for (int i = 0; i < n; i++) {
+		lua_Debug ar;
+		lua_getstack(L, lv[i], &ar);
 		lua_getinfo(L, "Sl", &ar);
-		if (ar.currentline <= 0)
+		if (i == gap_at)
+			ggap = ng;
+		if (i && i != gap_at && ar.source == psrc && ar.currentline == pline && ar.linedefined == pdef) {
+			times[ng - 1]++;
 			continue;
-		if (!fe_is_libsrc(ar.short_src, strlen(ar.short_src)))
-			break;
-		n += snprintf(buf + n, n < cap ? cap - n : 0, "%s%s:%d", n ? " <- " : "", ar.short_src, ar.currentline);
-		if (n >= cap)
-			break;
+		}
+		glv[ng] = lv[i];
+		times[ng++] = 1;
+		psrc = ar.source;
+		pline = ar.currentline;
+		pdef = ar.linedefined;
+	}
+	luaL_addstring(b, "\n  call chain, outermost first:");
+	for (int i = 0; i < ng; i++) {
+		if (i == ggap) {
+			lua_pushfstring(L, "\n    ... (%d frames not read)", depth - 2 * CHAIN_WINDOW);
+			luaL_addvalue(b);
+		}
+		if (ng > 2 * CHAIN_SHOW + 1 && i == CHAIN_SHOW) {
+			int skip = ng - 2 * CHAIN_SHOW;
+			lua_pushfstring(L, "\n    ... (%d more)", skip);
+			luaL_addvalue(b);
+			i += skip - 1;
+			continue;
+		}
+		add_frame(L, b, glv[i], times[i]);
+	}
+	if (ggap == ng) {
+		lua_pushfstring(L, "\n    ... (%d frames not read)", depth - 2 * CHAIN_WINDOW);
+		luaL_addvalue(b);
 	}
 }
 
-/* Rewrite msg (on the stack top) so that it starts at the user's line. */
+/* Add "; did you mean ..." for a message about a nil global: the names
+** near it among the globals and the local variables and upvalues of the
+** function that failed, else among the required modules' fields. */
+static void add_near_global(lua_State *L, luaL_Buffer *b, const char *line, size_t len)
+{
+	static const char tag[] = "a nil value (global '";
+	const char *p = strstr(line, tag);
+	if (!p || p > line + len)
+		return;
+	p += sizeof tag - 1;
+	const char *q = strstr(p, "')");
+	if (!q || q > line + len || q - p > FE_NEARMAX)
+		return;
+	char word[FE_NEARMAX + 1];
+	memcpy(word, p, (size_t)(q - p));
+	word[q - p] = 0;
+	FeNear s;
+	fe_near_init(&s, word);
+	fe_near_globals(L, &s, NULL);
+	lua_Debug ar;
+	for (int level = 1; lua_getstack(L, level, &ar); level++) {
+		lua_getinfo(L, "Slf", &ar);
+		if (ar.currentline <= 0) {
+			lua_pop(L, 1);
+			continue;
+		}
+		const char *name;
+		for (int i = 1; (name = lua_getlocal(L, &ar, i)); i++) {
+			if (name[0] != '(')
+				fe_near_add(&s, "", name, "");
+			lua_pop(L, 1);
+		}
+		for (int i = 1; (name = lua_getupvalue(L, -1, i)); i++) {
+			if (strcmp(name, "_ENV"))
+				fe_near_add(&s, "", name, "");
+			lua_pop(L, 1);
+		}
+		lua_pop(L, 1);
+		break;
+	}
+	if (s.n == 0)                   /* globals and locals come first */
+		fe_near_modules(L, &s, NULL);
+	fe_near_push(L, &s);
+	luaL_addvalue(b);
+}
+
+/* When msg's position (its file name namelen bytes, plen with the line)
+** is a file name Lua shortened ("...long/path/m.lua:3:"), push the whole
+** name of the frame it names and return 1; else return 0. */
+static int full_src(lua_State *L, const char *msg, size_t namelen, size_t plen)
+{
+	lua_Debug ar;
+	if (namelen < 3 || strncmp(msg, "...", 3))
+		return 0;
+	int line = atoi(msg + namelen + 1);
+	for (int level = 0; level < CHAIN_WINDOW && lua_getstack(L, level, &ar); level++) {
+		lua_getinfo(L, "Sl", &ar);
+		if (ar.currentline == line && strlen(ar.short_src) == namelen && !strncmp(ar.short_src, msg, namelen) &&
+		    ar.source[0] == '@') {
+			lua_pushstring(L, ar.source + 1);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Push the message the user sees for msg (see the top of this file). */
 static void relocate(lua_State *L, const char *msg)
 {
-	char user[FE_PATHMAX], chain[FE_PATHMAX];
+	char user[FE_PATHMAX];
 	size_t namelen = 0, plen = position(msg, &namelen);
-	if (!fe_user_frame(L, user, sizeof user))
-		return;
-	if (plen == 0) {
-		lua_pushfstring(L, "%s: %s", user, msg);
+	int ulevel = 0;
+	for (lua_Debug ar; lua_getstack(L, ulevel, &ar) && !user_frame(L, ulevel); ulevel++)
+		;
+	if (!fe_user_pos(L, ulevel, user, sizeof user)) {
+		lua_pushstring(L, msg);
 		return;
 	}
-	if (!fe_is_libsrc(msg, namelen))
-		return;
-	lib_chain(L, chain, sizeof chain);
-	if (!chain[0])
-		snprintf(chain, sizeof chain, "%.*s", (int)(plen - 1), msg);
-	const char *rest = msg + plen;
-	while (*rest == ' ')
-		rest++;
-	lua_pushfstring(L, "%s: %s (in %s)", user, rest, chain);
+	const char *nl = strchr(msg, '\n');
+	size_t len = nl ? (size_t)(nl - msg) : strlen(msg);
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	if (plen == 0 || fe_is_libsrc(msg, namelen)) {
+		const char *rest = msg + plen;
+		while (*rest == ' ')
+			rest++;
+		luaL_addstring(&b, user);
+		luaL_addstring(&b, ": ");
+		luaL_addlstring(&b, rest, len - (size_t)(rest - msg));
+		if (plen && ulevel > 0 && lib_frame(L, ulevel - 1) && func_name(L, ulevel - 1)) {
+			size_t fl;
+			const char *f = lua_tolstring(L, -1, &fl);
+			if (strncmp(rest, f, fl) == 0 && rest[fl] == ':')
+				lua_pop(L, 1);          /* the message names it already */
+			else {
+				lua_pushfstring(L, " (in %s)", f);
+				lua_remove(L, -2);
+				luaL_addvalue(&b);
+			}
+		}
+	} else {
+		size_t skip = 0;
+		if (full_src(L, msg, namelen, plen)) {    /* Lua cut the file name to 60 bytes */
+			luaL_addvalue(&b);
+			skip = namelen;
+		}
+		luaL_addlstring(&b, msg + skip, len - skip);
+	}
+	add_near_global(L, &b, msg, len);
+	add_chain(L, &b);
+	if (nl)
+		luaL_addstring(&b, nl);
+	luaL_pushresult(&b);
 }
 
 /* Message handler of every pcall the frontend makes: returns the message
-** the user sees (see the comment at the top of this file). */
+** the user sees (see the comment at the top of this file). A message it
+** made before (rethrown by scope or by the script) passes unchanged. */
 int fe_msghandler(lua_State *L)
 {
 	Fe *fe = fe_get(L);
 	fe->in_handler = 1;
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_LASTMSG);
+	int again = lua_rawequal(L, 1, -1);
+	lua_pop(L, 1);
+	if (again) {
+		fe->in_handler = 0;
+		lua_settop(L, 1);
+		return 1;
+	}
 	const char *msg = lua_tostring(L, 1);
 	if (!msg) {
 		if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
@@ -153,6 +444,8 @@ int fe_msghandler(lua_State *L)
 			msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
 	}
 	relocate(L, msg);
+	lua_pushvalue(L, -1);
+	lua_setfield(L, LUA_REGISTRYINDEX, REG_LASTMSG);
 	fe->in_handler = 0;
 	return 1;
 }

@@ -2,6 +2,7 @@
 ** dsl.c -- the builtins that declare things: config, input, param, buffer,
 ** scope, output, const. The op builtins are in ops.c, the losses in loss.c.
 */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,7 +145,7 @@ static void declare(lua_State *L, const char *k)
 static int dsl_config(lua_State *L)
 {
 	Fe *fe = fe_get(L);
-	fe_check_nargs(L, "config", 1, 1);
+	fe_check_nargs(L, "config{key = default, ...}", 1, 1);
 	if (!lua_istable(L, 1))
 		fe_error(L, "config: expected a table of defaults as argument 1, got %s", luaL_typename(L, 1));
 	if (!fe->config_loc[0] && fe_where(L, 1, fe->config_loc, sizeof fe->config_loc))
@@ -182,7 +183,14 @@ static int dsl_config(lua_State *L)
 /* cfg.key for a key no config{} declared is an error, not nil. */
 static int config_index(lua_State *L)
 {
-	return fe_error(L, "config: no key '%s' (declare it with a default in config{...})", luaL_tolstring(L, 2, NULL));
+	const char *k = luaL_tolstring(L, 2, NULL);
+	FeNear s;
+	fe_near_init(&s, k);
+	for (lua_pushnil(L); lua_next(L, 1); lua_pop(L, 1))
+		if (lua_type(L, -2) == LUA_TSTRING)
+			fe_near_add(&s, "", lua_tostring(L, -2), "");
+	fe_near_push(L, &s);
+	return fe_error(L, "config: no key '%s' (declare it with a default in config{...})%s", k, lua_tostring(L, -1));
 }
 
 /* Raise at config{}'s line for a -D key that no config{} declared. */
@@ -239,7 +247,7 @@ int fe_new_input(lua_State *L, const char *name, const Shape *s, DType dt, const
 /* input(name, {C, H, W} [, dtype]) -> tensor of shape [N, C, H, W] */
 static int dsl_input(lua_State *L)
 {
-	fe_check_nargs(L, "input", 2, 3);
+	fe_check_nargs(L, "input(name, {C, H, W} [, dtype])", 2, 3);
 	const char *name = fe_check_name(L, 1, "input", "the input's name");
 	Shape s = {0};
 	if (!lua_istable(L, 2) || luaL_len(L, 2) > 0)
@@ -254,15 +262,21 @@ static int dsl_input(lua_State *L)
 static int stored(lua_State *L, Op op, const char *fn, Init def)
 {
 	Fe *fe = fe_get(L);
-	fe_check_nargs(L, fn, 2, 3);
+	fe_check_nargs(L, op == OP_PARAM ? "param(name, shape [, init])" : "buffer(name, shape [, init])", 2, 3);
 	const char *local = fe_check_name(L, 1, fn, "a name");
 	Shape s;
 	fe_check_shape(L, 2, fn, 0, &s);
 	const char *init = luaL_optstring(L, 3, ir_init_name(def));
 	Init in = !strcmp(init, "glorot") ? INIT_GLOROT : !strcmp(init, "zeros") ? INIT_ZEROS
 	        : !strcmp(init, "ones") ? INIT_ONES : INIT_NONE;
-	if (in == INIT_NONE)
-		fe_error(L, "%s: init must be \"glorot\", \"zeros\" or \"ones\", got \"%s\"", fn, init);
+	if (in == INIT_NONE) {
+		static const char *const inits[] = {"glorot", "zeros", "ones", NULL};
+		FeNear near;
+		fe_near_init(&near, init);
+		fe_near_list(&near, inits);
+		fe_near_push(L, &near);
+		fe_error(L, "%s: init must be \"glorot\", \"zeros\" or \"ones\", got \"%s\"%s", fn, init, lua_tostring(L, -1));
+	}
 	const char *full = lua_pushfstring(L, "%s%s%s", fe->scope, fe->scopelen ? "." : "", local);
 	fe_check_name_kind(L, full, NAME_PARAM, fn);
 	char here[FE_PATHMAX];
@@ -289,8 +303,7 @@ static int dsl_buffer(lua_State *L) { return stored(L, OP_BUFFER, "buffer", INIT
 static int dsl_scope(lua_State *L)
 {
 	Fe *fe = fe_get(L);
-	if (lua_gettop(L) < 2)
-		fe_check_nargs(L, "scope", 2, 2);
+	fe_check_nargs(L, "scope(name, fn, ...)", 2, INT_MAX);
 	const char *name = fe_check_name(L, 1, "scope", "the scope's name");
 	luaL_checktype(L, 2, LUA_TFUNCTION);
 	size_t saved = fe->scopelen, n = strlen(name);
@@ -338,7 +351,7 @@ void fe_new_output(lua_State *L, const char *name, int id)
 /* output(name, x) -> x; marks x as the graph output called name */
 static int dsl_output(lua_State *L)
 {
-	fe_check_nargs(L, "output", 2, 2);
+	fe_check_nargs(L, "output(name, x)", 2, 2);
 	const char *name = fe_check_name(L, 1, "output", "the output's name");
 	int id = fe_check_tensor(L, 2, "output");
 	fe_check_output(L, name, "output");
@@ -350,7 +363,7 @@ static int dsl_output(lua_State *L)
 /* const(values [, shape]) -> tensor; values a number or a flat table, shape defaults to {#values} */
 static int dsl_const(lua_State *L)
 {
-	fe_check_nargs(L, "const", 1, 2);
+	fe_check_nargs(L, "const(values [, shape])", 1, 2);
 	if (lua_type(L, 1) == LUA_TNUMBER) {
 		lua_createtable(L, 1, 0);
 		lua_pushvalue(L, 1);

@@ -29,6 +29,8 @@
 #define FE_LIBLABEL "frontend/lib"             /* how library chunks are named */
 #define FE_TENSOR "lunac.tensor"               /* the tensor metatable */
 #define FE_LOSS "loss"                         /* the output holding the sum of the loss terms */
+#define FE_NEARMAX 64                          /* longer names are never suggested */
+#define FE_NEARKEEP 3                          /* equally near suggestions offered */
 
 /* Registry keys of the per-load tables. */
 #define REG_NAMES "lunac.names"       /* param/buffer full name -> loc */
@@ -37,6 +39,8 @@
 #define REG_DECLARED "lunac.declared" /* config key -> true */
 #define REG_LOADED "lunac.loaded"     /* module name -> value */
 #define REG_LABELS "lunac.labels"     /* node id of a label() input -> its number of classes */
+#define REG_LASTMSG "lunac.lastmsg"   /* the last message fe_msghandler made */
+#define REG_LIBAPI "lunac.libapi"     /* the helpers library modules get (libapi.c) */
 
 typedef struct Fe {
 	lua_State *L;
@@ -61,6 +65,15 @@ typedef struct Fe {
 	int loss;                    /* node of the sum of the loss terms so far, -1 when none */
 } Fe;
 
+/* The names nearest to a misspelt word (near.c). */
+typedef struct FeNear {
+	const char *word;
+	int best;                                /* distance of the kept names, -1 when none */
+	int n;                                   /* how many are kept */
+	long long cells;                         /* distance-table cells computed (charged by fe_near_push) */
+	char text[FE_NEARKEEP][3 * FE_NEARMAX];  /* "'nn.conv2d'" and its note */
+} FeNear;
+
 /* sandbox.c */
 Fe *fe_get(lua_State *L);
 /* Charge n instructions to the budget (work done in C that the count hook
@@ -76,6 +89,19 @@ int fe_error(lua_State *L, const char *fmt, ...);
 int fe_msghandler(lua_State *L);
 int fe_is_libsrc(const char *shortsrc, size_t n);
 
+/* near.c: "did you mean" */
+int fe_near_distance(const char *word, const char *cand);
+void fe_near_init(FeNear *s, const char *word);
+void fe_near_add(FeNear *s, const char *prefix, const char *cand, const char *note);
+void fe_near_list(FeNear *s, const char *const *names);
+void fe_near_push(lua_State *L, const FeNear *s);
+void fe_near_globals(lua_State *L, FeNear *s, const char *module);
+void fe_near_modules(lua_State *L, FeNear *s, const char *module);
+
+/* libapi.c: what library modules get besides the builtins */
+void fe_open_libapi(lua_State *L);
+void fe_strict_module(lua_State *L, int idx, const char *name);
+
 /* guards.c: pattern matching, string.rep and table.move within the budget */
 void fe_open_guards(lua_State *L);
 
@@ -90,7 +116,8 @@ void fe_push_tensor(lua_State *L, int id);
 int fe_to_tensor(lua_State *L, int idx);
 int fe_check_tensor(lua_State *L, int idx, const char *fn);
 int fe_operand(lua_State *L, int idx, const char *fn);
-void fe_check_nargs(lua_State *L, const char *fn, int min, int max);
+void fe_check_nargs(lua_State *L, const char *sig, int min, int max);
+void fe_surplus(lua_State *L, const char *sig, int first, int n, int min, int max);
 Node *fe_node(lua_State *L, Op op, int nin, const int *in);
 int fe_finish(lua_State *L, Node *nd, const char *fn);
 int fe_const(lua_State *L, const float *v, const Shape *s);

@@ -110,7 +110,7 @@ static void add_term(lua_State *L, int x, double w, const char *fn)
 /* label(name, classes) -> i32 tensor [N]: an input of class indices in [0, classes) */
 static int fl_label(lua_State *L)
 {
-	fe_check_nargs(L, "label", 2, 2);
+	fe_check_nargs(L, "label(name, classes)", 2, 2);
 	const char *name = fe_check_name(L, 1, "label", "the label input's name");
 	int isint = 0;
 	lua_Integer k = lua_type(L, 2) == LUA_TNUMBER ? lua_tointegerx(L, 2, &isint) : 0;
@@ -128,7 +128,7 @@ static int fl_label(lua_State *L)
 static int fl_xent(lua_State *L)
 {
 	static const char *const opts[] = {"smoothing", NULL};
-	fe_check_nargs(L, "xent", 2, 3);
+	fe_check_nargs(L, "xent(logits, labels [, {smoothing=0}])", 2, 3);
 	int logits = fe_check_tensor(L, 1, "xent"), labels = fe_check_tensor(L, 2, "xent");
 	fe_check_opts(L, 3, "xent", opts);
 	double s = check_smoothing(L, 3, "xent");
@@ -140,7 +140,7 @@ static int fl_xent(lua_State *L)
 /* bmean(x) -> the mean over the batch: [N,...] -> [...], [N] -> [1] */
 static int fl_bmean(lua_State *L)
 {
-	fe_check_nargs(L, "bmean", 1, 1);
+	fe_check_nargs(L, "bmean(x)", 1, 1);
 	int x = fe_check_tensor(L, 1, "bmean");
 	return fe_finish(L, fe_node(L, OP_BMEAN, 1, &x), "bmean");
 }
@@ -148,7 +148,7 @@ static int fl_bmean(lua_State *L)
 /* loss(x [, weight=1]) -> x; adds weight * x (x an f32 [1] tensor) to the model's loss */
 static int fl_loss(lua_State *L)
 {
-	fe_check_nargs(L, "loss", 1, 2);
+	fe_check_nargs(L, "loss(x [, weight=1])", 1, 2);
 	int x = fe_check_tensor(L, 1, "loss");
 	const Node *nd = fe_get(L)->g->nodes[x];
 	char t[128];
@@ -195,7 +195,7 @@ static int fl_task(lua_State *L)
 {
 	static const char *const opts[] = {"weight", "smoothing", NULL};
 	Fe *fe = fe_get(L);
-	fe_check_nargs(L, "task", 2, 3);
+	fe_check_nargs(L, "task(name, logits [, {weight=1, smoothing=0}])", 2, 3);
 	const char *name = fe_check_name(L, 1, "task", "the task's name");
 	int logits = fe_check_tensor(L, 2, "task");
 	fe_check_opts(L, 3, "task", opts);

@@ -2,6 +2,7 @@
 ** ops.c -- the op builtins: one Lua function per graph op (add, sub, mul,
 ** div and neg also back the tensor operators, see tensor.c).
 */
+#include <stdio.h>
 #include <string.h>
 
 #include "fe.h"
@@ -18,14 +19,25 @@ static Mode check_mode(lua_State *L, const char *fn, const char *s, const char *
 	for (int i = 0; allowed[i]; i++)
 		if (!strcmp(s, allowed[i]))
 			return modes[i];
-	return (Mode)fe_error(L, "%s: unknown mode \"%s\"", fn, s);
+	FeNear near;
+	fe_near_init(&near, s);
+	fe_near_list(&near, allowed);
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	for (int i = 0; allowed[i]; i++) {
+		luaL_addstring(&b, i ? ", " : "");
+		luaL_addstring(&b, allowed[i]);
+	}
+	luaL_pushresult(&b);
+	fe_near_push(L, &near);
+	return (Mode)fe_error(L, "%s: unknown mode \"%s\" (modes: %s)%s", fn, s, lua_tostring(L, -2), lua_tostring(L, -1));
 }
 
 /* conv2d(x, w [, b] [, {stride=1, pad=0}]) -> tensor; w is OIHW, b may be nil */
 static int op_conv2d(lua_State *L)
 {
 	static const char *const opts[] = {"stride", "pad", NULL};
-	fe_check_nargs(L, "conv2d", 2, 4);
+	fe_check_nargs(L, "conv2d(x, w [, b] [, {stride=1, pad=0}])", 2, 4);
 	int in[3] = {fe_check_tensor(L, 1, "conv2d"), fe_check_tensor(L, 2, "conv2d"), opt_tensor(L, 3, "conv2d")};
 	fe_check_opts(L, 4, "conv2d", opts);
 	int64_t stride[2], pad[2];
@@ -42,7 +54,7 @@ static int op_conv2d(lua_State *L)
 /* dense(x, w [, b]) -> tensor; x [N,K], w [O,K] (PyTorch Linear), b [O] or nil */
 static int op_dense(lua_State *L)
 {
-	fe_check_nargs(L, "dense", 2, 3);
+	fe_check_nargs(L, "dense(x, w [, b])", 2, 3);
 	int in[3] = {fe_check_tensor(L, 1, "dense"), fe_check_tensor(L, 2, "dense"), opt_tensor(L, 3, "dense")};
 	return fe_finish(L, fe_node(L, OP_DENSE, in[2] < 0 ? 2 : 3, in), "dense");
 }
@@ -50,7 +62,7 @@ static int op_dense(lua_State *L)
 /* matmul(a, b) -> tensor; a [M,K], b [K,P] */
 static int op_matmul(lua_State *L)
 {
-	fe_check_nargs(L, "matmul", 2, 2);
+	fe_check_nargs(L, "matmul(a, b)", 2, 2);
 	int in[2] = {fe_check_tensor(L, 1, "matmul"), fe_check_tensor(L, 2, "matmul")};
 	return fe_finish(L, fe_node(L, OP_MATMUL, 2, in), "matmul");
 }
@@ -69,7 +81,9 @@ static int op_unary(lua_State *L)
 {
 	Op op = (Op)lua_tointeger(L, lua_upvalueindex(1));
 	const char *fn = ir_ops[op].name;
-	fe_check_nargs(L, fn, 1, 1);
+	char sig[32];
+	snprintf(sig, sizeof sig, "%s(x)", fn);
+	fe_check_nargs(L, sig, 1, 1);
 	int in = fe_check_tensor(L, 1, fn);
 	return fe_finish(L, fe_node(L, op, 1, &in), fn);
 }
@@ -80,7 +94,9 @@ static int op_global(lua_State *L)
 	static const char *const opts[] = {"keepdims", NULL};
 	Op op = (Op)lua_tointeger(L, lua_upvalueindex(1));
 	const char *fn = ir_ops[op].name;
-	fe_check_nargs(L, fn, 1, 2);
+	char sig[48];
+	snprintf(sig, sizeof sig, "%s(x [, {keepdims=false}])", fn);
+	fe_check_nargs(L, sig, 1, 2);
 	int in = fe_check_tensor(L, 1, fn);
 	fe_check_opts(L, 2, fn, opts);
 	int keep = fe_opt_bool(L, 2, fn, "keepdims", 0);
@@ -95,7 +111,9 @@ static int op_pool(lua_State *L)
 	static const char *const opts[] = {"kernel", "stride", "pad", NULL};
 	Op op = (Op)lua_tointeger(L, lua_upvalueindex(1));
 	const char *fn = ir_ops[op].name;
-	fe_check_nargs(L, fn, 2, 2);
+	char sig[64];
+	snprintf(sig, sizeof sig, "%s(x, {kernel=K [, stride=K] [, pad=0]})", fn);
+	fe_check_nargs(L, sig, 2, 2);
 	int in = fe_check_tensor(L, 1, fn);
 	fe_check_opts(L, 2, fn, opts);
 	int64_t k[2], s[2], p[2];
@@ -119,7 +137,7 @@ static int op_batchnorm(lua_State *L)
 	static const char *const opts[] = {"eps", "momentum", "mode", NULL};
 	static const char *const names[] = {"running", "batch", NULL};
 	static const Mode modes[] = {MODE_RUNNING, MODE_BATCH};
-	fe_check_nargs(L, "batchnorm", 5, 6);
+	fe_check_nargs(L, "batchnorm(x, gamma, beta, mean, var [, {eps, momentum, mode}])", 5, 6);
 	int in[5];
 	for (int i = 0; i < 5; i++)
 		in[i] = fe_check_tensor(L, i + 1, "batchnorm");
@@ -139,7 +157,7 @@ static int op_batchnorm(lua_State *L)
 /* concat({a, b, ...} [, axis=1]) -> tensor; a negative axis counts from the end */
 static int op_concat(lua_State *L)
 {
-	fe_check_nargs(L, "concat", 1, 2);
+	fe_check_nargs(L, "concat({a, b, ...} [, axis=1])", 1, 2);
 	if (!lua_istable(L, 1))
 		fe_error(L, "concat: expected a table of tensors as argument 1, got %s", luaL_typename(L, 1));
 	int n = (int)luaL_len(L, 1), in[IR_MAXIN];
@@ -171,7 +189,7 @@ static int reshape_to(lua_State *L, int x, const Shape *t, const char *fn)
 /* reshape(x, {["N",] d1, d2, ...}) -> tensor; a batched x keeps N in front even when the target omits it */
 static int op_reshape(lua_State *L)
 {
-	fe_check_nargs(L, "reshape", 2, 2);
+	fe_check_nargs(L, "reshape(x, shape)", 2, 2);
 	int x = fe_check_tensor(L, 1, "reshape");
 	Shape t;
 	fe_check_shape(L, 2, "reshape", 1, &t);
@@ -188,7 +206,7 @@ static int op_reshape(lua_State *L)
 /* flatten(x) -> [N, C*H*W] for a batched x (x itself when already [N,K]) */
 static int op_flatten(lua_State *L)
 {
-	fe_check_nargs(L, "flatten", 1, 1);
+	fe_check_nargs(L, "flatten(x)", 1, 1);
 	int x = fe_check_tensor(L, 1, "flatten");
 	const Shape *s = &fe_get(L)->g->nodes[x]->shape;
 	int b = ir_batched(s);
@@ -205,7 +223,7 @@ static int op_dropout(lua_State *L)
 	static const char *const names[] = {"off", "train", "mc", NULL};
 	static const Mode modes[] = {MODE_OFF, MODE_TRAIN, MODE_MC};
 	Fe *fe = fe_get(L);
-	fe_check_nargs(L, "dropout", 2, 3);
+	fe_check_nargs(L, "dropout(x, p [, mode=\"train\"])", 2, 3);
 	int x = fe_check_tensor(L, 1, "dropout");
 	if (lua_type(L, 2) != LUA_TNUMBER)
 		fe_error(L, "dropout: expected a number (the drop probability) as argument 2, got %s", luaL_typename(L, 2));

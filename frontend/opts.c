@@ -3,7 +3,8 @@
 **
 ** An option argument may be absent or nil (every option has a default);
 ** otherwise it is a table whose keys must all be known to the builtin, so
-** a typo (strides=2) is an error rather than a silent default.
+** a typo (strides=2) is an error rather than a silent default, with the
+** nearest option offered (near.c).
 */
 #include <math.h>
 #include <stdio.h>
@@ -27,6 +28,26 @@ static int get_int(lua_State *L, int idx, int64_t *out)
 	return 1;
 }
 
+/* Raise "fn: unknown option 'k' (options: a, b); did you mean 'a'?" for
+** the key on the stack top (k, or NULL when it is not a string). */
+static void unknown_option(lua_State *L, const char *fn, const char *k, const char *const *allowed)
+{
+	FeNear s;
+	fe_near_init(&s, k ? k : "");
+	fe_near_list(&s, allowed);
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	for (int i = 0; allowed[i]; i++) {
+		if (i)
+			luaL_addstring(&b, ", ");
+		luaL_addstring(&b, allowed[i]);
+	}
+	luaL_pushresult(&b);
+	fe_near_push(L, &s);
+	fe_error(L, "%s: unknown option %s%s%s (options: %s)%s", fn, k ? "'" : "", k ? k : luaL_typename(L, -3),
+	         k ? "'" : "", lua_tostring(L, -2), lua_tostring(L, -1));
+}
+
 /* Raise unless the option argument at idx is nil, absent or a table with
 ** only the allowed keys. */
 void fe_check_opts(lua_State *L, int idx, const char *fn, const char *const *allowed)
@@ -35,22 +56,24 @@ void fe_check_opts(lua_State *L, int idx, const char *fn, const char *const *all
 		return;
 	if (!lua_istable(L, idx))
 		fe_error(L, "%s: expected an options table as argument %d, got %s", fn, idx, luaL_typename(L, idx));
+	int bad = lua_gettop(L) + 1;   /* the unknown key named: the first string key in byte order */
+	lua_pushnil(L);
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {
 		lua_pop(L, 1);
+		fe_charge(fe_get(L), 1);
 		const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
 		int ok = 0;
 		for (int i = 0; k && allowed[i]; i++)
 			ok |= strcmp(k, allowed[i]) == 0;
-		if (!ok) {
-			char list[256];
-			size_t n = 0;
-			list[0] = 0;
-			for (int i = 0; allowed[i] && n < sizeof list; i++)
-				n += snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", allowed[i]);
-			fe_error(L, "%s: unknown option '%s' (options: %s)", fn, k ? k : luaL_typename(L, -1), list);
+		if (!ok && (lua_isnil(L, bad) || (k && (lua_type(L, bad) != LUA_TSTRING || strcmp(k, lua_tostring(L, bad)) < 0)))) {
+			lua_pushvalue(L, -1);
+			lua_replace(L, bad);
 		}
 	}
+	if (!lua_isnil(L, bad))
+		unknown_option(L, fn, lua_type(L, bad) == LUA_TSTRING ? lua_tostring(L, bad) : NULL, allowed);
+	lua_pop(L, 1);
 }
 
 /* Push option key of the table at idx (nil when absent); return its type. */

@@ -5,7 +5,9 @@
 ** from the library folder (FeOptions.libdir). Names are plain words
 ** (letters, digits, '_', '-'): no '/', no '..', no absolute paths. Library
 ** chunks are named "frontend/lib/NAME.lua" whatever libdir is, so locations
-** do not depend on where lunac is installed.
+** do not depend on where lunac is installed. Every module's chunk gets its
+** name and the helpers of libapi.c as arguments; the table a library module
+** returns is made strict.
 */
 #include <errno.h>
 #include <stdio.h>
@@ -99,6 +101,7 @@ int fe_require(lua_State *L)
 {
 	Fe *fe = fe_get(L);
 	size_t n;
+	fe_check_nargs(L, "require(name)", 1, 1);
 	const char *name = luaL_checklstring(L, 1, &n);
 	if (strlen(name) != n || !plain_name(name))
 		return fe_error(L, "require: module name '%s' is not allowed (a plain name such as \"nn\" "
@@ -118,14 +121,18 @@ int fe_require(lua_State *L)
 	fe_hash(fe, lua_touserdata(L, buf), len);
 	if (fe_load_chunk(L, lua_touserdata(L, buf), len, display, "require") != LUA_OK)
 		return lua_error(L);
+	int lib = fe_is_libsrc(display, strlen(display));
 	lua_pushboolean(L, 0);
 	lua_setfield(L, 2, name);        /* loading: a second require is a cycle */
 	lua_pushstring(L, name);
-	lua_call(L, 1, 1);
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_LIBAPI);
+	lua_call(L, 2, 1);
 	if (lua_isnil(L, -1)) {
 		lua_pop(L, 1);
 		lua_pushboolean(L, 1);
 	}
+	if (lib)
+		fe_strict_module(L, -1, name);
 	lua_pushvalue(L, -1);
 	lua_setfield(L, 2, name);
 	return 1;

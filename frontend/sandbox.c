@@ -224,6 +224,7 @@ static int boot(lua_State *L)
 	fe_open_ops(L);
 	fe_open_loss(L);
 	fe_open_guards(L);
+	fe_open_libapi(L);
 	size_t len;
 	int buf = fe_read_file(L, fe->path, &len);
 	if (buf < 0)

@@ -10,6 +10,7 @@
 ** its loc) and fe_finish (which runs shape inference and turns its error
 ** into a Lua error at the user's line).
 */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,15 +44,56 @@ int fe_check_tensor(lua_State *L, int idx, const char *fn)
 	return id;
 }
 
-/* Raise unless fn got between min and max arguments. */
-void fe_check_nargs(lua_State *L, const char *fn, int min, int max)
+/* How a value is named in an arity message: "a tensor", "a number", "nil". */
+static const char *kind_of(lua_State *L, int idx)
+{
+	switch (lua_type(L, idx)) {
+	case LUA_TNIL: return "nil";
+	case LUA_TNUMBER: return "a number";
+	case LUA_TSTRING: return "a string";
+	case LUA_TTABLE: return "a table";
+	case LUA_TBOOLEAN: return "a boolean";
+	case LUA_TFUNCTION: return "a function";
+	default: return fe_to_tensor(L, idx) >= 0 ? "a tensor" : "a userdata";
+	}
+}
+
+/* Push "1 argument", "2 arguments", "2 to 4 arguments" or "at least 2 arguments". */
+static const char *push_takes(lua_State *L, int min, int max)
+{
+	if (max == INT_MAX)
+		return lua_pushfstring(L, "at least %d argument%s", min, min == 1 ? "" : "s");
+	if (min == max)
+		return lua_pushfstring(L, "%d argument%s", min, min == 1 ? "" : "s");
+	return lua_pushfstring(L, "%d to %d arguments", min, max);
+}
+
+/* Raise "fn: surplus argument K (a number); SIG takes N arguments": the
+** nsurplus values from stack index idx on are arguments max + 1, ... of
+** the function whose signature is sig ("relu(x)", "nn.dense(name, x, out
+** [, {bias=true}])"; its name is what comes before the '(' or '{'). */
+void fe_surplus(lua_State *L, const char *sig, int idx, int nsurplus, int min, int max)
+{
+	int fl = (int)strcspn(sig, "({");
+	const char *takes = push_takes(L, min, max);
+	if (nsurplus == 1)
+		fe_error(L, "%.*s: surplus argument %d (%s); %s takes %s", fl, sig, max + 1, kind_of(L, idx), sig, takes);
+	fe_error(L, "%.*s: surplus arguments %d to %d (the first is %s); %s takes %s", fl, sig, max + 1,
+	         max + nsurplus, kind_of(L, idx), sig, takes);
+}
+
+/* Raise unless the builtin whose signature is sig (see fe_surplus) got
+** between min and max arguments (max INT_MAX: no limit). */
+void fe_check_nargs(lua_State *L, const char *sig, int min, int max)
 {
 	int n = lua_gettop(L);
-	if (n >= min && n <= max)
-		return;
-	if (min == max)
-		fe_error(L, "%s: expected %d argument%s, got %d", fn, min, min == 1 ? "" : "s", n);
-	fe_error(L, "%s: expected %d to %d arguments, got %d", fn, min, max, n);
+	if (n > max)
+		fe_surplus(L, sig, max + 1, n - max, min, max);
+	if (n < min) {
+		int fl = (int)strcspn(sig, "({");
+		const char *takes = push_takes(L, min, max);
+		fe_error(L, "%.*s: missing argument %d; %s takes %s", fl, sig, n + 1, sig, takes);
+	}
 }
 
 /* Write the loc of a new node into buf: the innermost line in a user file
@@ -135,7 +177,9 @@ int fe_operand(lua_State *L, int idx, const char *fn)
 /* A binary broadcasting op on arguments 1 and 2. */
 int fe_binop(lua_State *L, Op op, const char *fn)
 {
-	fe_check_nargs(L, fn, 2, 2);
+	char sig[32];
+	snprintf(sig, sizeof sig, "%s(a, b)", fn);
+	fe_check_nargs(L, sig, 2, 2);
 	int in[2] = {fe_operand(L, 1, fn), fe_operand(L, 2, fn)};
 	return fe_finish(L, fe_node(L, op, 2, in), fn);
 }
@@ -183,9 +227,15 @@ static int t_index(lua_State *L)
 		lua_pushinteger(L, nd->id);
 	else if (k && strcmp(k, "name") == 0)
 		lua_pushstring(L, nd->a.name);
-	else
-		return fe_error(L, "a tensor has no field '%s' (fields: shape, dtype, rank, op, id, name)",
-		                k ? k : luaL_typename(L, 2));
+	else {
+		static const char *const fields[] = {"shape", "dtype", "rank", "op", "id", "name", NULL};
+		FeNear near;
+		fe_near_init(&near, k ? k : "");
+		fe_near_list(&near, fields);
+		fe_near_push(L, &near);
+		return fe_error(L, "a tensor has no field '%s' (fields: shape, dtype, rank, op, id, name)%s",
+		                k ? k : luaL_typename(L, 2), lua_tostring(L, -1));
+	}
 	return 1;
 }
 
@@ -198,6 +248,7 @@ static int t_newindex(lua_State *L)
 /* istensor(v) -> true when v is a tensor */
 static int t_istensor(lua_State *L)
 {
+	fe_check_nargs(L, "istensor(v)", 1, 1);
 	lua_pushboolean(L, fe_to_tensor(L, 1) >= 0);
 	return 1;
 }

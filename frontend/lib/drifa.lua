@@ -4,6 +4,8 @@
 --   y1, y2 = drifa.mifa(name, x1, x2)        multimodal information fusion attention
 --   y = drifa.rra(name, x, filters, stride)  robust residual attention block
 -- Parameter names (under the scope `name`) are listed in docs/model-language.md.
+local _, lunac = ...
+local pack, unpack, select = table.pack, table.unpack, select
 local nn = require "nn"
 
 local drifa = {}
@@ -100,6 +102,22 @@ function drifa.rra(name, x, filters, stride, opts)
     end
     return relu(y + short)
   end)
+end
+
+-- Surplus arguments are an error: each function above is wrapped by one
+-- that checks the count against {min, max, signature}.
+local signatures = {
+  mfa = {2, 2, "drifa.mfa(name, x)"},
+  mifa = {3, 3, "drifa.mifa(name, x1, x2)"},
+  rra = {3, 5, "drifa.rra(name, x, filters [, stride=1 [, {mfa=true}]])"},
+}
+for key, sig in pairs(signatures) do
+  local f = drifa[key]
+  drifa[key] = function(...)
+    if select("#", ...) > sig[2] then lunac.arity(sig[3], sig[1], sig[2], select(sig[2] + 1, ...)) end
+    local r = pack(f(...))   -- not a tail call: errors keep this frame and name drifa.KEY
+    return unpack(r, 1, r.n)
+  end
 end
 
 return drifa

@@ -5,6 +5,8 @@
 -- weights [out, in]), so weight files interoperate. Each layer opens a
 -- scope called `name`: nn.conv2d("conv1", ...) inside scope "stem" makes
 -- "stem.conv1.weight".
+local _, lunac = ...
+local pack, unpack, select = table.pack, table.unpack, select
 local nn = {}
 
 -- Raise "fn: what" unless x is a tensor.
@@ -14,18 +16,11 @@ local function want_tensor(fn, x, what)
   end
 end
 
--- Raise unless opts (a table or nil) holds only the allowed keys.
+-- opts, or {} when it is nil; raises unless it is a table whose keys are
+-- all in the set allowed (an unknown key gets "did you mean").
 local function want_opts(fn, opts, allowed)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    error(string.format("%s: expected an options table, got %s", fn, type(opts)), 3)
-  end
-  for k in pairs(opts) do
-    if not allowed[k] then
-      error(string.format("%s: unknown option '%s'", fn, tostring(k)), 3)
-    end
-  end
-  return opts
+  local o = lunac.opts(fn, opts, allowed)
+  return o
 end
 
 -- The pair (h, w) of k, a number or a table {h, w}.
@@ -100,6 +95,25 @@ end
 function nn.flatten(x)
   want_tensor("nn.flatten", x, "argument 1")
   return flatten(x)
+end
+
+-- Surplus arguments are an error: each function above is wrapped by one
+-- that checks the count against {min, max, signature}.
+local signatures = {
+  conv2d = {4, 5, "nn.conv2d(name, x, out_ch, k [, {stride=1, pad=0, bias=true}])"},
+  dense = {3, 4, "nn.dense(name, x, out [, {bias=true}])"},
+  batchnorm = {2, 3, "nn.batchnorm(name, x [, {eps, momentum, mode}])"},
+  maxpool = {2, 4, "nn.maxpool(x, k [, stride=k [, pad=0]])"},
+  avgpool = {2, 4, "nn.avgpool(x, k [, stride=k [, pad=0]])"},
+  flatten = {1, 1, "nn.flatten(x)"},
+}
+for key, sig in pairs(signatures) do
+  local f = nn[key]
+  nn[key] = function(...)
+    if select("#", ...) > sig[2] then lunac.arity(sig[3], sig[1], sig[2], select(sig[2] + 1, ...)) end
+    local r = pack(f(...))   -- not a tail call: errors keep this frame and name nn.KEY
+    return unpack(r, 1, r.n)
+  end
 end
 
 return nn

@@ -1,14 +1,23 @@
 #!/bin/sh
 # frontend_errors.sh -- `lunac ir` on every bad script in tests/errors/ exits
 # non-zero and prints the message the script's "-- expect:" line gives on
-# stderr (a "-- defs: k=v ..." line adds -D flags); the models in models/
-# load. Prints "ok - NAME" / "not ok - NAME: why".
+# stderr, and each "-- expect-also:" line's text (the call chain) after it
+# (a "-- defs: k=v ..." line adds -D flags); the models in models/ load.
+# Prints "ok - NAME" / "not ok - NAME: why".
 cd "$(dirname "$0")/../.." || exit 2
 if [ ! -x bin/lunac ]; then
 	echo "not ok - frontend_errors: bin/lunac is not built"; exit 1
 fi
 status=0
 err=$(mktemp); trap 'rm -f "$err"' EXIT
+# Print the first "-- expect-also:" text of script $1 that is not a whole
+# line of stderr after the line before it (they must come in order).
+also_missing() {
+	sed -n 's/^-- expect-also: //p' "$1" | awk -v errf="$err" '
+		BEGIN { n = 0; while ((getline l < errf) > 0) lines[++n] = l; at = 1 }
+		{ while (at <= n && lines[at] != $0) at++
+		  if (at > n) { print; exit } at++ }'
+}
 for f in tests/errors/*.lua; do
 	name=$(basename "$f" .lua)
 	expect=$(sed -n 's/^-- expect: //p' "$f" | head -1)
@@ -23,6 +32,8 @@ for f in tests/errors/*.lua; do
 		echo "not ok - error $name: lunac exited 0"; status=1
 	elif ! grep -qF -- "$expect" "$err"; then
 		echo "not ok - error $name: stderr lacks \"$expect\": $(head -3 "$err")"; status=1
+	elif missing=$(also_missing "$f") && [ -n "$missing" ]; then
+		echo "not ok - error $name: stderr lacks the line \"$missing\": $(cat "$err")"; status=1
 	else
 		echo "ok - error $name"
 	fi

@@ -1,4 +1,6 @@
--- expect: tests/errors/recursion.lua:3: stack overflow
+-- expect: tests/errors/recursion.lua:5: stack overflow
+-- expect-also:   call chain, outermost first:
+-- expect-also:     tests/errors/recursion.lua:7: in the main chunk
 local function f(n)
   return 1 + f(n + 1)
 end

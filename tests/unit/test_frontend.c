@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../frontend/frontend.h"
@@ -83,7 +84,32 @@ static int at_line(const char *msg, const char *path)
 	return p[0] == ':' && p[1] == ' ';
 }
 
-/* Every tests/errors/X.lua fails with its expected message at a line. */
+/* True when every "-- expect-also: TEXT" line of the script at path is a
+** whole line of msg after the first line, in the script's order. */
+static int also_ok(const char *path, const char *msg)
+{
+	static const char pre[] = "-- expect-also: ";
+	char line[512];
+	const char *at = strchr(msg, '\n');
+	int ok = 1;
+	FILE *f = fopen(path, "r");
+	while (ok && f && fgets(line, sizeof line, f) && !strncmp(line, "--", 2)) {
+		if (strncmp(line, pre, sizeof pre - 1))
+			continue;
+		const char *want = line + sizeof pre - 1;
+		size_t n = strcspn(want, "\n");
+		for (ok = 0; at && !ok;) {
+			ok = !strncmp(at + 1, want, n) && (at[1 + n] == '\n' || at[1 + n] == 0);
+			at = strchr(at + 1, '\n');
+		}
+	}
+	if (f)
+		fclose(f);
+	return ok;
+}
+
+/* Every tests/errors/X.lua fails with its expected message at a line (and
+** the lines its "-- expect-also:" lines give after it). */
 static void test_error_scripts(void)
 {
 	struct dirent **ents;
@@ -101,7 +127,7 @@ static void test_error_scripts(void)
 			Err e;
 			Graph *g = load(path, kv, &e);
 			snprintf(name, sizeof name, "errors: %s", f);
-			t_check(!g && expect[0] && strstr(e.msg, expect) && at_line(e.msg, path), name,
+			t_check(!g && expect[0] && strstr(e.msg, expect) && at_line(e.msg, path) && also_ok(path, e.msg), name,
 			        "got \"%s\", want \"%s\" at a line", g ? "(loaded)" : e.msg, expect);
 			ir_free(g);
 		}
@@ -464,6 +490,122 @@ static void test_patterns(void)
 	ir_free(g);
 }
 
+/* Every builtin with a fixed maximum of arguments, and that maximum. */
+static const struct {
+	const char *name;
+	int max;
+} arities[] = {
+	{"conv2d", 4}, {"dense", 3}, {"matmul", 2}, {"add", 2}, {"sub", 2}, {"mul", 2}, {"div", 2},
+	{"neg", 1}, {"relu", 1}, {"sigmoid", 1}, {"tanh", 1}, {"exp", 1}, {"log", 1}, {"softmax", 1},
+	{"logsoftmax", 1}, {"gavg", 2}, {"gmax", 2}, {"gmin", 2}, {"maxpool", 2}, {"avgpool", 2},
+	{"batchnorm", 6}, {"concat", 2}, {"reshape", 2}, {"flatten", 1}, {"dropout", 3}, {"label", 2},
+	{"xent", 3}, {"bmean", 1}, {"loss", 2}, {"task", 3}, {"config", 1}, {"input", 3}, {"param", 3},
+	{"buffer", 3}, {"output", 2}, {"const", 2}, {"istensor", 1}, {"require", 1},
+	{"nn.conv2d", 5}, {"nn.dense", 4}, {"nn.batchnorm", 3}, {"nn.maxpool", 4}, {"nn.avgpool", 4},
+	{"nn.flatten", 1}, {"drifa.mfa", 2}, {"drifa.mifa", 3}, {"drifa.rra", 5},
+};
+
+/* Lua's own functions and the variadic builtins (scope, print, pcall). */
+static const char *const no_max[] = {
+	"assert", "collectgarbage", "error", "getmetatable", "ipairs", "next", "pairs", "pcall", "print",
+	"rawequal", "rawget", "rawlen", "rawset", "select", "setmetatable", "tonumber", "tostring", "type",
+	"warn", "xpcall", "scope", NULL,
+};
+
+/* Every builtin refuses a surplus argument, naming it and the signature;
+** and every global function is either in arities[] or in no_max[]. */
+static void test_surplus(void)
+{
+	char text[512], name[128], want[160];
+	int n = (int)(sizeof arities / sizeof *arities), all = 1;
+	for (int i = 0; i < n; i++) {
+		int k = snprintf(text, sizeof text, "local nn = require 'nn'\nlocal drifa = require 'drifa'\n%s(7",
+		                 arities[i].name);
+		for (int j = 0; j < arities[i].max; j++)
+			k += snprintf(text + k, sizeof text - k, ", 7");
+		snprintf(text + k, sizeof text - k, ")\n");
+		const char *p = write_tmp("surplus.lua", text);
+		snprintf(want, sizeof want, ":3: %s: surplus argument %d (a number); %s", arities[i].name,
+		         arities[i].max + 1, arities[i].name);
+		Err e;
+		Graph *g = load(p, NULL, &e);
+		if (g || !strstr(e.msg, want) || !strstr(e.msg, p)) {
+			snprintf(name, sizeof name, "surplus: %s", arities[i].name);
+			t_check(0, name, "got \"%s\", want \"%s\"", g ? "(loaded)" : e.msg, want);
+			all = 0;
+		}
+		ir_free(g);
+	}
+	t_check(all, "surplus: every builtin and library function names its surplus argument", "see above");
+	const char *p = write_tmp("globals.lua",
+		"local t = {}\nfor k, v in pairs(_G) do if type(v) == 'function' then t[#t + 1] = k end end\n"
+		"table.sort(t)\nerror(table.concat(t, ' '), 0)\n");
+	Err e;
+	Graph *g = load(p, NULL, &e);
+	char missing[256] = "";
+	char *w = g ? NULL : strtok(e.msg, " \n");            /* the position */
+	while (w && (w = strtok(NULL, " \n"))) {
+		int known = 0;
+		for (int i = 0; i < n; i++)
+			known |= !strcmp(arities[i].name, w);
+		for (int i = 0; no_max[i]; i++)
+			known |= !strcmp(no_max[i], w);
+		if (!known && strlen(missing) + strlen(w) + 2 < sizeof missing)
+			strcat(strcat(missing, " "), w);
+	}
+	t_check(!g && !missing[0], "surplus: every global function is checked above", "unchecked:%s", missing);
+	ir_free(g);
+}
+
+/* An error in a helper of a required module of the user's names the
+** chain across both files; one rethrown by the script is not doubled; a
+** long path is named whole; an error at the top level is one line. */
+static void test_chain(void)
+{
+	Err e;
+	const char *mod = write_tmp("blocks.lua", "local M = {}\nlocal function conv_bn(x)\n  local y = relu(x, 1)\n"
+	                            "  return y\nend\nfunction M.block(x)\n  local y = conv_bn(x)\n  return y\nend\n"
+	                            "return M\n");
+	const char *p = write_tmp("uses_blocks.lua", "local blocks = require 'blocks'\nlocal x = input('x', {4})\n"
+	                          "local y = blocks.block(x)\noutput('y', y)\n");
+	char want[1024];
+	snprintf(want, sizeof want, "%s:3: relu: surplus argument 2 (a number); relu(x) takes 1 argument\n"
+	         "  call chain, outermost first:\n    %s:3: in the main chunk\n    %s:7: in blocks.block\n"
+	         "    %s:3: in conv_bn", mod, p, mod, mod);
+	Graph *g = load(p, NULL, &e);
+	t_check(!g && !strcmp(e.msg, want), "chain: across a required module of the user's", "got \"%s\"\nwant \"%s\"",
+	        g ? "(loaded)" : e.msg, want);
+	ir_free(g);
+	p = write_tmp("rethrow.lua", "local x = input('x', {4})\nlocal function f() local y = relu(x, 2) return y end\n"
+	              "local ok, err = pcall(function() local y = f() return y end)\nerror(err, 0)\n");
+	g = load(p, NULL, &e);
+	const char *c = strstr(e.msg, "call chain");
+	t_check(!g && c && !strstr(c + 1, "call chain") && strstr(e.msg, ":2: relu: surplus"),
+	        "chain: a caught and rethrown message is not changed again", "%s", e.msg);
+	ir_free(g);
+	char dir[600];
+	snprintf(dir, sizeof dir, "%s/a_folder_name_long_enough_to_push_the_path_past_sixty_bytes", tmpdir);
+	mkdir(dir, 0700);
+	p = write_tmp("a_folder_name_long_enough_to_push_the_path_past_sixty_bytes/m.lua",
+	              "local function f(t)\n  return t.nope.more\nend\nlocal y = f({})\nlocal z = 1\n");
+	g = load(p, NULL, &e);
+	t_check(!g && at_line(e.msg, p) && strstr(e.msg, "attempt to index a nil value (field 'nope')"),
+	        "chain: a long path is named whole", "%s", e.msg);
+	ir_free(g);
+	g = load("tests/errors/wrong_arity.lua", NULL, &e);
+	t_check(!g && !strchr(e.msg, '\n'), "chain: an error at the top level is one line", "%s", e.msg);
+	ir_free(g);
+	/* 5,000 caught errors cost 5 M instructions as pcalls; looking for the
+	** names near a long misspelt global costs several thousand more each,
+	** which must count against the 20 M budget too. */
+	p = write_tmp("near_loop.lua", "local function f() return some_undefined_name_here(1) end\n"
+	              "for i = 1, 5000 do pcall(f) end\n");
+	g = load(p, NULL, &e);
+	t_check(!g && strstr(e.msg, "instruction budget of 20000000 exhausted"),
+	        "chain: the search for near names is charged to the budget", "%s", e.msg);
+	ir_free(g);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -480,6 +622,8 @@ int main(void)
 	test_sandbox();
 	test_bytecode();
 	test_patterns();
+	test_surplus();
+	test_chain();
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
