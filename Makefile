@@ -138,8 +138,12 @@ check-asan: deps
 	  LDFLAGS="$(SAN)" $(patsubst $(B)/%,build-asan/%,$(TEST_BIN) $(CHECK_EXTRA))
 	@LUNAC_TEST_BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 sh tests/run.sh --asan
 
+# The demo builds quietly: one line, the compiler's output only on failure.
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@if [ "$(V)" = 1 ]; then $(MAKE) --no-print-directory -j2 all; else \
+	  printf '== building lunac (bin/lunac, bin/lunac-synth, lib/liblunacrt.a; make V=1 shows the commands)\n'; \
+	  mkdir -p $(B); $(MAKE) --no-print-directory -j2 all >$(B)/build.log 2>&1 || \
+	  { cat $(B)/build.log; echo "make: the build failed (the log above is also in $(B)/build.log)"; exit 1; }; fi
 	@sh examples/demo.sh
 
 # Benchmarks against PyTorch (python3-torch); never part of check.

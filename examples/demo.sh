@@ -42,11 +42,20 @@ step "4/5 evaluate the best checkpoint on the held-out images"
 	--data a=folders:"$dir/data/derm_test" --data b=folders:"$dir/data/mri_test"
 
 step "5/5 Monte-Carlo dropout: 30 stochastic passes on three held-out pairs"
+# The true class of a held-out image is its folder's name.
 for k in 0 1 2; do
 	a=$(find "$dir/data/derm_test" -name '*.png' | sort | sed -n "$((k * 97 + 1))p")
 	b=$(find "$dir/data/mri_test" -name '*.png' | sort | sed -n "$((k * 131 + 1))p")
 	printf '\npair %d: a=%s  b=%s\n' "$k" "${a#"$dir"/data/}" "${b#"$dir"/data/}"
-	"$exe" mc --weights "$dir/run/best.safetensors" --samples 30 --seed 1 --input a="$a" --input b="$b"
+	"$exe" mc --weights "$dir/run/best.safetensors" --samples 30 --seed 1 --input a="$a" --input b="$b" \
+		>"$dir/mc$k.txt"
+	cat "$dir/mc$k.txt"
+	for t in 1 2; do
+		if [ "$t" = 1 ]; then truth=$(basename "$(dirname "$a")"); else truth=$(basename "$(dirname "$b")"); fi
+		said=$(sed -n "s/^task task$t ([0-9]* classes): predicted [0-9]* (\(.*\))\$/\1/p" "$dir/mc$k.txt")
+		if [ "$said" = "$truth" ]; then verdict=right; else verdict=wrong; fi
+		printf '  task%d: true class %s, predicted %s: %s\n' "$t" "$truth" "${said:-?}" "$verdict"
+	done
 done
 
 step "done"
