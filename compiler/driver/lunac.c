@@ -25,6 +25,7 @@ typedef struct Options {
 	Define defs[MAXDEFS];
 	int ndefs;
 	PassOpts passes;
+	int entry_given;       /* --entry was given */
 	CgOptions cg;
 	int64_t max_bytes;     /* the model size limit (--max-bytes) */
 	int64_t lua_memory;    /* the script's memory cap (--lua-memory), 0: default */
@@ -37,7 +38,8 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  build MODEL -o OUT   compile a model (.lua script or .ir text) to an executable\n"
-	"  ir MODEL             print the graph IR after the pass pipeline\n"
+	"  ir MODEL             print the model's graph IR, which `lunac build` takes back\n"
+	"                       (with --entry: the graph after the pass pipeline for that entry)\n"
 	"  stats MODEL          trainable parameters, multiply-accumulates, memory\n"
 	"  passes               list the passes, in pipeline order\n"
 	"\n"
@@ -184,6 +186,7 @@ static void parse_args(Options *o, int argc, char **argv)
 			const char *m = flag_value(argc, argv, &i, "--entry");
 			if (pass_entry_parse(m, &o->passes.entry, &o->passes.optimizer))
 				die(2, "--entry: expected predict, mc, eval, train_adam or train_sgd, got \"%s\"", m);
+			o->entry_given = 1;
 		} else if (is_flag(a, "--print-after")) {
 			o->passes.print_after = flag_value(argc, argv, &i, "--print-after");
 		} else if (is_flag(a, "--disable-pass")) {
@@ -274,6 +277,13 @@ static Graph *load_model(Options *o, Err *e)
 		char *text = e->set ? NULL : slurp(o->model, e);
 		g = text ? ir_parse(text, o->model, e) : NULL;
 		free(text);
+		if (g && g->entry) {
+			ir_errorf(e, "%s: this graph was printed after the pass pipeline for the entry point %s (entry=%s on its "
+			             "graph line); lunac takes a model's graph, as `lunac ir MODEL` or --print-after=input print it",
+			          o->model, g->entry, g->entry);
+			ir_free(g);
+			return NULL;
+		}
 		if (g && ir_verify_model(g, o->model, e)) {
 			ir_free(g);
 			return NULL;
@@ -429,6 +439,21 @@ static int cmd_stats(Options *o, Graph *g, Err *e)
 	return 0;
 }
 
+/* lunac ir: the model's graph, which build compiles into every entry point
+** (after running the pipeline for the default entry, so that ir refuses what
+** build would); with --entry, the graph after the pipeline for that entry;
+** with --print-after, only the graphs it prints (on stderr). */
+static int cmd_ir(Options *o, Graph *g, Err *e)
+{
+	Graph *c = o->entry_given || o->passes.print_after ? g : ir_clone(g);
+	int rc = pass_pipeline(c, &o->passes, e);
+	if (c != g)
+		ir_free(c);
+	if (!rc && !o->passes.print_after)
+		ir_print(g, stdout);
+	return rc;
+}
+
 /* lunac passes: the pipeline, in order. */
 static void cmd_passes(void)
 {
@@ -455,12 +480,8 @@ int main(int argc, char **argv)
 		rc = cmd_build(&o, g, &e) != 0;
 	else if (g && !strcmp(o.cmd, "stats"))
 		rc = cmd_stats(&o, g, &e) != 0;
-	else if (g) {
-		o.passes.print_file = stdout;
-		rc = pass_pipeline(g, &o.passes, &e) != 0;
-		if (!rc && !o.passes.print_after)
-			ir_print(g, stdout);
-	}
+	else if (g)
+		rc = cmd_ir(&o, g, &e) != 0;
 	ir_free(g);
 	if (rc)
 		fprintf(stderr, "%s\n", e.msg);

@@ -150,6 +150,8 @@ typedef struct Graph {
 	Output *outputs;
 	int noutputs, capoutputs;
 	const char *spec_hash;  /* hex digest of the model source and -D values */
+	const char *entry;      /* the entry point the pass pipeline specialised the graph
+	                           for ("predict", "train_adam", ...); NULL: a model's graph */
 	Task *tasks;            /* in the arena */
 	int ntasks;
 } Graph;
