@@ -84,6 +84,7 @@ typedef struct RtEntry {
 ** writes first (outputs[0..npredict)); each group keeps descriptor order. */
 typedef struct RtModel {
 	char *format, *name, *compiler, *spec_hash;
+	char *target_cpu, *target_features;   /* "target" (what the code needs), or NULL */
 	int64_t fixed_bytes;        /* non-batched region */
 	int64_t batch_bytes;        /* batched region, per sample */
 	RtTensor *inputs, *outputs, *params;

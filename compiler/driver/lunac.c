@@ -51,7 +51,10 @@ static const char usage[] =
 	"                       mc, eval, train_adam or train_sgd (build makes them all)\n"
 	"  --print-after=PASS   print the IR after PASS (a pass name, input, or all) to stderr\n"
 	"  --disable-pass=A,B   skip optional passes\n"
-	"  --cpu=NAME --features=+a,-b   target another CPU than this machine's\n"
+	"  --cpu=NAME           generate code for that CPU (an LLVM name: x86-64-v2,\n"
+	"                       skylake-avx512, ...; `llc-19 -mcpu=help` lists them) with its\n"
+	"                       own features; default: this machine's CPU and features\n"
+	"  --features=+a,-b     LLVM features to add or remove on top of those\n"
 	"  -O0 .. -O3           LLVM optimisation level (default -O3)\n"
 	"  --max-bytes=SIZE     refuse a model whose parameters, or activations per sample,\n"
 	"                       take more than SIZE bytes (default 16G; suffixes K M G T P)\n"
@@ -199,6 +202,8 @@ static void parse_args(Options *o, int argc, char **argv)
 			o->lua_instr = parse_size("--lua-instructions", flag_value(argc, argv, &i, "--lua-instructions"));
 		} else if (is_flag(a, "--cpu")) {
 			o->cg.cpu = flag_value(argc, argv, &i, "--cpu");
+			if (!*o->cg.cpu)
+				die(2, "--cpu: expected a CPU name (`llc-19 -mcpu=help` lists them), got nothing");
 		} else if (is_flag(a, "--features")) {
 			o->cg.features = flag_value(argc, argv, &i, "--features");
 		} else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) {

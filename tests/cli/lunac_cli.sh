@@ -1,0 +1,56 @@
+#!/bin/sh
+# lunac_cli.sh -- what the compiler driver promises on its command line:
+# --cpu targets that CPU's features (not the host's) and an unknown CPU or
+# feature is an error; the executable's info records the target.
+# Prints "ok - NAME" / "not ok - NAME: why".
+cd "$(dirname "$0")/../.." || exit 2
+if [ ! -x bin/lunac ]; then
+	echo "not ok - lunac_cli: bin/lunac is not built"; exit 1
+fi
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+ok() { echo "ok - $1"; }
+bad() { echo "not ok - $1: $2"; }
+# refused NAME STATUS EXPECT CMD...: CMD exits STATUS with EXPECT on stderr.
+refused() {
+	name=$1; want=$2; expect=$3; shift 3
+	"$@" >"$T/out" 2>"$T/err"; rc=$?
+	if [ "$rc" -ne "$want" ]; then bad "$name" "exit $rc, want $want: $(head -2 "$T/err")"
+	elif grep -qF -- "$expect" "$T/err"; then ok "$name"
+	else bad "$name" "stderr lacks \"$expect\": $(head -2 "$T/err")"; fi
+}
+
+# --cpu: x86-64-v2 has no AVX, so its code uses no ymm or zmm register,
+# whatever this machine has; the executable runs and says what it targets.
+if bin/lunac build models/mlp.lua -O2 --cpu=x86-64-v2 --emit=asm -o "$T/v2.s" 2>"$T/err" &&
+   ! grep -q '%[yz]mm' "$T/v2.s" && grep -q '%xmm' "$T/v2.s"; then
+	ok "--cpu=x86-64-v2: no AVX registers in the code"
+else
+	bad "--cpu=x86-64-v2: no AVX registers in the code" "$(head -2 "$T/err"; grep -m2 '%[yz]mm' "$T/v2.s")"
+fi
+if bin/lunac build models/mlp.lua -O2 --cpu=x86-64-v3 --emit=asm -o "$T/v3.s" && grep -q '%ymm' "$T/v3.s"; then
+	ok "--cpu=x86-64-v3: AVX2 code"
+else
+	bad "--cpu=x86-64-v3: AVX2 code" "no ymm register in the assembly"
+fi
+if bin/lunac build models/mlp.lua -O0 --cpu=x86-64-v2 --features=+popcnt -o "$T/v2" &&
+   "$T/v2" info >"$T/info" && grep -q '"target": {"cpu": "x86-64-v2", "features": "+popcnt"}' "$T/info" &&
+   "$T/v2" bench --entry predict --batch 2 --steps 1 --repeat 1 >/dev/null; then
+	ok "--cpu: info records the target; the executable runs"
+else
+	bad "--cpu: info records the target; the executable runs" "$(grep target "$T/info")"
+fi
+if bin/lunac build models/mlp.lua -O0 -o "$T/host" && "$T/host" info >"$T/info" &&
+   grep -q '"target": {"cpu": "[a-z0-9_-]*", "features": "+' "$T/info"; then
+	ok "default target: info records the host's CPU and features"
+else
+	bad "default target: info records the host's CPU and features" "$(grep target "$T/info")"
+fi
+refused "--cpu: an unknown CPU is an error" 1 'LLVM does not know the CPU "pentium9"' \
+	bin/lunac build models/mlp.lua --cpu=pentium9 -o "$T/x"
+refused "--features: an unknown feature is an error" 1 'LLVM does not know the feature "+avx9"' \
+	bin/lunac build models/mlp.lua --features=+avx9 -o "$T/x"
+refused "--cpu: an empty name is a usage error" 2 "--cpu: expected a CPU name" \
+	bin/lunac build models/mlp.lua --cpu= -o "$T/x"
+[ -e "$T/x" ] && bad "--cpu: a refused build leaves nothing" "$T/x exists"
+ls "$T" | grep -q tmp && bad "--cpu: a refused build leaves no temporary" "$(ls "$T")"
+exit 0
