@@ -104,7 +104,5 @@ int rt_info(const RtModel *m, FILE *out, RtErr *e)
 	        (long long)rt_param_count(m), (long long)elements(m, RT_BUFFER),
 	        (long long)elements(m, RT_STATE), (long long)rt_weight_bytes(m),
 	        (long long)m->batch_bytes, (long long)m->fixed_bytes);
-	if (fflush(out) != 0 || ferror(out))
-		return rt_errorf(e, "cannot write to standard output");
-	return 0;
+	return rt_flush_out(out, e);
 }

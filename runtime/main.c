@@ -70,10 +70,17 @@ static int usage_error(const char *cmd, const char *fmt, ...)
 	return 2;
 }
 
-/* A runtime error from the library: exit status 1. */
+/* Set when the reader of stdout went away: main exits as a SIGPIPE would. */
+static int stdout_closed;
+
+/* A runtime error from the library: exit status 1. A closed stdout pipe
+** (`| head`) is not reported (see main). */
 static int runtime_error(const RtErr *e)
 {
-	fprintf(stderr, "%s: error: %s\n", prog, e->msg);
+	if (e->pipe_closed)
+		stdout_closed = 1;
+	else
+		fprintf(stderr, "%s: error: %s\n", prog, e->msg);
 	return 1;
 }
 
@@ -330,9 +337,10 @@ static int eval_json(const RtEvalOpts *o, const RtEvalResult *r)
 	cJSON_Delete(j);
 	if (!text)
 		return fprintf(stderr, "%s: out of memory\n", prog), 1;
-	int bad = printf("%s\n", text) < 0 || fflush(stdout) != 0;
+	RtErr e = {0};
+	printf("%s\n", text);
 	free(text);
-	return bad ? (fprintf(stderr, "%s: cannot write to standard output\n", prog), 1) : 0;
+	return rt_flush_out(stdout, &e) ? runtime_error(&e) : 0;
 }
 
 /* `eval`'s report as tables, one per task. */
@@ -349,9 +357,8 @@ static int eval_table(const RtEvalOpts *o, const RtEvalResult *r)
 		printf("\ntask %s (%d classes)\n", r->task[q], r->metrics[q].k);
 		metrics_print(&r->metrics[q], r->class_names[q], stdout);
 	}
-	if (fflush(stdout) != 0 || ferror(stdout))
-		return fprintf(stderr, "%s: cannot write to standard output\n", prog), 1;
-	return 0;
+	RtErr e = {0};
+	return rt_flush_out(stdout, &e) ? runtime_error(&e) : 0;
 }
 
 /* `eval --weights W --data [INPUT=]SPEC ... [--batch B] [--threads T] [--json] [--task
@@ -780,7 +787,8 @@ int main(int argc, char **argv)
 		prog = slash ? slash + 1 : argv[0];
 	}
 	/* A closed stdout (`| head`) becomes a write error, so staged output
-	** files are removed instead of left behind by a SIGPIPE death. */
+	** files are removed instead of left behind by a SIGPIPE death; the
+	** process ends by SIGPIPE after that, without a message (stdout_closed). */
 	signal(SIGPIPE, SIG_IGN);
 	RtErr e = {0};
 	cJSON_InitHooks(&(cJSON_Hooks){json_malloc, free});
@@ -791,5 +799,9 @@ int main(int argc, char **argv)
 	}
 	int rc = dispatch(argc, argv);
 	rt_model_free(&model);
+	if (stdout_closed) {   /* every output file is committed or removed by now */
+		signal(SIGPIPE, SIG_DFL);
+		raise(SIGPIPE);
+	}
 	return rc;
 }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <llvm-c/Analysis.h>
@@ -418,13 +419,21 @@ static int optimise(Cg *c, LLVMTargetMachineRef tm, int opt, Err *e)
 	return 0;
 }
 
-/* Write bytes to path through a temporary file in the same directory. */
+/* Write bytes to path through a temporary file in the same directory,
+** with the permissions open(2) would give a new file (0666 less the umask). */
 static int write_atomic(const char *path, const char *bytes, size_t len, Err *e)
 {
 	size_t pl = strlen(path);
 	char *tmp = malloc(pl + 16);
 	snprintf(tmp, pl + 16, "%s.tmpXXXXXX", path);
 	int fd = mkstemp(tmp);
+	mode_t mask = umask(0);   /* read the umask (lunac is single-threaded here) */
+	umask(mask);
+	if (fd >= 0 && fchmod(fd, 0666 & ~mask) != 0) {   /* mkstemp made it 0600 */
+		close(fd);
+		unlink(tmp);
+		fd = -1;
+	}
 	if (fd < 0) {
 		ir_errorf(e, "%s: cannot create: %s", path, strerror(errno));
 		free(tmp);

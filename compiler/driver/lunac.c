@@ -9,6 +9,8 @@
 #include "../version.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -467,6 +469,25 @@ static void cmd_passes(void)
 		       pass_list[i].can_disable ? "" : " (required)");
 }
 
+/* Flush stdout: 0, or 1 after saying why it failed. A reader that went
+** away (`lunac ir M | head`, with SIGPIPE ignored by whoever started lunac)
+** ends lunac quietly, as SIGPIPE does by default. */
+static int finish_stdout(void)
+{
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return 0;
+	int err = errno;
+	struct pollfd p = {STDOUT_FILENO, POLLOUT, 0};
+	if (err == EPIPE || (poll(&p, 1, 0) == 1 && (p.revents & POLLERR))) {
+		signal(SIGPIPE, SIG_DFL);
+		raise(SIGPIPE);
+		_exit(141);
+	}
+	fprintf(stderr, "lunac: cannot write to standard output%s%s\n", err ? ": " : "", err ? strerror(err) : "");
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	static Options o;
@@ -475,7 +496,7 @@ int main(int argc, char **argv)
 	find_home(&o);
 	if (!strcmp(o.cmd, "passes")) {
 		cmd_passes();
-		return 0;
+		return finish_stdout();
 	}
 	if (strcmp(o.cmd, "build") && strcmp(o.cmd, "ir") && strcmp(o.cmd, "stats"))
 		die(2, "unknown command \"%s\"", o.cmd);
@@ -490,5 +511,5 @@ int main(int argc, char **argv)
 	ir_free(g);
 	if (rc)
 		fprintf(stderr, "%s\n", e.msg);
-	return rc;
+	return finish_stdout() || rc;
 }

@@ -1,7 +1,9 @@
 #!/bin/sh
 # lunac_cli.sh -- what the compiler driver promises on its command line:
 # --cpu targets that CPU's features (not the host's) and an unknown CPU or
-# feature is an error; the executable's info records the target.
+# feature is an error; the executable's info records the target. Emitted
+# files honour the umask. A closed stdout pipe (`| head`) ends lunac and the
+# executable quietly, a full disk is an error.
 # Prints "ok - NAME" / "not ok - NAME: why".
 cd "$(dirname "$0")/../.." || exit 2
 if [ ! -x bin/lunac ]; then
@@ -53,4 +55,37 @@ refused "--cpu: an empty name is a usage error" 2 "--cpu: expected a CPU name" \
 	bin/lunac build models/mlp.lua --cpu= -o "$T/x"
 [ -e "$T/x" ] && bad "--cpu: a refused build leaves nothing" "$T/x exists"
 ls "$T" | grep -q tmp && bad "--cpu: a refused build leaves no temporary" "$(ls "$T")"
+
+# Files lunac and the executable write get 0666 (0777 for executables) less
+# the umask, as open(2) gives; the object went through mkstemp (0600).
+(umask 027 && bin/lunac build models/mlp.lua -O0 --emit=obj -o "$T/u.o" && bin/lunac build models/mlp.lua -O0 -o "$T/u" &&
+ "$T/u" init -o "$T/u.safetensors" 2>/dev/null)
+(umask 0 && bin/lunac build models/mlp.lua -O0 --emit=llvm -o "$T/u.ll")
+modes=$(stat -c '%a' "$T/u.o" "$T/u" "$T/u.safetensors" "$T/u.ll" | tr '\n' ' ')
+if [ "$modes" = "640 750 640 666 " ]; then ok "emitted files honour the umask"
+else bad "emitted files honour the umask" "modes $modes, want 640 750 640 666"; fi
+
+# A closed pipe: no message, the SIGPIPE exit, even when lunac's parent
+# ignores SIGPIPE (as a Python program's children may); a full disk is an error.
+cat >"$T/pipe.py" <<'PY'
+import os, signal, subprocess, sys
+signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+r, w = os.pipe()
+os.close(r)
+p = subprocess.run(sys.argv[1:], stdout=w, stderr=subprocess.PIPE, restore_signals=False)
+print(p.returncode, p.stderr.decode()[:200].replace("\n", " "))
+PY
+for cmd in "bin/lunac ir models/mlp.lua" "bin/lunac stats models/mlp.lua" "$T/u info"; do
+	# shellcheck disable=SC2086
+	got=$(python3 "$T/pipe.py" $cmd)
+	if [ "$got" = "-13 " ]; then ok "closed pipe: $cmd ends quietly"
+	else bad "closed pipe: $cmd ends quietly" "exit and stderr: $got"; fi
+	# shellcheck disable=SC2086
+	$cmd >/dev/full 2>"$T/err"; rc=$?
+	if [ "$rc" -eq 1 ] && grep -q "cannot write to standard output: No space left on device" "$T/err"; then
+		ok "stdout on a full disk: $cmd"
+	else
+		bad "stdout on a full disk: $cmd" "exit $rc: $(head -2 "$T/err")"
+	fi
+done
 exit 0
