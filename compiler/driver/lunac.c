@@ -32,7 +32,8 @@ typedef struct Options {
 	int64_t max_bytes;     /* the model size limit (--max-bytes) */
 	int64_t lua_memory;    /* the script's memory cap (--lua-memory), 0: default */
 	int64_t lua_instr;     /* the script's instruction budget (--lua-instructions), 0: default */
-	char home[PATH_MAX];   /* the install root: bin/.. */
+	char *home;            /* where lunac's files are (find_home), malloc'ed */
+	const char *home_why;  /* how home was found, for messages */
 } Options;
 
 static const char usage[] =
@@ -80,26 +81,56 @@ static void die(int status, const char *fmt, ...)
 	exit(status);
 }
 
-/* Find the install root (the folder above bin/) from /proc/self/exe,
-** unless LUNAC_HOME says otherwise. */
+/* Find lunac's home: LUNAC_HOME if set, else the folder above the one that
+** holds this executable (/proc/self/exe, symbolic links resolved): PREFIX
+** for an installed bin/lunac, the source tree for a built one. */
 static void find_home(Options *o)
 {
 	const char *env = getenv("LUNAC_HOME");
-	if (env) {
-		if (strlen(env) >= sizeof o->home - 32)
-			die(1, "LUNAC_HOME is longer than %d bytes", (int)sizeof o->home - 33);
-		snprintf(o->home, sizeof o->home, "%s", env);
-		return;
+	if (env && *env) {
+		o->home = strdup(env);
+		o->home_why = "from LUNAC_HOME";
+	} else {
+		o->home = realpath("/proc/self/exe", NULL);
+		if (!o->home)
+			die(1, "cannot find my own executable (/proc/self/exe: %s); set LUNAC_HOME to the PREFIX lunac "
+			       "was installed to, or to its source tree", strerror(errno));
+		for (int up = 0; up < 2; up++) {
+			char *slash = strrchr(o->home, '/');
+			if (slash)
+				*slash = 0;   /* "/bin/lunac" gives "": paths start with "/" */
+		}
+		o->home_why = "above this lunac's bin/";
 	}
-	ssize_t k = readlink("/proc/self/exe", o->home, sizeof o->home - 1);
-	if (k <= 0 || k >= (ssize_t)sizeof o->home - 33)
-		die(1, "cannot find my own executable (set LUNAC_HOME)");
-	o->home[k] = 0;
-	for (int up = 0; up < 2; up++) {
-		char *s = strrchr(o->home, '/');
-		if (s)
-			*s = 0;
+	if (!o->home)
+		die(1, "out of memory");
+}
+
+/* Where each of lunac's parts lives under its home, per layout: installed
+** (make install) or the source tree. Part 0 is the Lua library, part 1 the
+** runtime library linked into every executable. */
+static const char *const layout[2][2] = {{"share/lunac/lua", "lib/lunac"}, {"frontend/lib", "lib"}};
+
+/* The folder (malloc'ed) of part that holds file, in the first layout that
+** has it; or stop, saying where it looked and how to point lunac at it. */
+static char *find_part(Options *o, int part, const char *file)
+{
+	if (!o->home)
+		find_home(o);
+	char *dir[2] = {NULL, NULL}, *path = NULL;
+	for (int l = 0; l < 2; l++) {
+		if (asprintf(&dir[l], "%s/%s", o->home, layout[l][part]) < 0 || asprintf(&path, "%s/%s", dir[l], file) < 0)
+			die(1, "out of memory");
+		int found = access(path, R_OK) == 0;
+		free(path);
+		if (found) {
+			free(dir[1 - l]);
+			return dir[l];
+		}
 	}
+	die(1, "cannot find %s %s: looked in %s and %s (%s is %s); set LUNAC_HOME to the PREFIX lunac was installed "
+	       "to (make install PREFIX=...) or to its source tree", part ? "the runtime library" : "the Lua library",
+	    file, dir[0], dir[1], o->home, o->home_why);
 }
 
 /* Parse the value of --emit. */
@@ -296,11 +327,12 @@ static Graph *load_model(Options *o, Err *e)
 			return NULL;
 		}
 	} else {
-		char libdir[PATH_MAX + 32];
-		snprintf(libdir, sizeof libdir, "%s/frontend/lib", o->home);
+		char *libdir = find_part(o, 0, "nn.lua");
 		FeOptions fo = {.defs = o->defs, .ndefs = o->ndefs, .libdir = libdir, .max_bytes = o->max_bytes,
 		              .max_memory = (size_t)o->lua_memory, .max_instructions = o->lua_instr};
-		return fe_load(o->model, &fo, e);
+		g = fe_load(o->model, &fo, e);
+		free(libdir);
+		return g;
 	}
 	if (g && ir_check_size(g, o->max_bytes, o->model, e)) {
 		ir_free(g);
@@ -326,13 +358,14 @@ static int run(char *const argv[], Err *e)
 	return 0;
 }
 
-/* Link obj with the runtime into the executable out (via a temporary). */
-static int link_exe(const Options *o, const char *obj, const char *out, Err *e)
+/* Link obj with the runtime library in rtdir into the executable out (via
+** a temporary). */
+static int link_exe(const char *rtdir, const char *obj, const char *out, Err *e)
 {
 	char rt[PATH_MAX + 32], tmp[PATH_MAX + 16];
-	snprintf(rt, sizeof rt, "%s/lib/liblunacrt.a", o->home);
-	if (access(rt, R_OK))
-		return ir_errorf(e, "cannot find the runtime library %s (run make)", rt);
+	if (strlen(rtdir) > PATH_MAX)
+		return ir_errorf(e, "the runtime library's folder %s is longer than PATH_MAX", rtdir);
+	snprintf(rt, sizeof rt, "%s/liblunacrt.a", rtdir);
 	snprintf(tmp, sizeof tmp, "%s.tmp%d", out, (int)getpid());
 	const char *cc = getenv("CC") ? getenv("CC") : "cc";
 	char *argv[] = {(char *)cc, "-o", tmp, (char *)obj, rt,
@@ -414,15 +447,17 @@ static int cmd_build(Options *o, Graph *g, Err *e)
 		return ir_errorf(e, "build: -o OUT is required");
 	if (!o->out[0] || strlen(o->out) >= PATH_MAX)
 		return ir_errorf(e, "build: -o: the path is %s", o->out[0] ? "too long" : "empty");
+	char *rtdir = o->emit == EMIT_EXE ? find_part(o, 1, "liblunacrt.a") : NULL;   /* before any work */
 	int n = plan_entries(o, g, gs, plans, es, &l, e);
 	if (n > 0 && o->emit != EMIT_EXE) {
 		rc = cg_emit_entries(es, n, &o->cg, o->emit, o->out, e);
 	} else if (n > 0) {
 		char obj[PATH_MAX + 16];
 		snprintf(obj, sizeof obj, "%s.o.tmp%d", o->out, (int)getpid());
-		rc = cg_emit_entries(es, n, &o->cg, EMIT_OBJ, obj, e) || link_exe(o, obj, o->out, e) ? -1 : 0;
+		rc = cg_emit_entries(es, n, &o->cg, EMIT_OBJ, obj, e) || link_exe(rtdir, obj, o->out, e) ? -1 : 0;
 		unlink(obj);
 	}
+	free(rtdir);
 	for (int i = 0; i < MAXENTRIES; i++)
 		ir_free(gs[i]);
 	pass_layout_free(&l);
@@ -493,7 +528,6 @@ int main(int argc, char **argv)
 	static Options o;
 	Err e = {0};
 	parse_args(&o, argc, argv);
-	find_home(&o);
 	if (!strcmp(o.cmd, "passes")) {
 		cmd_passes();
 		return finish_stdout();
