@@ -471,13 +471,15 @@ static int cmd_stats(Options *o, Graph *g, Err *e)
 	int64_t params = ir_param_count(g), buffers = ir_buffer_count(g), macs = ir_macs(g);
 	if (pass_pipeline(g, &o->passes, e) || pass_plan(g, NULL, &plan, e))
 		return -1;
+	char h[4][32];
 	printf("model            %s\n", g->name);
-	printf("parameters       %lld trainable\n", (long long)params);
+	printf("parameters       %lld trainable (%s)\n", (long long)params, ir_human(h[0], 32, (double)params, 0));
 	printf("buffers          %lld (batch-norm running statistics)\n", (long long)buffers);
-	printf("MACs per sample  %lld (%.2f G)\n", (long long)macs, (double)macs / 1e9);
-	printf("arena (%s)  %lld bytes fixed + %lld bytes per sample\n",
+	printf("MACs per sample  %lld (%s)\n", (long long)macs, ir_human(h[1], 32, (double)macs, 0));
+	printf("arena (%s)  %lld bytes (%s) fixed + %lld bytes (%s) per sample\n",
 	       pass_entry_name(o->passes.entry, o->passes.optimizer), (long long)plan.fixed_bytes,
-	       (long long)plan.batch_bytes);
+	       ir_human(h[2], 32, (double)plan.fixed_bytes, 1), (long long)plan.batch_bytes,
+	       ir_human(h[3], 32, (double)plan.batch_bytes, 1));
 	return 0;
 }
 

@@ -58,6 +58,23 @@ static void expect_error(const char *name, const char *text, const char *want)
 	ir_free(g);
 }
 
+/* Counts and sizes are printed with the unit that fits (lunac stats printed
+** 1.8 million MACs as "0.00 G"). */
+static void test_human(void)
+{
+	static const struct { double v; int bin; const char *want; } cases[] = {
+		{1.8e6, 0, "1.80 M"}, {183728, 0, "184 K"}, {999.7e3, 0, "1.00 M"}, {532, 0, "532"}, {0, 0, "0"},
+		{2397024256.0, 0, "2.40 G"}, {50890, 0, "50.9 K"}, {3136, 1, "3.06 KiB"}, {512, 1, "512 bytes"},
+		{1024, 1, "1.00 KiB"}, {215544960, 1, "206 MiB"}, {9.2e18, 0, "9.20 E"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char buf[32], name[64];
+		ir_human(buf, sizeof buf, cases[i].v, cases[i].bin);
+		snprintf(name, sizeof name, "ir_human %.6g%s", cases[i].v, cases[i].bin ? " bytes" : "");
+		t_check(!strcmp(buf, cases[i].want), name, "got \"%s\", want \"%s\"", buf, cases[i].want);
+	}
+}
+
 /* The graph line carries the spec hash and the entry point a pipeline
 ** specialised the graph for, through print and parse; the pipeline sets
 ** entry= and refuses to run again on a specialised graph; one graph per text. */
@@ -465,6 +482,7 @@ int main(void)
 {
 	test_roundtrip();
 	test_graph_line();
+	test_human();
 	test_shape_errors();
 	test_verifier();
 	test_passes();
