@@ -512,7 +512,7 @@ static const Flag predict_flags[] = {
 	 "(just FILE if there is one)"},
 	{"output", 'o', "[NAME=]FILE", 1, "also save an output as .npy (just FILE: the first output)"},
 	{"batch", 'b', "B", 0, "run at most B samples at a time (default: all at once)"},
-	{"threads", 't', "T", 0, "threads the model may use (default: every CPU)"},
+	{"threads", 't', "T", 0, "no effect yet: the model runs on one thread"},
 	{"quiet", 'q', NULL, 0, "print nothing on stdout (with -o)"},
 	{"normalize", 0, "M,S[,...]", 0, "normalise images per channel (default: as the checkpoint "
 	 "was trained, else none)"},
@@ -525,7 +525,7 @@ static const Flag mc_flags[] = {
 	{"samples", 'T', "T", 0, "stochastic passes (default 30)"},
 	{"seed", 0, "S", 0, "dropout seed (default 0); the same seed gives the same numbers"},
 	{"batch", 'b', "B", 0, "passes per call of the model (default: all T at once)"},
-	{"threads", 't', "T", 0, "threads the model may use (default: every CPU)"},
+	{"threads", 't', "T", 0, "no effect yet: the model runs on one thread"},
 	{"json", 0, NULL, 0, "print JSON instead of tables"},
 	{"normalize", 0, "M,S[,...]", 0, "normalise images per channel (default: as the checkpoint "
 	 "was trained, else none)"},
@@ -561,7 +561,7 @@ static const Flag train_flags[] = {
 	{"out", 'o', "RUNDIR", 0, "directory for best/last.safetensors and metrics.jsonl"},
 	{"resume", 0, "CKPT", 0, "continue the run of RUNDIR/last.safetensors exactly"},
 	{"weights", 'w', "FILE", 0, "start from these weights instead of a fresh initialisation"},
-	{"threads", 't', "T", 0, "threads the model may use (default: every CPU)"},
+	{"threads", 't', "T", 0, "threads decoding image files while loading data (default: every CPU); the model runs on one thread"},
 	{0},
 };
 _Static_assert(sizeof train_flags / sizeof train_flags[0] == T_NFLAGS + 1, "train flags");
@@ -571,7 +571,7 @@ static const Flag eval_flags[] = {
 	{"data", 'd', "[INPUT=]SPEC", 1, "labelled data (docs/data.md); one per image input as "
 	 "INPUT=SPEC"},
 	{"batch", 'b', "B", 0, "samples at a time (default 32)"},
-	{"threads", 't', "T", 0, "threads the model may use (default: every CPU)"},
+	{"threads", 't', "T", 0, "threads decoding image files while loading data (default: every CPU); the model runs on one thread"},
 	{"json", 0, NULL, 0, "print the metrics as JSON"},
 	{"label-task", 0, "NAME", 0, "the task the labels are for (default: the model's only task)"},
 	{"task", 0, "INPUT=TASK", 1, "the task INPUT's dataset's labels are for (as in train)"},
@@ -586,7 +586,7 @@ static const Flag bench_flags[] = {
 	{"batch", 'b', "B", 0, "samples per call (default 64)"},
 	{"steps", 0, "S", 0, "calls per round (default 20)"},
 	{"repeat", 0, "R", 0, "rounds; the median is reported (default 5)"},
-	{"threads", 't', "T", 0, "threads the model may use (default 1)"},
+	{"threads", 't', "T", 0, "passed to the model, which runs on one thread yet (default 1)"},
 	{0},
 };
 

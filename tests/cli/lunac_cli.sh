@@ -3,7 +3,7 @@
 # --cpu targets that CPU's features (not the host's) and an unknown CPU or
 # feature is an error; the executable's info records the target. Emitted
 # files honour the umask. A closed stdout pipe (`| head`) ends lunac and the
-# executable quietly, a full disk is an error.
+# executable quietly, a full disk is an error. --threads help is exact.
 # Prints "ok - NAME" / "not ok - NAME: why".
 cd "$(dirname "$0")/../.." || exit 2
 if [ ! -x bin/lunac ]; then
@@ -88,4 +88,15 @@ for cmd in "bin/lunac ir models/mlp.lua" "bin/lunac stats models/mlp.lua" "$T/u 
 		bad "stdout on a full disk: $cmd" "exit $rc: $(head -2 "$T/err")"
 	fi
 done
+
+# --threads promises only what the code does: the kernels ignore RtCtx.nthreads,
+# train and eval use it for decoding image files.
+"$T/u" help predict >"$T/hp" 2>&1; "$T/u" help mc >"$T/hm" 2>&1; "$T/u" help train >"$T/ht" 2>&1; "$T/u" help eval >"$T/he" 2>&1
+if grep -q -- "--threads T *no effect yet: the model runs on one thread" "$T/hp" && grep -q -- "no effect yet" "$T/hm" &&
+   grep -q -- "--threads T *threads decoding image files while loading data" "$T/ht" &&
+   grep -q -- "threads decoding image files" "$T/he" && ! cat "$T/hp" "$T/hm" "$T/ht" "$T/he" | grep -q "threads the model may use"; then
+	ok "--threads help says what it does"
+else
+	bad "--threads help says what it does" "$(grep -h -- --threads "$T/hp" "$T/ht")"
+fi
 exit 0
