@@ -51,7 +51,7 @@ TEST_BIN    = $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRC))
 LIBLUNAC = $(B)/liblunac.a
 LIBRTCORE = $(B)/librtcore.a
 
-.PHONY: all deps check check-asan demo clean help golden bench faults fuzz
+.PHONY: all deps check check-asan demo clean help golden bench faults fuzz install uninstall
 all: $(BIN)/lunac $(BIN)/lunac-synth $(LIB)/liblunacrt.a
 
 help:
@@ -64,6 +64,8 @@ help:
 	@echo "make bench       time the training step against PyTorch (installs python3-torch)"
 	@echo "make fuzz        run every parser's libFuzzer harness FUZZ_SECONDS (60) each"
 	@echo "make golden      accept new printed IR in tests/golden (read the diff!)"
+	@echo "make install     install lunac under PREFIX (/usr/local): bin/, share/lunac/lua/, lib/lunac/"
+	@echo "make uninstall   remove what make install installed"
 	@echo "make clean       remove build outputs"
 
 deps:
@@ -155,6 +157,20 @@ bench: deps
 
 golden: all
 	@UPDATE=1 sh tests/cli/golden.sh
+
+# bin/lunac finds the Lua library and the runtime library from its own
+# place: PREFIX/share/lunac/lua and PREFIX/lib/lunac (docs/codegen.md).
+PREFIX ?= /usr/local
+INSTALL_DIRS = $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/lunac/lua $(DESTDIR)$(PREFIX)/lib/lunac
+install: all
+	install -d $(INSTALL_DIRS)
+	install -m 755 $(BIN)/lunac $(BIN)/lunac-synth $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 frontend/lib/*.lua $(DESTDIR)$(PREFIX)/share/lunac/lua/
+	install -m 644 $(LIB)/liblunacrt.a $(DESTDIR)$(PREFIX)/lib/lunac/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/lunac $(DESTDIR)$(PREFIX)/bin/lunac-synth
+	rm -rf $(DESTDIR)$(PREFIX)/share/lunac $(DESTDIR)$(PREFIX)/lib/lunac
 
 clean:
 	rm -rf build build-asan build-fuzz bin lib

@@ -3,10 +3,12 @@
 ** in the destination's directory, is flushed and fsynced, then renamed over
 ** the destination; on any failure the temporary is removed. Also a pread
 ** that reads all it is asked for or says why not, and the one way every
-** reader opens a file: only a regular file, never blocking on a FIFO.
+** reader opens a file: only a regular file, never blocking on a FIFO. And
+** the check that standard output took everything printed on it.
 */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -140,6 +142,29 @@ void rt_out_abort(RtOut *o)
 	free(o->path);
 	free(o->buf);
 	memset(o, 0, sizeof *o);
+}
+
+/* 1 if fd is a pipe or socket whose reading end is closed: poll reports an
+** error or hang-up on it at once. */
+static int reader_gone(int fd)
+{
+	struct stat sb;
+	if (fstat(fd, &sb) != 0 || !(S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode)))
+		return 0;
+	struct pollfd p = {fd, POLLOUT, 0};
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
+}
+
+int rt_flush_out(FILE *out, RtErr *e)
+{
+	errno = 0;
+	if (fflush(out) == 0 && !ferror(out))
+		return 0;
+	int err = errno, first = !e->set;
+	rt_errorf(e, "cannot write to standard output%s%s", err ? ": " : "", err ? strerror(err) : "");
+	if (first && (err == EPIPE || reader_gone(fileno(out))))
+		e->pipe_closed = 1;
+	return -1;
 }
 
 int rt_open_read(const char *path, RtErr *e)

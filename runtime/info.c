@@ -1,6 +1,6 @@
 /*
 ** info.c -- `info`: what the executable holds, as JSON on stdout: name,
-** compiler, spec hash, entry points, the data inputs and the outputs of
+** compiler, spec hash, the target CPU and features, entry points, the data inputs and the outputs of
 ** predict (-1 is the batch dimension), label inputs and tasks, every
 ** parameter and buffer with its shape, the optimizer state, and the sizes
 ** that matter when choosing a batch: bytes per sample and fixed bytes.
@@ -79,6 +79,13 @@ int rt_info(const RtModel *m, FILE *out, RtErr *e)
 	rt_json_str(out, m->compiler);
 	fputs(",\n  \"spec_hash\": ", out);
 	rt_json_str(out, m->spec_hash);
+	if (m->target_cpu) {
+		fputs(",\n  \"target\": {\"cpu\": ", out);
+		rt_json_str(out, m->target_cpu);
+		fputs(", \"features\": ", out);
+		rt_json_str(out, m->target_features);
+		fputc('}', out);
+	}
 	fputs(",\n  \"entries\": [", out);
 	for (int i = 0; i < m->nentries; i++) {
 		fputs(i ? ", " : "", out);
@@ -97,7 +104,5 @@ int rt_info(const RtModel *m, FILE *out, RtErr *e)
 	        (long long)rt_param_count(m), (long long)elements(m, RT_BUFFER),
 	        (long long)elements(m, RT_STATE), (long long)rt_weight_bytes(m),
 	        (long long)m->batch_bytes, (long long)m->fixed_bytes);
-	if (fflush(out) != 0 || ferror(out))
-		return rt_errorf(e, "cannot write to standard output");
-	return 0;
+	return rt_flush_out(out, e);
 }

@@ -22,6 +22,9 @@
 **     "name": "tiny_cnn",
 **     "compiler": "lunac 0.1.0",
 **     "spec_hash": "<hex>",
+**     "target": {"cpu": "znver3", "features": "+avx2,..."}   optional: the CPU the
+**                code was generated for, and the LLVM feature string on top of
+**                that CPU's own ("" with --cpu alone: the CPU's own)
 **     "fixed_bytes": F,              bytes of the non-batched region
 **     "batch_bytes": B,              per-sample bytes of the batched region
 **     "inputs":  [{"name","dtype":"f32"|"i32","shape":[-1,3,28,28],"offset","batched"}],

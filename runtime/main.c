@@ -73,10 +73,17 @@ static int usage_error(const char *cmd, const char *fmt, ...)
 	return 2;
 }
 
-/* A runtime error from the library: exit status 1. */
+/* Set when the reader of stdout went away: main exits as a SIGPIPE would. */
+static int stdout_closed;
+
+/* A runtime error from the library: exit status 1. A closed stdout pipe
+** (`| head`) is not reported (see main). */
 static int runtime_error(const RtErr *e)
 {
-	fprintf(stderr, "%s: error: %s\n", prog, e->msg);
+	if (e->pipe_closed)
+		stdout_closed = 1;
+	else
+		fprintf(stderr, "%s: error: %s\n", prog, e->msg);
 	return 1;
 }
 
@@ -399,9 +406,10 @@ static int eval_json(const RtEvalOpts *o, const RtEvalResult *r)
 	cJSON_Delete(j);
 	if (!text)
 		return fprintf(stderr, "%s: out of memory\n", prog), 1;
-	int bad = printf("%s\n", text) < 0 || fflush(stdout) != 0;
+	RtErr e = {0};
+	printf("%s\n", text);
 	free(text);
-	return bad ? (fprintf(stderr, "%s: cannot write to standard output\n", prog), 1) : 0;
+	return rt_flush_out(stdout, &e) ? runtime_error(&e) : 0;
 }
 
 /* `eval`'s report as tables, one per task. */
@@ -418,9 +426,8 @@ static int eval_table(const RtEvalOpts *o, const RtEvalResult *r)
 		printf("\ntask %s (%d classes)\n", r->task[q], r->metrics[q].k);
 		metrics_print(&r->metrics[q], r->class_names[q], stdout);
 	}
-	if (fflush(stdout) != 0 || ferror(stdout))
-		return fprintf(stderr, "%s: cannot write to standard output\n", prog), 1;
-	return 0;
+	RtErr e = {0};
+	return rt_flush_out(stdout, &e) ? runtime_error(&e) : 0;
 }
 
 /* `eval --weights W --data [INPUT=]SPEC ... [--batch B] [--threads T] [--json] [--task
@@ -578,7 +585,7 @@ static const Flag predict_flags[] = {
 	 "(just FILE if there is one)"},
 	{"output", 'o', "[NAME=]FILE", 1, "also save an output as .npy (just FILE: the first output)"},
 	{"batch", 'b', "B", 0, "run at most B samples at a time (default: all at once)"},
-	{"threads", 't', "T", 0, "threads the model may use (default: every CPU)"},
+	{"threads", 't', "T", 0, "no effect yet: the model runs on one thread"},
 	{"quiet", 'q', NULL, 0, "print nothing on stdout (with -o)"},
 	{"normalize", 0, "M,S[,...]", 0, "normalise images per channel (default: as the checkpoint "
 	 "was trained, else none)"},
@@ -601,7 +608,7 @@ static const Flag mc_flags[] = {
 	{"samples", 'T', "T", 0, "stochastic passes (default 30)"},
 	{"seed", 0, "S", 0, "dropout seed (default 0); the same seed gives the same numbers"},
 	{"batch", 'b', "B", 0, "passes per call of the model (default: all T at once)"},
-	{"threads", 't', "T", 0, "threads the model may use (default: every CPU)"},
+	{"threads", 't', "T", 0, "no effect yet: the model runs on one thread"},
 	{"json", 0, NULL, 0, "print JSON instead of tables"},
 	{"normalize", 0, "M,S[,...]", 0, "normalise images per channel (default: as the checkpoint "
 	 "was trained, else none)"},
@@ -637,7 +644,7 @@ static const Flag train_flags[] = {
 	{"out", 'o', "RUNDIR", 0, "directory for best/last.safetensors and metrics.jsonl"},
 	{"resume", 0, "CKPT", 0, "continue the run of RUNDIR/last.safetensors exactly"},
 	{"weights", 'w', "FILE", 0, "start from these weights instead of a fresh initialisation"},
-	{"threads", 't', "T", 0, "threads the model may use (default: every CPU)"},
+	{"threads", 't', "T", 0, "threads decoding image files while loading data (default: every CPU); the model runs on one thread"},
 	{0},
 };
 _Static_assert(sizeof train_flags / sizeof train_flags[0] == T_NFLAGS + 1, "train flags");
@@ -647,7 +654,7 @@ static const Flag eval_flags[] = {
 	{"data", 'd', "[INPUT=]SPEC", 1, "labelled data (docs/data.md); one per image input as "
 	 "INPUT=SPEC"},
 	{"batch", 'b', "B", 0, "samples at a time (default 32)"},
-	{"threads", 't', "T", 0, "threads the model may use (default: every CPU)"},
+	{"threads", 't', "T", 0, "threads decoding image files while loading data (default: every CPU); the model runs on one thread"},
 	{"json", 0, NULL, 0, "print the metrics as JSON"},
 	{"label-task", 0, "NAME", 0, "the task the labels are for (default: the model's only task)"},
 	{"task", 0, "INPUT=TASK", 1, "the task INPUT's dataset's labels are for (as in train)"},
@@ -664,7 +671,7 @@ static const Flag bench_flags[] = {
 	{"batch", 'b', "B", 0, "samples per call (default 64)"},
 	{"steps", 0, "S", 0, "calls per round (default 20)"},
 	{"repeat", 0, "R", 0, "rounds; the median is reported (default 5)"},
-	{"threads", 't', "T", 0, "threads the model may use (default 1)"},
+	{"threads", 't', "T", 0, "passed to the model, which runs on one thread yet (default 1)"},
 	{0},
 };
 
@@ -870,7 +877,8 @@ int main(int argc, char **argv)
 		prog = slash ? slash + 1 : argv[0];
 	}
 	/* A closed stdout (`| head`) becomes a write error, so staged output
-	** files are removed instead of left behind by a SIGPIPE death. */
+	** files are removed instead of left behind by a SIGPIPE death; the
+	** process ends by SIGPIPE after that, without a message (stdout_closed). */
 	signal(SIGPIPE, SIG_IGN);
 	RtErr e = {0};
 	cJSON_InitHooks(&(cJSON_Hooks){json_malloc, free});
@@ -881,5 +889,9 @@ int main(int argc, char **argv)
 	}
 	int rc = dispatch(argc, argv);
 	rt_model_free(&model);
+	if (stdout_closed) {   /* every output file is committed or removed by now */
+		signal(SIGPIPE, SIG_DFL);
+		raise(SIGPIPE);
+	}
 	return rc;
 }

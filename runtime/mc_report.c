@@ -114,7 +114,5 @@ int rt_mc_print(const RtModel *m, const RtMcResult *r, int json, FILE *out, RtEr
 				task_table(r->task[q], &r->t[i * r->ntasks + q], out);
 		}
 	}
-	if (fflush(out) != 0 || ferror(out))
-		return rt_errorf(e, "cannot write to standard output");
-	return 0;
+	return rt_flush_out(out, e);
 }

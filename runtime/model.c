@@ -187,6 +187,9 @@ static int getheader(const cJSON *root, RtModel *m, RtErr *e)
 		return -1;
 	if (strcmp(m->format, "lunac-model-1"))
 		return BAD("unknown format \"%s\" (this runtime reads lunac-model-1)", m->format);
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "target");   /* optional */
+	if (t && (getstr(t, "cpu", &m->target_cpu, "target", e) || getstr(t, "features", &m->target_features, "target", e)))
+		return -1;
 	return getstr(root, "name", &m->name, "top level", e) ||
 	       getstr(root, "compiler", &m->compiler, "top level", e) ||
 	       getstr(root, "spec_hash", &m->spec_hash, "top level", e) ||
@@ -232,6 +235,8 @@ void rt_model_free(RtModel *m)
 	free(m->name);
 	free(m->compiler);
 	free(m->spec_hash);
+	free(m->target_cpu);
+	free(m->target_features);
 	freelist(m->inputs, m->ninputs);
 	freelist(m->outputs, m->noutputs);
 	freelist(m->params, m->nparams);

@@ -246,9 +246,7 @@ static int print_json(const Run *r, FILE *f, RtErr *e)
 		fprintf(f, "\n    }%s\n", i + 1 < r->m->npredict ? "," : "");
 	}
 	fputs("  }\n}\n", f);
-	if (fflush(f) != 0 || ferror(f))
-		return rt_errorf(e, "cannot write to standard output");
-	return 0;
+	return rt_flush_out(f, e);
 }
 
 /* Stage the requested output files, print, then commit them all. */

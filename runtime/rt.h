@@ -26,6 +26,7 @@
 
 typedef struct RtErr {
 	int set;
+	int pipe_closed;    /* the error is that the reader of stdout went away (`| head`) */
 	char msg[RT_ERRLEN];
 } RtErr;
 
@@ -84,6 +85,7 @@ typedef struct RtEntry {
 ** writes first (outputs[0..npredict)); each group keeps descriptor order. */
 typedef struct RtModel {
 	char *format, *name, *compiler, *spec_hash;
+	char *target_cpu, *target_features;   /* "target" (what the code needs), or NULL */
 	int64_t fixed_bytes;        /* non-batched region */
 	int64_t batch_bytes;        /* batched region, per sample */
 	RtTensor *inputs, *outputs, *params;
@@ -159,6 +161,12 @@ int rt_out_finish(RtOut *o, RtErr *e);
 int rt_out_commit(RtOut *o, RtErr *e);
 /* Close and remove the temporary; safe on a zeroed or committed RtOut. */
 void rt_out_abort(RtOut *o);
+
+/* Flush out (standard output) and check that everything printed on it was
+** written; -1 with e set to "cannot write to standard output: REASON"
+** otherwise. When out is a pipe whose reader has gone (`OUT info | head`),
+** e->pipe_closed is set too: main then exits quietly, as a SIGPIPE would. */
+int rt_flush_out(FILE *out, RtErr *e);
 
 /* Open path for reading: a regular file only (a FIFO, a directory, a
 ** device is "X is not a regular file"; a FIFO is opened without blocking to

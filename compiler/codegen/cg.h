@@ -218,10 +218,23 @@ LLVMValueRef cg_addr(Cg *c, LLVMValueRef arena, int id);
 ** after its assign. */
 int cg_check_plan(Cg *c);
 
+/* ---- the target (emit.c) ---- */
+
+/* The CPU and feature string code is generated for: o's --cpu, with only
+** o's --features on top of that CPU's own (an empty string: the CPU's own),
+** or without a cpu the host's name and detected features followed by o's
+** features. Both malloc'ed. */
+typedef struct CgTarget {
+	char *cpu, *features;
+} CgTarget;
+int cg_target(const CgOptions *o, CgTarget *t, Err *e);
+void cg_target_free(CgTarget *t);
+
 /* ---- descriptor.c ---- */
 
-/* cg_descriptor_entries with the reason for a failure in e. */
-char *cg_descriptor_check(const CgEntry *es, int n, Err *e);
+/* cg_descriptor_entries with the reason for a failure in e; t (the target
+** recorded as "target") may be NULL for the host's. */
+char *cg_descriptor_check(const CgEntry *es, int n, const CgTarget *t, Err *e);
 
 /* ---- kernels.c ---- */
 

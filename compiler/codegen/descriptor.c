@@ -156,7 +156,7 @@ static void tasks(const Graph *g, cJSON *a)
 /* The descriptor of entries es[0..n), malloc'ed; NULL with e set if a
 ** tensor has no storage, two entries place a name differently, or the
 ** plans' sizes are not unified. */
-char *cg_descriptor_check(const CgEntry *es, int n, Err *e)
+char *cg_descriptor_check(const CgEntry *es, int n, const CgTarget *t, Err *e)
 {
 	if (n < 1)
 		return ir_errorf(e, "codegen: no entry to emit"), NULL;
@@ -170,6 +170,15 @@ char *cg_descriptor_check(const CgEntry *es, int n, Err *e)
 	cJSON_AddStringToObject(d, "name", g->name ? g->name : "");
 	cJSON_AddStringToObject(d, "compiler", LUNAC_COMPILER);
 	cJSON_AddStringToObject(d, "spec_hash", g->spec_hash ? g->spec_hash : "");
+	CgTarget host = {0};
+	if (!t && cg_target(NULL, &host, e) == 0)
+		t = &host;
+	if (t) {
+		cJSON *tj = cJSON_AddObjectToObject(d, "target");
+		cJSON_AddStringToObject(tj, "cpu", t->cpu);
+		cJSON_AddStringToObject(tj, "features", t->features);
+	}
+	cg_target_free(&host);
 	cJSON_AddNumberToObject(d, "fixed_bytes", (double)es[0].p->fixed_bytes);
 	cJSON_AddNumberToObject(d, "batch_bytes", (double)es[0].p->batch_bytes);
 	Desc ds = {.e = e};
@@ -193,7 +202,7 @@ char *cg_descriptor_check(const CgEntry *es, int n, Err *e)
 char *cg_descriptor_entries(const CgEntry *es, int n)
 {
 	Err e = {0};
-	return cg_descriptor_check(es, n, &e);
+	return cg_descriptor_check(es, n, NULL, &e);
 }
 
 /* The descriptor of one graph as the entry "predict". */

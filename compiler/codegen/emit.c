@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <llvm-c/Analysis.h>
@@ -132,7 +133,8 @@ static const Kernel *kernel(Cg *c, const Node *nd)
 /* The descriptor of every entry as the NUL-terminated global lunac_model_json. */
 static int descriptor_global(Cg *c, const CgEntry *es, int n)
 {
-	char *json = cg_descriptor_check(es, n, c->e);
+	CgTarget t = {(char *)c->cpu, (char *)c->features};
+	char *json = cg_descriptor_check(es, n, &t, c->e);
 	if (!json)
 		return -1;
 	LLVMValueRef init = LLVMConstStringInContext2(c->ctx, json, strlen(json), 0);
@@ -256,7 +258,110 @@ static int build(Cg *c, const CgEntry *es, int n)
 	return 0;
 }
 
-/* Create the target machine for the host or the options' cpu / features. */
+/* A malloc'ed copy of a + b, with a comma between when both are non-empty. */
+static char *join(const char *a, const char *b)
+{
+	char *s = NULL;
+	if (asprintf(&s, "%s%s%s", a, *a && *b ? "," : "", b) < 0)
+		return NULL;
+	return s;
+}
+
+int cg_target(const CgOptions *o, CgTarget *t, Err *e)
+{
+	const char *cpu = o ? o->cpu : NULL, *features = o && o->features ? o->features : "";
+	t->cpu = t->features = NULL;
+	if (cpu) {
+		t->cpu = strdup(cpu);
+		t->features = strdup(features);
+	} else {
+		char *hcpu = LLVMGetHostCPUName(), *hfeat = LLVMGetHostCPUFeatures();
+		t->cpu = strdup(hcpu);
+		t->features = join(hfeat, features);
+		LLVMDisposeMessage(hcpu);
+		LLVMDisposeMessage(hfeat);
+	}
+	if (!t->cpu || !t->features) {
+		cg_target_free(t);
+		return ir_errorf(e, "codegen: out of memory");
+	}
+	return 0;
+}
+
+void cg_target_free(CgTarget *t)
+{
+	free(t->cpu);
+	free(t->features);
+	t->cpu = t->features = NULL;
+}
+
+/* The quoted name in LLVM's "'NAME' is not a recognized KIND for this
+** target" in text, malloc'ed; NULL when text has no such line. */
+static char *unrecognized(const char *text, const char *kind)
+{
+	char pat[64];
+	snprintf(pat, sizeof pat, "' is not a recognized %s for this target", kind);
+	for (const char *l = text; *l;) {
+		const char *end = strchr(l, '\n'), *at = strstr(l, pat);
+		if (!end)
+			end = l + strlen(l);
+		if (at && at < end && l[0] == '\'')
+			return strndup(l + 1, (size_t)(at - l - 1));
+		l = *end ? end + 1 : end;
+	}
+	return NULL;
+}
+
+/* LLVMCreateTargetMachine for c's CPU and features, refusing an unknown CPU
+** or feature. LLVM-C can neither list nor check them; LLVM writes "'X' is
+** not a recognized processor (feature) for this target" on stderr and
+** carries on with a generic CPU, so that text is caught in a temporary file
+** (fd 2 redirected while the machine is made) and turned into an error;
+** anything else LLVM writes goes on to stderr. */
+static LLVMTargetMachineRef checked_machine(Cg *c, LLVMTargetRef t, const char *triple, LLVMCodeGenOptLevel lv, Err *e)
+{
+	FILE *cap = tmpfile();
+	int saved = cap ? dup(2) : -1;
+	fflush(stderr);
+	if (saved >= 0 && dup2(fileno(cap), 2) < 0)
+		close(saved), saved = -1;
+	LLVMTargetMachineRef tm = LLVMCreateTargetMachine(t, triple, c->cpu, c->features, lv, LLVMRelocPIC,
+	                                                  LLVMCodeModelDefault);
+	if (saved < 0) {
+		if (cap)
+			fclose(cap);
+		return tm;
+	}
+	dup2(saved, 2);
+	close(saved);
+	long len = ftell(cap);
+	char *text = len >= 0 ? calloc((size_t)len + 1, 1) : NULL;
+	if (text) {
+		rewind(cap);
+		len = (long)fread(text, 1, (size_t)len, cap);
+		text[len] = 0;
+	}
+	fclose(cap);
+	char *cpu = text ? unrecognized(text, "processor") : NULL, *feat = text ? unrecognized(text, "feature") : NULL;
+	if (cpu)
+		ir_errorf(e, "--cpu: LLVM does not know the CPU \"%s\" for %s (`llc-19 -mcpu=help` lists the known ones)", cpu,
+		          triple);
+	else if (feat)
+		ir_errorf(e, "--features: LLVM does not know the feature \"%s\" for %s (`llc-19 -mattr=help` lists the "
+		             "known ones)", feat, triple);
+	else if (text && *text)
+		fputs(text, stderr);
+	free(cpu);
+	free(feat);
+	free(text);
+	if (e->set && tm) {
+		LLVMDisposeTargetMachine(tm);
+		tm = NULL;
+	}
+	return tm;
+}
+
+/* Create the target machine for c's CPU and features (cg_target). */
 static LLVMTargetMachineRef target_machine(Cg *c, int opt, Err *e)
 {
 	LLVMInitializeNativeTarget();
@@ -271,8 +376,13 @@ static LLVMTargetMachineRef target_machine(Cg *c, int opt, Err *e)
 	}
 	LLVMCodeGenOptLevel lv = opt <= 0 ? LLVMCodeGenLevelNone : opt == 1 ? LLVMCodeGenLevelLess
 	                       : opt == 2 ? LLVMCodeGenLevelDefault : LLVMCodeGenLevelAggressive;
-	LLVMTargetMachineRef tm = LLVMCreateTargetMachine(t, triple, c->cpu, c->features, lv, LLVMRelocPIC,
-	                                                  LLVMCodeModelDefault);
+	LLVMTargetMachineRef tm = checked_machine(c, t, triple, lv, e);
+	if (!tm) {
+		if (!e->set)
+			ir_errorf(e, "codegen: cannot create the target machine for %s, CPU %s", triple, c->cpu);
+		LLVMDisposeMessage(triple);
+		return NULL;
+	}
 	LLVMSetTarget(c->mod, triple);
 	LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(tm);
 	LLVMSetModuleDataLayout(c->mod, dl);
@@ -309,13 +419,21 @@ static int optimise(Cg *c, LLVMTargetMachineRef tm, int opt, Err *e)
 	return 0;
 }
 
-/* Write bytes to path through a temporary file in the same directory. */
+/* Write bytes to path through a temporary file in the same directory,
+** with the permissions open(2) would give a new file (0666 less the umask). */
 static int write_atomic(const char *path, const char *bytes, size_t len, Err *e)
 {
 	size_t pl = strlen(path);
 	char *tmp = malloc(pl + 16);
 	snprintf(tmp, pl + 16, "%s.tmpXXXXXX", path);
 	int fd = mkstemp(tmp);
+	mode_t mask = umask(0);   /* read the umask (lunac is single-threaded here) */
+	umask(mask);
+	if (fd >= 0 && fchmod(fd, 0666 & ~mask) != 0) {   /* mkstemp made it 0600 */
+		close(fd);
+		unlink(tmp);
+		fd = -1;
+	}
 	if (fd < 0) {
 		ir_errorf(e, "%s: cannot create: %s", path, strerror(errno));
 		free(tmp);
@@ -375,11 +493,13 @@ int cg_emit_entries(const CgEntry *es, int n, const CgOptions *o, EmitKind k, co
 	if (!o)
 		o = &def;
 	int opt = o->opt_level < 0 ? 0 : o->opt_level > 3 ? 3 : o->opt_level;
-	char *hcpu = LLVMGetHostCPUName(), *hfeat = LLVMGetHostCPUFeatures();
+	CgTarget target;
+	if (cg_target(o, &target, e))
+		return -1;
 	const Graph *g = es[0].g;
 	Cg c = {.g = g, .p = es[0].p, .e = e};
-	c.cpu = o->cpu ? o->cpu : hcpu;
-	c.features = o->features ? o->features : hfeat;
+	c.cpu = target.cpu;
+	c.features = target.features;
 	c.avx512 = has_feature(c.features, "avx512f");
 	c.ctx = LLVMContextCreate();
 	c.mod = LLVMModuleCreateWithNameInContext(g->name ? g->name : "model", c.ctx);
@@ -395,8 +515,7 @@ int cg_emit_entries(const CgEntry *es, int n, const CgOptions *o, EmitKind k, co
 	LLVMDisposeModule(c.mod);
 	LLVMContextDispose(c.ctx);
 	ir_arena_free(&c.arena);
-	LLVMDisposeMessage(hcpu);
-	LLVMDisposeMessage(hfeat);
+	cg_target_free(&target);
 	return rc ? -1 : 0;
 }
 

@@ -9,6 +9,8 @@
 #include "../version.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,11 +27,13 @@ typedef struct Options {
 	Define defs[MAXDEFS];
 	int ndefs;
 	PassOpts passes;
+	int entry_given;       /* --entry was given */
 	CgOptions cg;
 	int64_t max_bytes;     /* the model size limit (--max-bytes) */
 	int64_t lua_memory;    /* the script's memory cap (--lua-memory), 0: default */
 	int64_t lua_instr;     /* the script's instruction budget (--lua-instructions), 0: default */
-	char home[PATH_MAX];   /* the install root: bin/.. */
+	char *home;            /* where lunac's files are (find_home), malloc'ed */
+	const char *home_why;  /* how home was found, for messages */
 } Options;
 
 static const char usage[] =
@@ -37,7 +41,8 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  build MODEL -o OUT   compile a model (.lua script or .ir text) to an executable\n"
-	"  ir MODEL             print the graph IR after the pass pipeline\n"
+	"  ir MODEL             print the model's graph IR, which `lunac build` takes back\n"
+	"                       (with --entry: the graph after the pass pipeline for that entry)\n"
 	"  stats MODEL          trainable parameters, multiply-accumulates, memory\n"
 	"  passes               list the passes, in pipeline order\n"
 	"\n"
@@ -49,7 +54,10 @@ static const char usage[] =
 	"                       mc, eval, train_adam or train_sgd (build makes them all)\n"
 	"  --print-after=PASS   print the IR after PASS (a pass name, input, or all) to stderr\n"
 	"  --disable-pass=A,B   skip optional passes\n"
-	"  --cpu=NAME --features=+a,-b   target another CPU than this machine's\n"
+	"  --cpu=NAME           generate code for that CPU (an LLVM name: x86-64-v2,\n"
+	"                       skylake-avx512, ...; `llc-19 -mcpu=help` lists them) with its\n"
+	"                       own features; default: this machine's CPU and features\n"
+	"  --features=+a,-b     LLVM features to add or remove on top of those\n"
 	"  -O0 .. -O3           LLVM optimisation level (default -O3)\n"
 	"  --max-bytes=SIZE     refuse a model whose parameters, or activations per sample,\n"
 	"                       take more than SIZE bytes (default 16G; suffixes K M G T P)\n"
@@ -73,26 +81,56 @@ static void die(int status, const char *fmt, ...)
 	exit(status);
 }
 
-/* Find the install root (the folder above bin/) from /proc/self/exe,
-** unless LUNAC_HOME says otherwise. */
+/* Find lunac's home: LUNAC_HOME if set, else the folder above the one that
+** holds this executable (/proc/self/exe, symbolic links resolved): PREFIX
+** for an installed bin/lunac, the source tree for a built one. */
 static void find_home(Options *o)
 {
 	const char *env = getenv("LUNAC_HOME");
-	if (env) {
-		if (strlen(env) >= sizeof o->home - 32)
-			die(1, "LUNAC_HOME is longer than %d bytes", (int)sizeof o->home - 33);
-		snprintf(o->home, sizeof o->home, "%s", env);
-		return;
+	if (env && *env) {
+		o->home = strdup(env);
+		o->home_why = "from LUNAC_HOME";
+	} else {
+		o->home = realpath("/proc/self/exe", NULL);
+		if (!o->home)
+			die(1, "cannot find my own executable (/proc/self/exe: %s); set LUNAC_HOME to the PREFIX lunac "
+			       "was installed to, or to its source tree", strerror(errno));
+		for (int up = 0; up < 2; up++) {
+			char *slash = strrchr(o->home, '/');
+			if (slash)
+				*slash = 0;   /* "/bin/lunac" gives "": paths start with "/" */
+		}
+		o->home_why = "above this lunac's bin/";
 	}
-	ssize_t k = readlink("/proc/self/exe", o->home, sizeof o->home - 1);
-	if (k <= 0 || k >= (ssize_t)sizeof o->home - 33)
-		die(1, "cannot find my own executable (set LUNAC_HOME)");
-	o->home[k] = 0;
-	for (int up = 0; up < 2; up++) {
-		char *s = strrchr(o->home, '/');
-		if (s)
-			*s = 0;
+	if (!o->home)
+		die(1, "out of memory");
+}
+
+/* Where each of lunac's parts lives under its home, per layout: installed
+** (make install) or the source tree. Part 0 is the Lua library, part 1 the
+** runtime library linked into every executable. */
+static const char *const layout[2][2] = {{"share/lunac/lua", "lib/lunac"}, {"frontend/lib", "lib"}};
+
+/* The folder (malloc'ed) of part that holds file, in the first layout that
+** has it; or stop, saying where it looked and how to point lunac at it. */
+static char *find_part(Options *o, int part, const char *file)
+{
+	if (!o->home)
+		find_home(o);
+	char *dir[2] = {NULL, NULL}, *path = NULL;
+	for (int l = 0; l < 2; l++) {
+		if (asprintf(&dir[l], "%s/%s", o->home, layout[l][part]) < 0 || asprintf(&path, "%s/%s", dir[l], file) < 0)
+			die(1, "out of memory");
+		int found = access(path, R_OK) == 0;
+		free(path);
+		if (found) {
+			free(dir[1 - l]);
+			return dir[l];
+		}
 	}
+	die(1, "cannot find %s %s: looked in %s and %s (%s is %s); set LUNAC_HOME to the PREFIX lunac was installed "
+	       "to (make install PREFIX=...) or to its source tree", part ? "the runtime library" : "the Lua library",
+	    file, dir[0], dir[1], o->home, o->home_why);
 }
 
 /* Parse the value of --emit. */
@@ -184,6 +222,7 @@ static void parse_args(Options *o, int argc, char **argv)
 			const char *m = flag_value(argc, argv, &i, "--entry");
 			if (pass_entry_parse(m, &o->passes.entry, &o->passes.optimizer))
 				die(2, "--entry: expected predict, mc, eval, train_adam or train_sgd, got \"%s\"", m);
+			o->entry_given = 1;
 		} else if (is_flag(a, "--print-after")) {
 			o->passes.print_after = flag_value(argc, argv, &i, "--print-after");
 		} else if (is_flag(a, "--disable-pass")) {
@@ -196,6 +235,8 @@ static void parse_args(Options *o, int argc, char **argv)
 			o->lua_instr = parse_size("--lua-instructions", flag_value(argc, argv, &i, "--lua-instructions"));
 		} else if (is_flag(a, "--cpu")) {
 			o->cg.cpu = flag_value(argc, argv, &i, "--cpu");
+			if (!*o->cg.cpu)
+				die(2, "--cpu: expected a CPU name (`llc-19 -mcpu=help` lists them), got nothing");
 		} else if (is_flag(a, "--features")) {
 			o->cg.features = flag_value(argc, argv, &i, "--features");
 		} else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) {
@@ -274,16 +315,24 @@ static Graph *load_model(Options *o, Err *e)
 		char *text = e->set ? NULL : slurp(o->model, e);
 		g = text ? ir_parse(text, o->model, e) : NULL;
 		free(text);
+		if (g && g->entry) {
+			ir_errorf(e, "%s: this graph was printed after the pass pipeline for the entry point %s (entry=%s on its "
+			             "graph line); lunac takes a model's graph, as `lunac ir MODEL` or --print-after=input print it",
+			          o->model, g->entry, g->entry);
+			ir_free(g);
+			return NULL;
+		}
 		if (g && ir_verify_model(g, o->model, e)) {
 			ir_free(g);
 			return NULL;
 		}
 	} else {
-		char libdir[PATH_MAX + 32];
-		snprintf(libdir, sizeof libdir, "%s/frontend/lib", o->home);
+		char *libdir = find_part(o, 0, "nn.lua");
 		FeOptions fo = {.defs = o->defs, .ndefs = o->ndefs, .libdir = libdir, .max_bytes = o->max_bytes,
 		              .max_memory = (size_t)o->lua_memory, .max_instructions = o->lua_instr};
-		return fe_load(o->model, &fo, e);
+		g = fe_load(o->model, &fo, e);
+		free(libdir);
+		return g;
 	}
 	if (g && ir_check_size(g, o->max_bytes, o->model, e)) {
 		ir_free(g);
@@ -309,13 +358,14 @@ static int run(char *const argv[], Err *e)
 	return 0;
 }
 
-/* Link obj with the runtime into the executable out (via a temporary). */
-static int link_exe(const Options *o, const char *obj, const char *out, Err *e)
+/* Link obj with the runtime library in rtdir into the executable out (via
+** a temporary). */
+static int link_exe(const char *rtdir, const char *obj, const char *out, Err *e)
 {
 	char rt[PATH_MAX + 32], tmp[PATH_MAX + 16];
-	snprintf(rt, sizeof rt, "%s/lib/liblunacrt.a", o->home);
-	if (access(rt, R_OK))
-		return ir_errorf(e, "cannot find the runtime library %s (run make)", rt);
+	if (strlen(rtdir) > PATH_MAX)
+		return ir_errorf(e, "the runtime library's folder %s is longer than PATH_MAX", rtdir);
+	snprintf(rt, sizeof rt, "%s/liblunacrt.a", rtdir);
 	snprintf(tmp, sizeof tmp, "%s.tmp%d", out, (int)getpid());
 	const char *cc = getenv("CC") ? getenv("CC") : "cc";
 	char *argv[] = {(char *)cc, "-o", tmp, (char *)obj, rt,
@@ -397,15 +447,17 @@ static int cmd_build(Options *o, Graph *g, Err *e)
 		return ir_errorf(e, "build: -o OUT is required");
 	if (!o->out[0] || strlen(o->out) >= PATH_MAX)
 		return ir_errorf(e, "build: -o: the path is %s", o->out[0] ? "too long" : "empty");
+	char *rtdir = o->emit == EMIT_EXE ? find_part(o, 1, "liblunacrt.a") : NULL;   /* before any work */
 	int n = plan_entries(o, g, gs, plans, es, &l, e);
 	if (n > 0 && o->emit != EMIT_EXE) {
 		rc = cg_emit_entries(es, n, &o->cg, o->emit, o->out, e);
 	} else if (n > 0) {
 		char obj[PATH_MAX + 16];
 		snprintf(obj, sizeof obj, "%s.o.tmp%d", o->out, (int)getpid());
-		rc = cg_emit_entries(es, n, &o->cg, EMIT_OBJ, obj, e) || link_exe(o, obj, o->out, e) ? -1 : 0;
+		rc = cg_emit_entries(es, n, &o->cg, EMIT_OBJ, obj, e) || link_exe(rtdir, obj, o->out, e) ? -1 : 0;
 		unlink(obj);
 	}
+	free(rtdir);
 	for (int i = 0; i < MAXENTRIES; i++)
 		ir_free(gs[i]);
 	pass_layout_free(&l);
@@ -419,14 +471,31 @@ static int cmd_stats(Options *o, Graph *g, Err *e)
 	int64_t params = ir_param_count(g), buffers = ir_buffer_count(g), macs = ir_macs(g);
 	if (pass_pipeline(g, &o->passes, e) || pass_plan(g, NULL, &plan, e))
 		return -1;
+	char h[4][32];
 	printf("model            %s\n", g->name);
-	printf("parameters       %lld trainable\n", (long long)params);
+	printf("parameters       %lld trainable (%s)\n", (long long)params, ir_human(h[0], 32, (double)params, 0));
 	printf("buffers          %lld (batch-norm running statistics)\n", (long long)buffers);
-	printf("MACs per sample  %lld (%.2f G)\n", (long long)macs, (double)macs / 1e9);
-	printf("arena (%s)  %lld bytes fixed + %lld bytes per sample\n",
+	printf("MACs per sample  %lld (%s)\n", (long long)macs, ir_human(h[1], 32, (double)macs, 0));
+	printf("arena (%s)  %lld bytes (%s) fixed + %lld bytes (%s) per sample\n",
 	       pass_entry_name(o->passes.entry, o->passes.optimizer), (long long)plan.fixed_bytes,
-	       (long long)plan.batch_bytes);
+	       ir_human(h[2], 32, (double)plan.fixed_bytes, 1), (long long)plan.batch_bytes,
+	       ir_human(h[3], 32, (double)plan.batch_bytes, 1));
 	return 0;
+}
+
+/* lunac ir: the model's graph, which build compiles into every entry point
+** (after running the pipeline for the default entry, so that ir refuses what
+** build would); with --entry, the graph after the pipeline for that entry;
+** with --print-after, only the graphs it prints (on stderr). */
+static int cmd_ir(Options *o, Graph *g, Err *e)
+{
+	Graph *c = o->entry_given || o->passes.print_after ? g : ir_clone(g);
+	int rc = pass_pipeline(c, &o->passes, e);
+	if (c != g)
+		ir_free(c);
+	if (!rc && !o->passes.print_after)
+		ir_print(g, stdout);
+	return rc;
 }
 
 /* lunac passes: the pipeline, in order. */
@@ -437,15 +506,33 @@ static void cmd_passes(void)
 		       pass_list[i].can_disable ? "" : " (required)");
 }
 
+/* Flush stdout: 0, or 1 after saying why it failed. A reader that went
+** away (`lunac ir M | head`, with SIGPIPE ignored by whoever started lunac)
+** ends lunac quietly, as SIGPIPE does by default. */
+static int finish_stdout(void)
+{
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return 0;
+	int err = errno;
+	struct pollfd p = {STDOUT_FILENO, POLLOUT, 0};
+	if (err == EPIPE || (poll(&p, 1, 0) == 1 && (p.revents & POLLERR))) {
+		signal(SIGPIPE, SIG_DFL);
+		raise(SIGPIPE);
+		_exit(141);
+	}
+	fprintf(stderr, "lunac: cannot write to standard output%s%s\n", err ? ": " : "", err ? strerror(err) : "");
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	static Options o;
 	Err e = {0};
 	parse_args(&o, argc, argv);
-	find_home(&o);
 	if (!strcmp(o.cmd, "passes")) {
 		cmd_passes();
-		return 0;
+		return finish_stdout();
 	}
 	if (strcmp(o.cmd, "build") && strcmp(o.cmd, "ir") && strcmp(o.cmd, "stats"))
 		die(2, "unknown command \"%s\"", o.cmd);
@@ -455,14 +542,10 @@ int main(int argc, char **argv)
 		rc = cmd_build(&o, g, &e) != 0;
 	else if (g && !strcmp(o.cmd, "stats"))
 		rc = cmd_stats(&o, g, &e) != 0;
-	else if (g) {
-		o.passes.print_file = stdout;
-		rc = pass_pipeline(g, &o.passes, &e) != 0;
-		if (!rc && !o.passes.print_after)
-			ir_print(g, stdout);
-	}
+	else if (g)
+		rc = cmd_ir(&o, g, &e) != 0;
 	ir_free(g);
 	if (rc)
 		fprintf(stderr, "%s\n", e.msg);
-	return rc;
+	return finish_stdout() || rc;
 }

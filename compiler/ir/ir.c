@@ -265,6 +265,7 @@ Graph *ir_clone(const Graph *g)
 {
 	Graph *c = ir_new(g->name);
 	c->spec_hash = ir_strdup(&c->arena, g->spec_hash);
+	c->entry = ir_strdup(&c->arena, g->entry);
 	for (int i = 0; i < g->nnodes; i++) {
 		const Node *src = g->nodes[i];
 		Node *nd = ir_add(c, src->op, src->nin, src->in, src->loc);

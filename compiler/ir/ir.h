@@ -150,6 +150,8 @@ typedef struct Graph {
 	Output *outputs;
 	int noutputs, capoutputs;
 	const char *spec_hash;  /* hex digest of the model source and -D values */
+	const char *entry;      /* the entry point the pass pipeline specialised the graph
+	                           for ("predict", "train_adam", ...); NULL: a model's graph */
 	Task *tasks;            /* in the arena */
 	int ntasks;
 } Graph;
@@ -215,6 +217,10 @@ Graph *ir_parse(const char *text, const char *filename, Err *e);
 int64_t ir_param_count(const Graph *g);
 int64_t ir_buffer_count(const Graph *g);
 int64_t ir_macs(const Graph *g);
+/* v in buf with the unit that fits, three significant digits: "1.80 M",
+** "183 K", "2.40 G" (binary 0: K M G T P E, powers of 1000), or "6.50 KiB",
+** "206 MiB", "512 bytes" (binary 1: powers of 1024). Returns buf. */
+char *ir_human(char *buf, size_t cap, double v, int binary);
 /* Refuse a model whose parameter bytes (parameters, buffers, constants) or
 ** activation bytes per sample (every other value, N = 1) exceed max_bytes;
 ** the message names the node that crossed the limit ("file:line" of the IR

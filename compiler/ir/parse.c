@@ -18,6 +18,7 @@ typedef struct Parser {
 	int line;
 	const char *p;      /* cursor in the current line */
 	Err *e;
+	int seen_graph;     /* graph lines read */
 } Parser;
 
 /* Report a syntax error at the current line. */
@@ -377,6 +378,43 @@ static int task_line(Parser *ps)
 	return 0;
 }
 
+/* Read the value of "key=" (a word) into *out; 1 if the next word is key=
+** and was read, 0 if it is not, -1 on an error. */
+static int graph_attr(Parser *ps, const char *key, const char **out)
+{
+	size_t k = strlen(key);
+	blank(ps);
+	if (strncmp(ps->p, key, k) || ps->p[k] != '=')
+		return 0;
+	if (*out)
+		return perr(ps, "a graph attribute is given twice"), -1;
+	ps->p += k + 1;
+	if (!word_len(ps))
+		return perr(ps, "expected a value after the graph attribute"), -1;
+	return long_word(ps, out) ? -1 : 1;
+}
+
+/* The rest of "graph NAME [spec=HEX] [entry=NAME]" (docs/ir.md). */
+static int graph_line(Parser *ps)
+{
+	if (ps->seen_graph++)
+		return perr(ps, "a second graph line (IR text holds one graph; --print-after with several passes prints one graph per pass)");
+	if (long_word(ps, &ps->g->name))
+		return -1;
+	for (;;) {
+		int a = graph_attr(ps, "spec", &ps->g->spec_hash);
+		int b = a ? 0 : graph_attr(ps, "entry", &ps->g->entry);
+		if (a < 0 || b < 0)
+			return -1;
+		if (!a && !b)
+			break;
+	}
+	for (const char *h = ps->g->spec_hash; h && *h; h++)
+		if (!isxdigit((unsigned char)*h))
+			return perr(ps, "spec= expects the hexadecimal spec hash");
+	return 0;
+}
+
 /* Parse one line of text. */
 static int line(Parser *ps)
 {
@@ -401,7 +439,7 @@ static int line(Parser *ps)
 	if (word(ps, kw, sizeof kw))
 		return -1;
 	if (!strcmp(kw, "graph"))
-		return long_word(ps, &ps->g->name);
+		return graph_line(ps);
 	if (!strcmp(kw, "output")) {
 		const char *name;
 		int id;
@@ -421,7 +459,7 @@ static int line(Parser *ps)
 /* Parse a whole IR text into a new graph (shapes inferred). */
 Graph *ir_parse(const char *text, const char *filename, Err *e)
 {
-	Parser ps = {ir_new("model"), filename ? filename : "<ir>", 0, text, e};
+	Parser ps = {ir_new("model"), filename ? filename : "<ir>", 0, text, e, 0};
 	while (*ps.p) {
 		ps.line++;
 		if (line(&ps))

@@ -109,7 +109,12 @@ char *ir_print_str(const Graph *g)
 	if (!b.s)
 		abort();
 	b.s[0] = 0;
-	put(&b, "graph %s\n", g->name);
+	put(&b, "graph %s", g->name);
+	if (g->spec_hash && *g->spec_hash)
+		put(&b, " spec=%s", g->spec_hash);
+	if (g->entry)
+		put(&b, " entry=%s", g->entry);
+	put(&b, "\n");
 	for (int i = 0; i < g->nnodes; i++)
 		put_node(&b, g->nodes[i]);
 	for (int i = 0; i < g->noutputs; i++)

@@ -73,6 +73,22 @@ int64_t ir_macs(const Graph *g)
 	return k;
 }
 
+char *ir_human(char *buf, size_t cap, double v, int binary)
+{
+	static const char *const si[] = {"", " K", " M", " G", " T", " P", " E"};
+	static const char *const bin[] = {" bytes", " KiB", " MiB", " GiB", " TiB", " PiB", " EiB"};
+	double base = binary ? 1024 : 1000;
+	int u = 0;
+	while (u < 6 && v >= base * 0.9995)   /* 999.7 K is printed as 1.00 M */
+		v /= base, u++;
+	const char *unit = binary ? bin[u] : si[u];
+	if (u == 0 || v >= 99.95)
+		snprintf(buf, cap, "%.0f%s", v, unit);
+	else
+		snprintf(buf, cap, "%.*f%s", v >= 9.995 ? 1 : 2, v, unit);
+	return buf;
+}
+
 /* Write bytes as "16 GiB" when it is a whole number of GiB, MiB or KiB,
 ** else as "N bytes", into buf. */
 static const char *fmt_bytes(char *buf, size_t cap, int64_t bytes)
@@ -116,10 +132,11 @@ int ir_check_size(const Graph *g, int64_t max_bytes, const char *file, Err *e)
 			snprintf(at, sizeof at, "%s", nd->loc);
 		else
 			snprintf(at, sizeof at, "%s: %%%d", file ? file : g->name, nd->id);
-		return ir_errorf(e, "%s: %s%s: the model's %s reach %lld bytes (%.1f GiB) here, over the limit of %s "
+		char reach[32];
+		return ir_errorf(e, "%s: %s%s: the model's %s reach %lld bytes (%s) here, over the limit of %s "
 		                    "(raise it with lunac --max-bytes SIZE)", at, ir_ops[nd->op].name, q,
 		                 k ? "activations per sample" : "parameters", (long long)total[k],
-		                 (double)total[k] / (1 << 30), fmt_bytes(lim, sizeof lim, max_bytes));
+		                 ir_human(reach, sizeof reach, (double)total[k], 1), fmt_bytes(lim, sizeof lim, max_bytes));
 	}
 	return 0;
 }

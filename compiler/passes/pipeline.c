@@ -39,7 +39,7 @@ static void maybe_print(const Graph *g, const PassOpts *o, const char *name)
 	if (!o->print_after || !(listed(o->print_after, "all") || listed(o->print_after, name)))
 		return;
 	FILE *f = o->print_file ? o->print_file : stderr;
-	fprintf(f, "; after %s\n", name);
+	fprintf(f, "# after %s\n", name);
 	ir_print(g, f);
 }
 
@@ -65,9 +65,13 @@ int pass_pipeline(Graph *g, const PassOpts *o, Err *e)
 {
 	if (check_names(o->disable, "--disable-pass", e) || check_names(o->print_after, "--print-after", e))
 		return -1;
+	if (g->entry)
+		return ir_errorf(e, "the graph was already specialised for the entry point %s "
+		                    "(its graph line says entry=%s): passes run on a model's graph", g->entry, g->entry);
 	if (ir_verify(g, e))
 		return -1;
 	maybe_print(g, o, "input");
+	g->entry = ir_strdup(&g->arena, pass_entry_name(o->entry, o->optimizer));
 	for (int i = 0; i < pass_count; i++) {
 		const Pass *p = &pass_list[i];
 		if (p->train_only && o->entry != ENTRY_TRAIN)

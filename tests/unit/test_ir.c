@@ -58,6 +58,51 @@ static void expect_error(const char *name, const char *text, const char *want)
 	ir_free(g);
 }
 
+/* Counts and sizes are printed with the unit that fits (lunac stats printed
+** 1.8 million MACs as "0.00 G"). */
+static void test_human(void)
+{
+	static const struct { double v; int bin; const char *want; } cases[] = {
+		{1.8e6, 0, "1.80 M"}, {183728, 0, "184 K"}, {999.7e3, 0, "1.00 M"}, {532, 0, "532"}, {0, 0, "0"},
+		{2397024256.0, 0, "2.40 G"}, {50890, 0, "50.9 K"}, {3136, 1, "3.06 KiB"}, {512, 1, "512 bytes"},
+		{1024, 1, "1.00 KiB"}, {215544960, 1, "206 MiB"}, {9.2e18, 0, "9.20 E"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char buf[32], name[64];
+		ir_human(buf, sizeof buf, cases[i].v, cases[i].bin);
+		snprintf(name, sizeof name, "ir_human %.6g%s", cases[i].v, cases[i].bin ? " bytes" : "");
+		t_check(!strcmp(buf, cases[i].want), name, "got \"%s\", want \"%s\"", buf, cases[i].want);
+	}
+}
+
+/* The graph line carries the spec hash and the entry point a pipeline
+** specialised the graph for, through print and parse; the pipeline sets
+** entry= and refuses to run again on a specialised graph; one graph per text. */
+static void test_graph_line(void)
+{
+	Err e;
+	Graph *g = parse("graph m spec=7d231f266470e887\n%0 = input \"x\" : f32[N,4]\noutput \"y\" %0\n", &e);
+	t_check(g && g->spec_hash && !strcmp(g->spec_hash, "7d231f266470e887") && !g->entry, "graph line: spec= parsed",
+	        "%s", g ? "wrong spec or entry" : e.msg);
+	char *a = g ? ir_print_str(g) : NULL;
+	t_check(a && !strncmp(a, "graph m spec=7d231f266470e887\n", 30), "graph line: spec= printed", "%s", a ? a : "-");
+	PassOpts o = {.entry = ENTRY_MC};
+	int rc = g ? pass_pipeline(g, &o, &e) : -1;
+	char *b = rc ? NULL : ir_print_str(g);
+	t_check(b && !strncmp(b, "graph m spec=7d231f266470e887 entry=mc\n", 39), "graph line: the pipeline sets entry=",
+	        "%s", b ? b : e.msg);
+	Graph *h = b ? parse(b, &e) : NULL;
+	t_check(h && h->entry && !strcmp(h->entry, "mc"), "graph line: entry= parsed", "%s", h ? "no entry" : e.msg);
+	memset(&e, 0, sizeof e);
+	t_check(h && pass_pipeline(h, &o, &e) && strstr(e.msg, "already specialised for the entry point mc"),
+	        "graph line: the pipeline refuses a specialised graph", "%s", e.msg);
+	free(a), free(b), ir_free(g), ir_free(h);
+	expect_error("graph line: spec= is hexadecimal", "graph m spec=xyz\n", "t.ir:1: spec= expects the hexadecimal");
+	expect_error("graph line: spec= twice", "graph m spec=ab spec=cd\n", "t.ir:1: a graph attribute is given twice");
+	expect_error("graph line: unknown attribute", "graph m colour=red\n", "t.ir:1: unexpected text");
+	expect_error("graph line: a second graph", "graph m\ngraph n\n", "t.ir:2: a second graph line");
+}
+
 /* Shape inference rejects what cannot run, naming the op and the shapes. */
 static void test_shape_errors(void)
 {
@@ -128,7 +173,7 @@ static void expect_pipeline(const char *name, const char *in, EntryKind k, const
 static void test_passes(void)
 {
 	expect_pipeline("pipeline for predict: dropout removed, dead exp removed", small, ENTRY_PREDICT,
-		"graph small\n"
+		"graph small entry=predict\n"
 		"%0 = input \"x\" : f32[N,3,8,8]\n"
 		"%1 = param \"c.weight\" init=glorot : f32[4,3,3,3]\n"
 		"%2 = param \"c.bias\" init=zeros : f32[4]\n"
@@ -140,7 +185,7 @@ static void test_passes(void)
 		"%8 = softmax %7 : f32[N,4]\n"
 		"output \"probs\" %8\n");
 	expect_pipeline("pipeline for mc: dropout kept", small, ENTRY_MC,
-		"graph small\n"
+		"graph small entry=mc\n"
 		"%0 = input \"x\" : f32[N,3,8,8]\n"
 		"%1 = param \"c.weight\" init=glorot : f32[4,3,3,3]\n"
 		"%2 = param \"c.bias\" init=zeros : f32[4]\n"
@@ -436,6 +481,8 @@ static void test_tasks(void)
 int main(void)
 {
 	test_roundtrip();
+	test_graph_line();
+	test_human();
 	test_shape_errors();
 	test_verifier();
 	test_passes();

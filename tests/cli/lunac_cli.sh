@@ -1,0 +1,102 @@
+#!/bin/sh
+# lunac_cli.sh -- what the compiler driver promises on its command line:
+# --cpu targets that CPU's features (not the host's) and an unknown CPU or
+# feature is an error; the executable's info records the target. Emitted
+# files honour the umask. A closed stdout pipe (`| head`) ends lunac and the
+# executable quietly, a full disk is an error. --threads help is exact.
+# Prints "ok - NAME" / "not ok - NAME: why".
+cd "$(dirname "$0")/../.." || exit 2
+if [ ! -x bin/lunac ]; then
+	echo "not ok - lunac_cli: bin/lunac is not built"; exit 1
+fi
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+ok() { echo "ok - $1"; }
+bad() { echo "not ok - $1: $2"; }
+# refused NAME STATUS EXPECT CMD...: CMD exits STATUS with EXPECT on stderr.
+refused() {
+	name=$1; want=$2; expect=$3; shift 3
+	"$@" >"$T/out" 2>"$T/err"; rc=$?
+	if [ "$rc" -ne "$want" ]; then bad "$name" "exit $rc, want $want: $(head -2 "$T/err")"
+	elif grep -qF -- "$expect" "$T/err"; then ok "$name"
+	else bad "$name" "stderr lacks \"$expect\": $(head -2 "$T/err")"; fi
+}
+
+# --cpu: x86-64-v2 has no AVX, so its code uses no ymm or zmm register,
+# whatever this machine has; the executable runs and says what it targets.
+if bin/lunac build models/mlp.lua -O2 --cpu=x86-64-v2 --emit=asm -o "$T/v2.s" 2>"$T/err" &&
+   ! grep -q '%[yz]mm' "$T/v2.s" && grep -q '%xmm' "$T/v2.s"; then
+	ok "--cpu=x86-64-v2: no AVX registers in the code"
+else
+	bad "--cpu=x86-64-v2: no AVX registers in the code" "$(head -2 "$T/err"; grep -m2 '%[yz]mm' "$T/v2.s")"
+fi
+if bin/lunac build models/mlp.lua -O2 --cpu=x86-64-v3 --emit=asm -o "$T/v3.s" && grep -q '%ymm' "$T/v3.s"; then
+	ok "--cpu=x86-64-v3: AVX2 code"
+else
+	bad "--cpu=x86-64-v3: AVX2 code" "no ymm register in the assembly"
+fi
+if bin/lunac build models/mlp.lua -O0 --cpu=x86-64-v2 --features=+popcnt -o "$T/v2" &&
+   "$T/v2" info >"$T/info" && grep -q '"target": {"cpu": "x86-64-v2", "features": "+popcnt"}' "$T/info" &&
+   "$T/v2" bench --entry predict --batch 2 --steps 1 --repeat 1 >/dev/null; then
+	ok "--cpu: info records the target; the executable runs"
+else
+	bad "--cpu: info records the target; the executable runs" "$(grep target "$T/info")"
+fi
+if bin/lunac build models/mlp.lua -O0 -o "$T/host" && "$T/host" info >"$T/info" &&
+   grep -q '"target": {"cpu": "[a-z0-9_-]*", "features": "+' "$T/info"; then
+	ok "default target: info records the host's CPU and features"
+else
+	bad "default target: info records the host's CPU and features" "$(grep target "$T/info")"
+fi
+refused "--cpu: an unknown CPU is an error" 1 'LLVM does not know the CPU "pentium9"' \
+	bin/lunac build models/mlp.lua --cpu=pentium9 -o "$T/x"
+refused "--features: an unknown feature is an error" 1 'LLVM does not know the feature "+avx9"' \
+	bin/lunac build models/mlp.lua --features=+avx9 -o "$T/x"
+refused "--cpu: an empty name is a usage error" 2 "--cpu: expected a CPU name" \
+	bin/lunac build models/mlp.lua --cpu= -o "$T/x"
+[ -e "$T/x" ] && bad "--cpu: a refused build leaves nothing" "$T/x exists"
+ls "$T" | grep -q tmp && bad "--cpu: a refused build leaves no temporary" "$(ls "$T")"
+
+# Files lunac and the executable write get 0666 (0777 for executables) less
+# the umask, as open(2) gives; the object went through mkstemp (0600).
+(umask 027 && bin/lunac build models/mlp.lua -O0 --emit=obj -o "$T/u.o" && bin/lunac build models/mlp.lua -O0 -o "$T/u" &&
+ "$T/u" init -o "$T/u.safetensors" 2>/dev/null)
+(umask 0 && bin/lunac build models/mlp.lua -O0 --emit=llvm -o "$T/u.ll")
+modes=$(stat -c '%a' "$T/u.o" "$T/u" "$T/u.safetensors" "$T/u.ll" | tr '\n' ' ')
+if [ "$modes" = "640 750 640 666 " ]; then ok "emitted files honour the umask"
+else bad "emitted files honour the umask" "modes $modes, want 640 750 640 666"; fi
+
+# A closed pipe: no message, the SIGPIPE exit, even when lunac's parent
+# ignores SIGPIPE (as a Python program's children may); a full disk is an error.
+cat >"$T/pipe.py" <<'PY'
+import os, signal, subprocess, sys
+signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+r, w = os.pipe()
+os.close(r)
+p = subprocess.run(sys.argv[1:], stdout=w, stderr=subprocess.PIPE, restore_signals=False)
+print(p.returncode, p.stderr.decode()[:200].replace("\n", " "))
+PY
+for cmd in "bin/lunac ir models/mlp.lua" "bin/lunac stats models/mlp.lua" "$T/u info"; do
+	# shellcheck disable=SC2086
+	got=$(python3 "$T/pipe.py" $cmd)
+	if [ "$got" = "-13 " ]; then ok "closed pipe: $cmd ends quietly"
+	else bad "closed pipe: $cmd ends quietly" "exit and stderr: $got"; fi
+	# shellcheck disable=SC2086
+	$cmd >/dev/full 2>"$T/err"; rc=$?
+	if [ "$rc" -eq 1 ] && grep -q "cannot write to standard output: No space left on device" "$T/err"; then
+		ok "stdout on a full disk: $cmd"
+	else
+		bad "stdout on a full disk: $cmd" "exit $rc: $(head -2 "$T/err")"
+	fi
+done
+
+# --threads promises only what the code does: the kernels ignore RtCtx.nthreads,
+# train and eval use it for decoding image files.
+"$T/u" help predict >"$T/hp" 2>&1; "$T/u" help mc >"$T/hm" 2>&1; "$T/u" help train >"$T/ht" 2>&1; "$T/u" help eval >"$T/he" 2>&1
+if grep -q -- "--threads T *no effect yet: the model runs on one thread" "$T/hp" && grep -q -- "no effect yet" "$T/hm" &&
+   grep -q -- "--threads T *threads decoding image files while loading data" "$T/ht" &&
+   grep -q -- "threads decoding image files" "$T/he" && ! cat "$T/hp" "$T/hm" "$T/ht" "$T/he" | grep -q "threads the model may use"; then
+	ok "--threads help says what it does"
+else
+	bad "--threads help says what it does" "$(grep -h -- --threads "$T/hp" "$T/ht")"
+fi
+exit 0
