@@ -19,6 +19,7 @@ typedef struct CgOptions {
 	int opt_level;          /* 0..3, default 3 */
 	const char *entry;      /* cg_emit's one entry: its name ("predict", the default; a
 	                           leading "lunac_" is ignored); cg_emit_entries ignores it */
+	void (*phase)(const char *what);   /* NULL, or told what codegen starts next */
 } CgOptions;
 
 /* Emit g (already through the pipeline) with plan p as the one entry

@@ -481,6 +481,13 @@ static int write_out(Cg *c, LLVMTargetMachineRef tm, EmitKind k, const char *pat
 }
 
 /* Emit every entry into one module, as k at path (see codegen.h). */
+/* Tell the caller, when it asked, what codegen starts next. */
+static void phase(const CgOptions *o, const char *what)
+{
+	if (o->phase)
+		o->phase(what);
+}
+
 int cg_emit_entries(const CgEntry *es, int n, const CgOptions *o, EmitKind k, const char *path, Err *e)
 {
 	if (cg_check_table(e))
@@ -489,7 +496,7 @@ int cg_emit_entries(const CgEntry *es, int n, const CgOptions *o, EmitKind k, co
 		return ir_errorf(e, "codegen: EMIT_EXE is the driver's: emit an object and link it");
 	if (n < 1)
 		return ir_errorf(e, "codegen: no entry to emit");
-	CgOptions def = {NULL, NULL, 3, NULL};
+	CgOptions def = {NULL, NULL, 3, NULL, NULL};
 	if (!o)
 		o = &def;
 	int opt = o->opt_level < 0 ? 0 : o->opt_level > 3 ? 3 : o->opt_level;
@@ -507,7 +514,11 @@ int cg_emit_entries(const CgEntry *es, int n, const CgOptions *o, EmitKind k, co
 	c.ab = LLVMCreateBuilderInContext(c.ctx);
 	c.consts.arena = c.kernels.arena = &c.arena;
 	LLVMTargetMachineRef tm = target_machine(&c, opt, e);
-	int rc = !tm || build(&c, es, n) || optimise(&c, tm, opt, e) || write_out(&c, tm, k, path, e);
+	char what[64];
+	snprintf(what, sizeof what, "optimising (LLVM -O%d)", opt);
+	int rc = !tm || (phase(o, "generating LLVM IR"), build(&c, es, n)) ||
+	         (phase(o, what), optimise(&c, tm, opt, e)) ||
+	         (phase(o, "generating machine code"), write_out(&c, tm, k, path, e));
 	if (tm)
 		LLVMDisposeTargetMachine(tm);
 	LLVMDisposeBuilder(c.b);

@@ -7,6 +7,7 @@
 #include "../ir/ir.h"
 #include "../passes/passes.h"
 #include "../version.h"
+#include "phase.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -435,6 +436,14 @@ static int plan_entries(const Options *o, const Graph *g, Graph **gs, Plan *plan
 	return n;
 }
 
+/* Show what build does next on a terminal's status line (phase.c), unless
+** --print-after writes IR to the same stderr. */
+static void phase(const Options *o, const char *what)
+{
+	if (!o->passes.print_after)
+		drv_phase(what);
+}
+
 /* lunac build: every entry through the pipeline, one layout, codegen, link. */
 static int cmd_build(Options *o, Graph *g, Err *e)
 {
@@ -448,13 +457,15 @@ static int cmd_build(Options *o, Graph *g, Err *e)
 	if (!o->out[0] || strlen(o->out) >= PATH_MAX)
 		return ir_errorf(e, "build: -o: the path is %s", o->out[0] ? "too long" : "empty");
 	char *rtdir = o->emit == EMIT_EXE ? find_part(o, 1, "liblunacrt.a") : NULL;   /* before any work */
+	phase(o, "passes and memory plans");
 	int n = plan_entries(o, g, gs, plans, es, &l, e);
 	if (n > 0 && o->emit != EMIT_EXE) {
 		rc = cg_emit_entries(es, n, &o->cg, o->emit, o->out, e);
 	} else if (n > 0) {
 		char obj[PATH_MAX + 16];
 		snprintf(obj, sizeof obj, "%s.o.tmp%d", o->out, (int)getpid());
-		rc = cg_emit_entries(es, n, &o->cg, EMIT_OBJ, obj, e) || link_exe(rtdir, obj, o->out, e) ? -1 : 0;
+		rc = cg_emit_entries(es, n, &o->cg, EMIT_OBJ, obj, e) ||
+		     (phase(o, "linking"), link_exe(rtdir, obj, o->out, e)) ? -1 : 0;
 		unlink(obj);
 	}
 	free(rtdir);
@@ -536,6 +547,11 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(o.cmd, "build") && strcmp(o.cmd, "ir") && strcmp(o.cmd, "stats"))
 		die(2, "unknown command \"%s\"", o.cmd);
+	if (!strcmp(o.cmd, "build")) {
+		phase(&o, "running the model script");
+		if (!o.passes.print_after)
+			o.cg.phase = drv_phase;
+	}
 	Graph *g = load_model(&o, &e);
 	int rc = !g;
 	if (g && !strcmp(o.cmd, "build"))
@@ -545,6 +561,7 @@ int main(int argc, char **argv)
 	else if (g)
 		rc = cmd_ir(&o, g, &e) != 0;
 	ir_free(g);
+	drv_phase_end();
 	if (rc)
 		fprintf(stderr, "%s\n", e.msg);
 	return finish_stdout() || rc;

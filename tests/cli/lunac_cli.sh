@@ -99,4 +99,23 @@ if grep -q -- "--threads T *no effect yet: the model runs on one thread" "$T/hp"
 else
 	bad "--threads help says what it does" "$(grep -h -- --threads "$T/hp" "$T/ht")"
 fi
+
+# build's status line: on a terminal (script(1) gives one) each phase is
+# shown in place and erased at the end; into a file or pipe, nothing.
+if command -v script >/dev/null; then
+	script -qec "bin/lunac build models/mlp.lua -O0 -o $T/tty_exe" /dev/null >"$T/tty" 2>&1
+	if grep -q 'lunac: running the model script' "$T/tty" && grep -q 'lunac: optimising (LLVM -O0)' "$T/tty" &&
+	   grep -q 'lunac: linking' "$T/tty" && [ -x "$T/tty_exe" ] &&
+	   [ "$(tail -c 4 "$T/tty" | od -An -c | tr -d ' \n')" = '\r033[K' ]; then
+		ok "build on a terminal: phases shown in place, then erased"
+	else
+		bad "build on a terminal: phases shown in place, then erased" "$(od -c "$T/tty" | tail -3)"
+	fi
+fi
+bin/lunac build models/mlp.lua -O0 -o "$T/log_exe" 2>"$T/log_err"
+if [ -x "$T/log_exe" ] && [ ! -s "$T/log_err" ]; then
+	ok "build into a log: no status line"
+else
+	bad "build into a log: no status line" "$(head -c 200 "$T/log_err")"
+fi
 exit 0

@@ -524,7 +524,7 @@ static void test_shared(void)
 	char path[256], *s = NULL;
 	size_t len;
 	snprintf(path, sizeof path, "%s/shared.ll", tmpdir);
-	CgOptions o0 = {NULL, NULL, 0, NULL};
+	CgOptions o0 = {NULL, NULL, 0, NULL, NULL};
 	Err e = {0};
 	if (!cg_emit(g, &p, &o0, EMIT_LLVM, path, &e))
 		s = slurp(path, &len);
@@ -547,7 +547,7 @@ static void test_variants(int ncases)
 	run_case(&constref, 801, NULL, tweak_constref);
 	test_shared();
 	const Case *chain = &cases[ncases - 1];
-	CgOptions o0 = {NULL, NULL, 0, NULL}, generic = {"x86-64", "", 2, NULL};
+	CgOptions o0 = {NULL, NULL, 0, NULL, NULL}, generic = {"x86-64", "", 2, NULL, NULL};
 	Case k = *chain;
 	k.name = "chain cnn at -O0";
 	run_case(&k, 802, &o0, NULL);
@@ -1112,7 +1112,7 @@ static void test_train_step(void)
 		return;
 	}
 	base->tasks = ir_alloc(&base->arena, sizeof(Task));
-	base->tasks[0] = (Task){"probs", "probs", "label", 10, 1.0f};
+	base->tasks[0] = (Task){"probs", "probs", "label", 10, 1.0f, 0};
 	base->ntasks = 1;
 	for (int i = 0; i < NE; i++)
 		if (!(gs[i] = ir_clone(base)) || pass_pipeline(gs[i], &po[i], &e)) {
