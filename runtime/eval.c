@@ -111,16 +111,12 @@ out:
 	return rc;
 }
 
-/* Normalisation (--normalize, else the checkpoint's) and the class names
-** the checkpoint was trained with: labels given by name are put in its
-** order. */
+/* The class names the checkpoint was trained with (classes): labels given
+** by name are put in its order; then the feed is checked with norm. */
 static int preprocess(const RtModel *m, const RtEvalOpts *o, const RtFeed *f, RtEvalResult *r,
-                      DataNorm *norm, RtErr *e)
+                      char **classes, const DataNorm *norm, RtErr *e)
 {
-	char *classes[RT_MAXFEED] = {0};
-	int found = 0, rc = rt_weights_preproc(o->weights, m, norm, &found, classes, e);
-	if (!rc && o->normalize)
-		rc = data_norm_parse(o->normalize, "normalize", norm, e);
+	int rc = 0;
 	for (int q = 0; !rc && q < f->ntasks; q++) {
 		int t = f->task[q].task, k = 0;
 		char **names = t >= 0 && classes[t] ? data_names_split(classes[t], &k) : NULL;
@@ -136,8 +132,6 @@ static int preprocess(const RtModel *m, const RtEvalOpts *o, const RtFeed *f, Rt
 		}
 		data_names_free(names, k);
 	}
-	for (int t = 0; t < m->ntasks && t < RT_MAXFEED; t++)
-		free(classes[t]);
 	return rc || rt_feed_check(m, f, &r->ds, norm, e) ? -1 : 0;
 }
 
@@ -148,14 +142,27 @@ int rt_eval(const RtModel *m, const RtEntries *fns, const RtEvalOpts *o, RtEvalR
 	r->loss = NAN;
 	RtFeed f;
 	RtPredictFn fn;
-	DataNorm norm;
+	char *note = NULL, *classes[RT_MAXFEED] = {0};
+	DataPrep prep = {.note = &note};
+	RtDataArgs a = o->data;
 	int with_loss;
-	if (pick_entry(m, fns, &fn, &with_loss, e) || rt_data_open(m, &o->data, &f, &r->ds, e) ||
-	    preprocess(m, o, &f, r, &norm, e))
+	int rc = pick_entry(m, fns, &fn, &with_loss, e) ||
+	         rt_prep_for(o->weights, m, o->normalize, o->resize, &prep,
+	                     m->ntasks <= RT_MAXFEED ? classes : NULL, e, warn) ? -1 : 0;
+	a.resize = prep.resize;   /* images are decoded as the checkpoint was trained */
+	if (!rc && (rt_data_open(m, &a, &f, &r->ds, e) ||
+	            preprocess(m, o, &f, r, classes, &prep.norm, e)))
+		rc = -1;
+	if (!rc && data_note_add(&r->ds.note, note))
+		rc = rt_errorf(e, "out of memory");
+	free(note);
+	for (int t = 0; t < RT_MAXFEED; t++)
+		free(classes[t]);
+	if (rc)
 		return -1;
 	if (r->ds.count == 0)
 		return rt_errorf(e, "%s holds no samples", r->ds.name);
-	if (evaluate(m, &f, fn, with_loss, o, &norm, r, e, warn))
+	if (evaluate(m, &f, fn, with_loss, o, &prep.norm, r, e, warn))
 		return -1;
 	r->ntasks = f.ntasks;
 	for (int q = 0; q < f.ntasks; q++) {

@@ -194,6 +194,7 @@ static void model_opts(const RtModel *m, const RtDataArgs *a, DataInput *in, con
 	o->tasks = tasks;
 	o->ntasks = m->ntasks;
 	o->threads = a->threads;
+	o->resize = a->resize;
 }
 
 /* Open the per-input datasets in input order, drop unused labels, join. */
@@ -251,6 +252,23 @@ static int task_feeds(const RtModel *m, const RtDataArgs *a, RtFeed *f, RtErr *e
 	return 0;
 }
 
+/* Say, once per image input, what its image files held that had to be
+** resized or converted (ds->note). */
+static int note_fitting(const RtModel *m, const RtFeed *f, Dataset *ds, RtErr *e)
+{
+	for (int k = 0; k < f->nimages && k < ds->nmod; k++) {
+		const DataImages *im = &ds->mod[k];
+		char *t = data_seen_note(m->inputs[f->image[k]].name, &im->seen, im->c, im->h, im->w,
+		                         im->resize);
+		if ((im->seen.n && !t) || data_note_add(&ds->note, t)) {
+			free(t);
+			return rt_errorf(e, "out of memory");
+		}
+		free(t);
+	}
+	return 0;
+}
+
 int rt_data_open(const RtModel *m, const RtDataArgs *a, RtFeed *f, Dataset *ds, RtErr *e)
 {
 	memset(f, 0, sizeof *f);
@@ -281,7 +299,8 @@ int rt_data_open(const RtModel *m, const RtDataArgs *a, RtFeed *f, Dataset *ds, 
 		rc = assign_tasks(m, a, it, n, e) || open_parts(m, a, it, n, f, ds, e) ? -1 : 0;
 	}
 	free(text);
-	if (!rc && (task_feeds(m, a, f, e) || rt_feed_check(m, f, ds, NULL, e)))
+	if (!rc && (task_feeds(m, a, f, e) || rt_feed_check(m, f, ds, NULL, e) ||
+	            note_fitting(m, f, ds, e)))
 		rc = -1;
 	if (rc)
 		data_free(ds);
