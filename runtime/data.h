@@ -71,6 +71,7 @@ typedef struct Dataset {
 	int nmod, ntask;
 	DataImages mod[DATA_MAXMOD];
 	DataLabels task[DATA_MAXTASK];
+	int in_order;               /* data_join keeps its order: paired by index (paired:SPEC) */
 } Dataset;
 
 /* An image input of the model, as data_open resizes and binds to it. */
@@ -166,7 +167,10 @@ int data_remap_classes(DataLabels *t, const char *const *names, int k, const cha
 /* Move every array of parts[0..n) into out, in order: out->count is the
 ** largest count, and a part with fewer samples is resampled to it by a
 ** map that repeats shuffled orders of its indices (each shuffle fixed by
-** seed and the part's position). The parts are left empty. */
+** seed and the part's position). Parts marked in_order (truly paired
+** arrays: sample i of one belongs with sample i of the others) keep their
+** order and must all hold the same count; in_order parts cannot be mixed
+** with others. The parts are left empty. */
 int data_join(Dataset *parts, int n, uint64_t seed, Dataset *out, RtErr *e);
 
 /* map[0..n): sample s of a part of m rows resampled to n, 0 < m <= n: the

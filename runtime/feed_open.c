@@ -22,7 +22,20 @@ typedef struct Item {
 	const char *spec;
 	int input;
 	int task;                   /* the task its labels go to; -1: none */
+	int paired;                 /* paired:SPEC: paired by index, kept in order */
 } Item;
+
+/* Whether spec is "paired:KIND:..." with KIND a data kind (not a CSV path). */
+static int paired_spec(const char *spec)
+{
+	static const char *const kinds[] = {"npy:", "idx:", "fashion-mnist:", "folders:", "csv:"};
+	if (strncmp(spec, "paired:", 7))
+		return 0;
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		if (!strncmp(spec + 7, kinds[i], strlen(kinds[i])))
+			return 1;
+	return 0;
+}
 
 /* The data input called name[0..len), or -1. */
 static int data_input(const RtModel *m, const char *name, size_t len)
@@ -58,6 +71,8 @@ static int parse_items(const RtModel *m, char *text, Item *it, int *n, RtErr *e)
 		x->spec = k ? line + k + 1 : line;
 		x->input = k ? data_input(m, line, k) : -1;
 		x->task = -1;
+		if ((x->paired = paired_spec(x->spec)))
+			x->spec += 7;
 		if (k && x->input < 0)
 			return rt_errorf(e, "--data %s: the model has no image input \"%.*s\" (its inputs: %s)",
 			                 line, (int)k, line, rt_input_names(m, names, sizeof names));
@@ -214,6 +229,7 @@ static int open_parts(const RtModel *m, const RtDataArgs *a, Item *it, int n, Rt
 			o.c = in[k].c, o.h = in[k].h, o.w = in[k].w;
 			Dataset *p = &parts[np++];
 			rc = data_open(it[i].spec, &o, p, e);
+			p->in_order = it[i].paired;
 			if (!rc && it[i].task < 0 && m->ntasks > 0)
 				p->ntask = 0;   /* its labels train no task: left for data_free */
 			f->image[f->nimages++] = k;
