@@ -1,5 +1,5 @@
 /*
-** data_join.c -- datasets paired by index, the way DRIFA-Net's authors
+** data_join.c -- datasets joined by position, the way DRIFA-Net's authors
 ** pair two unrelated medical datasets: sample s of the joined dataset is
 ** sample s of each part, after each part's samples are put in a shuffled
 ** order of its own (fixed by the seed and the part). Without that shuffle,

@@ -7,10 +7,12 @@
 **   --data a=SPEC --data b=SPEC one dataset per image input; the labels of
 **                               the k-th input's dataset train the k-th task
 **                               unless --task a=TASK (or a=none) says otherwise
+**   --data a=paired:SPEC ...    truly paired arrays: kept in file order
 **
-** Datasets given per input are joined by index, the shorter ones resampled
-** to the longest (data_join.c). Every way the pairing cannot work is one
-** message naming the flag.
+** Datasets given per input are each shuffled, then joined by position, the
+** shorter ones resampled to the longest (data_join.c); paired:SPEC ones
+** keep their order. Every way the pairing cannot work is one message naming
+** the flag.
 */
 #include <stdlib.h>
 #include <string.h>
