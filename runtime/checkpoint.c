@@ -195,12 +195,18 @@ int rt_ckpt_read_meta(const RtModel *m, const StFile *f, RtTrainOpts *o, RtTrain
                       RtErr *e)
 {
 	const char *fmt = st_meta(f, "format"), *hash = st_meta(f, "spec_hash");
+	const char *name = st_meta(f, "model");
+	if ((hash && strcmp(hash, m->spec_hash)) || (name && strcmp(name, m->name)))
+		return rt_errorf(e, "checkpoint %s was made for model \"%s\" (spec hash %s), but this "
+		                 "executable is model \"%s\" (spec hash %s): a resumed run needs the same "
+		                 "model (--weights starts a new run from its weights if every tensor fits)",
+		                 f->path, name ? name : "?", hash ? hash : "none", m->name, m->spec_hash);
 	if (!fmt || strcmp(fmt, FORMAT))
 		return rt_errorf(e, "%s is not a training checkpoint (no run state in its metadata); "
 		                 "to start a new run from its weights use --weights %s", f->path, f->path);
-	if (!hash || strcmp(hash, m->spec_hash))
-		return rt_errorf(e, "checkpoint %s was written by a different model (spec hash %s, "
-		                 "this model %s)", f->path, hash ? hash : "none", m->spec_hash);
+	if (!hash)
+		return rt_errorf(e, "checkpoint %s names no spec hash (metadata \"spec_hash\"): it "
+		                 "cannot be resumed by model \"%s\"", f->path, m->name);
 	memset(st, 0, sizeof *st);
 	return read_state(f, st, e) || read_settings(f, o, e) || check_state(f, o, st, e) ? -1 : 0;
 }

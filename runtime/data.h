@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 
+#include "image.h"
 #include "rt.h"
 
 /* Where the Debian package dataset-fashion-mnist installs its files. */
@@ -28,6 +29,15 @@
 #define DATA_MAXTASK 4              /* label arrays in one dataset */
 #define DATA_MAXCHAN 16             /* channels --normalize can describe */
 
+/* What image files held that did not fit the input they were read for:
+** total files read, n of them resized or converted (resized: resized), the
+** range of those n's sizes, and bit c set when one had c channels. */
+typedef struct DataSeen {
+	int64_t total, n, resized;
+	int wmin, wmax, hmin, hmax;
+	int chans;
+} DataSeen;
+
 /* One image array: `rows` stored images [c,h,w]; sample s of the dataset is
 ** row s, or row map[s] when the array was resampled to a longer dataset. */
 typedef struct DataImages {
@@ -38,6 +48,8 @@ typedef struct DataImages {
 	int64_t *map;               /* NULL, or count entries */
 	char **ids;                 /* rows file names (owned), the images' sources; NULL for
 	                               arrays (idx, npy), whose rows are known by index */
+	DataSeen seen;              /* image files: what was resized or converted */
+	ImgFilter resize;           /* ... and by which filter */
 } DataImages;
 
 /* One label array: class indices of `rows` samples (map as in DataImages). */
@@ -61,6 +73,7 @@ typedef struct Dataset {
 	int nmod, ntask;
 	DataImages mod[DATA_MAXMOD];
 	DataLabels task[DATA_MAXTASK];
+	int in_order;               /* data_join keeps its order: paired by index (paired:SPEC) */
 } Dataset;
 
 /* An image input of the model, as data_open resizes and binds to it. */
@@ -78,6 +91,7 @@ typedef struct DataOpts {
 	const char *const *tasks;   /* ... and task names, that columns bind to */
 	int ntasks;
 	int threads;                /* image decoding threads; <= 1: one */
+	ImgFilter resize;           /* how images are resized (--resize) */
 } DataOpts;
 
 /* ---- datasets (data.c and one file per kind) --------------------------- */
@@ -130,11 +144,12 @@ int data_check_input(const Dataset *ds, int k, const RtTensor *in, RtErr *e);
 
 /* ---- building datasets (data_build.c) ---------------------------------- */
 
-/* Decode paths[0..n) in parallel threads into a new array [n,c,h,w],
-** resized as img_load does. The first failing path (in list order) is the
+/* Decode paths[0..n) in parallel threads into a new array [n,c,h,w], each
+** by data_image_load with filter f, counting what was resized or converted
+** into *seen (may be NULL). The first failing path (in list order) is the
 ** one reported, so the message does not depend on thread timing. */
 int data_load_images(const char *const *paths, int64_t n, int64_t c, int64_t h, int64_t w,
-                     int threads, float **px, RtErr *e);
+                     ImgFilter f, int threads, float **px, DataSeen *seen, RtErr *e);
 
 /* Labels from text: all non-negative integers give those classes (no
 ** names); otherwise the distinct strings, sorted by bytes, are the class
@@ -159,7 +174,10 @@ int data_remap_classes(DataLabels *t, const char *const *names, int k, const cha
 /* Move every array of parts[0..n) into out, in order: out->count is the
 ** largest count, and a part with fewer samples is resampled to it by a
 ** map that repeats shuffled orders of its indices (each shuffle fixed by
-** seed and the part's position). The parts are left empty. */
+** seed and the part's position). Parts marked in_order (truly paired
+** arrays: sample i of one belongs with sample i of the others) keep their
+** order and must all hold the same count; in_order parts cannot be mixed
+** with others. The parts are left empty. */
 int data_join(Dataset *parts, int n, uint64_t seed, Dataset *out, RtErr *e);
 
 /* map[0..n): sample s of a part of m rows resampled to n, 0 < m <= n: the
@@ -259,13 +277,49 @@ int loader_restart(Loader *L, const int64_t *order, int64_t n, uint64_t epoch, R
 /* Stop the thread and free the loader; safe on NULL. */
 void loader_close(Loader *L);
 
-/* ---- one model input from a file (input.c) ----------------------------- */
+/* ---- the one way a file reaches a model (input.c) ---------------------- */
 
-/* Read a model input from path: a .npy file (by its magic) as it is, or
-** an image (PNG, JPEG, BMP, by signature) decoded, resized to t's
-** [C,H,W] and normalised by norm (may be NULL), as one sample [1,C,H,W]. */
-int rt_input_read(const char *path, const RtTensor *t, const DataNorm *norm, RtArray *a,
-                  RtErr *e);
+/* .npy images of path into a new f32 array: uint8 divided by 255, floats
+** taken as they are, other dtypes refused. [count,C,H,W] stays as it is;
+** [count,H,W] becomes [count,1,H,W] (grey images). When chw gives the
+** input's [C,H,W] (predict, mc), a 3-D array is one image [1,C,H,W] if it
+** is [C,H,W], grey images if C is 1 and H, W fit, else left 3-D for the
+** caller's shape check to name as it is. */
+int data_npy_images(const char *path, const int64_t *chw, RtArray *a, RtErr *e);
+/* Decode the image file path (PNG, JPEG, BMP by content), converted to c
+** channels and resized to h x w by filter f, scaled to [0, 1], into dst
+** ([c,h,w] floats); src (may be NULL) gets what the file held. */
+int data_image_load(const char *path, int64_t c, int64_t h, int64_t w, ImgFilter f, float *dst,
+                    ImgSrc *src, RtErr *e);
+/* path by its content: .npy images (data_npy_images) or one image file
+** (data_image_load, counted into seen, which may be NULL) as [1,c,h,w]. */
+int data_file_read(const char *path, int64_t c, int64_t h, int64_t w, ImgFilter f, int one_ok,
+                   RtArray *a, DataSeen *seen, RtErr *e);
+
+/* Count one image file that held src, read for an input [c,h,w]. */
+void data_seen_add(DataSeen *s, const ImgSrc *src, int64_t c, int64_t h, int64_t w);
+/* What s counted, for the user: "a: 240 images 64x64 RGB resized to 32x32
+** grey (area)" (label first); NULL when nothing was resized or converted,
+** or out of memory (then s->n > 0). Malloc'ed. */
+char *data_seen_note(const char *label, const DataSeen *s, int64_t c, int64_t h, int64_t w,
+                     ImgFilter f);
+/* Append text (NULL: nothing) to *note, "; " between; -1 out of memory. */
+int data_note_add(char **note, const char *text);
+
+/* How predict and mc preprocess their inputs: the normalisation, the
+** resize filter, and where rt_input_read appends what it resized or
+** converted (note: NULL, or a malloc'ed string the caller frees). */
+typedef struct DataPrep {
+	DataNorm norm;
+	ImgFilter resize;
+	char **note;
+} DataPrep;
+
+/* Read a model input from path for predict and mc: for an image input
+** [N,C,H,W] f32, data_file_read (one file: one or more samples) then
+** data_norm_apply with p's normalisation (p may be NULL: none, area); for
+** any other input the .npy file as it is (rt_npy_read). */
+int rt_input_read(const char *path, const RtTensor *t, const DataPrep *p, RtArray *a, RtErr *e);
 
 /* What a weights file says about preprocessing and classes: its
 ** checkpoint metadata "train.normalize" into *norm (*found set when
@@ -273,5 +327,15 @@ int rt_input_read(const char *path, const RtTensor *t, const DataNorm *norm, RtA
 ** for task i (owned; NULL when absent). Either pointer may be NULL. */
 int rt_weights_preproc(const char *path, const RtModel *m, DataNorm *norm, int *found,
                        char **names, RtErr *e);
+
+/* The preprocessing of eval, predict and mc into p (p->note kept): the
+** normalisation --normalize gives (norm_flag; NULL: not given), else the
+** checkpoint's train.normalize, else none; the filter --resize gives
+** (resize_flag), else the checkpoint's train.resize, else area. A
+** --resize that differs from the checkpoint's is followed, with a note
+** appended to *p->note. classes (may be NULL) as rt_weights_preproc gives
+** them. The weights' origin is checked first (rt_weights_origin into warn). */
+int rt_prep_for(const char *weights, const RtModel *m, const char *norm_flag,
+                const char *resize_flag, DataPrep *p, char **classes, RtErr *e, RtErr *warn);
 
 #endif

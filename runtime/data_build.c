@@ -16,7 +16,9 @@
 typedef struct Work {
 	const char *const *paths;
 	int64_t n, c, h, w;
+	ImgFilter f;
 	float *px;
+	DataSeen *seen;             /* under mu */
 	pthread_mutex_t mu;
 	int64_t next;               /* the next path to take */
 	int64_t bad;                /* the first failed index, or n */
@@ -36,20 +38,22 @@ static void *decode(void *arg)
 		if (i >= wk->n)
 			return NULL;
 		RtErr e = {0};
-		if (img_load(wk->paths[i], (int)wk->c, (int)wk->h, (int)wk->w, wk->px + per * (size_t)i,
-		             &e)) {
-			pthread_mutex_lock(&wk->mu);
-			if (i < wk->bad) {
-				wk->bad = i;
-				wk->err = e;
-			}
-			pthread_mutex_unlock(&wk->mu);
+		ImgSrc src;
+		int rc = data_image_load(wk->paths[i], wk->c, wk->h, wk->w, wk->f,
+		                         wk->px + per * (size_t)i, &src, &e);
+		pthread_mutex_lock(&wk->mu);
+		if (rc && i < wk->bad) {
+			wk->bad = i;
+			wk->err = e;
+		} else if (!rc) {
+			data_seen_add(wk->seen, &src, wk->c, wk->h, wk->w);
 		}
+		pthread_mutex_unlock(&wk->mu);
 	}
 }
 
 int data_load_images(const char *const *paths, int64_t n, int64_t c, int64_t h, int64_t w,
-                     int threads, float **px, RtErr *e)
+                     ImgFilter f, int threads, float **px, DataSeen *seen, RtErr *e)
 {
 	*px = NULL;
 	uint64_t per = (uint64_t)(c * h * w), total;
@@ -57,7 +61,9 @@ int data_load_images(const char *const *paths, int64_t n, int64_t c, int64_t h, 
 	    !(*px = malloc(sizeof(float) * (size_t)(total ? total : 1))))
 		return rt_errorf(e, "out of memory for %lld images of [%lld,%lld,%lld]", (long long)n,
 		                 (long long)c, (long long)h, (long long)w);
-	Work wk = {.paths = paths, .n = n, .c = c, .h = h, .w = w, .px = *px, .bad = n};
+	DataSeen none = {0};
+	Work wk = {.paths = paths, .n = n, .c = c, .h = h, .w = w, .f = f, .px = *px,
+	           .seen = seen ? seen : &none, .bad = n};
 	pthread_mutex_init(&wk.mu, NULL);
 	int k = threads < 1 ? 1 : threads > MAXTHREADS ? MAXTHREADS : threads, started = 0;
 	if (k > n)

@@ -93,9 +93,9 @@ static char *column_name(const Csv *csv, int col)
 	return asprintf(&s, "%s column \"%s\"", csv->path, csv->cell[col]) < 0 ? NULL : s;
 }
 
-/* Image array k of ds from column col, resized to [c,h,w]. */
+/* Image array k of ds from column col, resized to [c,h,w] as o says. */
 static int images_from(const Csv *csv, int col, const char *base, const char *ext, int64_t c,
-                       int64_t h, int64_t w, int threads, Dataset *ds, int k, RtErr *e)
+                       int64_t h, int64_t w, const DataOpts *o, Dataset *ds, int k, RtErr *e)
 {
 	char **paths = NULL;
 	DataImages *m = &ds->mod[k];
@@ -103,8 +103,9 @@ static int images_from(const Csv *csv, int col, const char *base, const char *ex
 	if (!rc && !(m->name = column_name(csv, col)))
 		rc = rt_errorf(e, "out of memory");
 	if (!rc)
-		rc = data_load_images((const char *const *)paths, csv->rows, c, h, w, threads, &m->px, e);
-	m->c = c, m->h = h, m->w = w, m->rows = csv->rows;
+		rc = data_load_images((const char *const *)paths, csv->rows, c, h, w, o->resize,
+		                      o->threads, &m->px, &m->seen, e);
+	m->c = c, m->h = h, m->w = w, m->rows = csv->rows, m->resize = o->resize;
 	if (!rc)
 		m->ids = paths;   /* the images' paths identify the rows; data_free frees them */
 	else
@@ -175,8 +176,7 @@ int data_csv_read(const char *spec, const char *rest, const DataOpts *o, Dataset
 		snprintf(base, blen, "%s%s", f[1], f[1][strlen(f[1]) - 1] == '/' ? "" : "/");
 	if (!rc && ((id = csv_column(&c, f[2], e)) < 0 || (lab = csv_column(&c, f[3], e)) < 0 ||
 	            labels_from(&c, lab, NULL, out, 0, e) ||
-	            images_from(&c, id, base, n == 5 ? f[4] : "", o->c, o->h, o->w, o->threads, out, 0,
-	                        e)))
+	            images_from(&c, id, base, n == 5 ? f[4] : "", o->c, o->h, o->w, o, out, 0, e)))
 		rc = -1;
 	free(base);
 	csv_free(&c);
@@ -249,7 +249,7 @@ int data_paired_read(const char *spec, const char *rest, const DataOpts *o, Data
 	for (int k = 0; !rc && k < o->ninputs; k++, out->nmod++) {
 		const DataInput *in = &o->inputs[k];
 		int col = bound_column(&c, f, n, in->name, "image input", e);
-		rc = col < 0 || images_from(&c, col, base, "", in->c, in->h, in->w, o->threads, out, k, e)
+		rc = col < 0 || images_from(&c, col, base, "", in->c, in->h, in->w, o, out, k, e)
 		     ? -1 : 0;
 	}
 	free(base);

@@ -201,12 +201,12 @@ int data_folders_read(const char *spec, const char *rest, const DataOpts *o, Dat
 		rc = scan(spec, dir, sub, out, &paths, &classes, &sk, e);
 	if (!rc) {
 		out->count = m->rows = l->rows = paths.n;
-		m->c = o->c, m->h = o->h, m->w = o->w;
+		m->c = o->c, m->h = o->h, m->w = o->w, m->resize = o->resize;
 		l->nclasses = (int)classes.n;
 		l->names = classes.s;
 		classes = (List){0};
 		rc = data_load_images((const char *const *)paths.s, paths.n, o->c, o->h, o->w,
-		                      o->threads, &m->px, e);
+		                      o->resize, o->threads, &m->px, &m->seen, e);
 		m->ids = paths.s;   /* rows == paths.n: data_free frees them */
 		paths = (List){0};
 	}
@@ -238,9 +238,9 @@ int data_images_read(const char *spec, const char *rest, const DataOpts *o, Data
 		               rest, sk.dirs ? "; for class folders use folders:DIR" : "");
 	if (!rc) {
 		out->count = m->rows = paths.n;
-		m->c = o->c, m->h = o->h, m->w = o->w;
+		m->c = o->c, m->h = o->h, m->w = o->w, m->resize = o->resize;
 		rc = data_load_images((const char *const *)paths.s, paths.n, o->c, o->h, o->w,
-		                      o->threads, &m->px, e);
+		                      o->resize, o->threads, &m->px, &m->seen, e);
 		m->ids = paths.s;
 		paths = (List){0};
 	}

@@ -1,5 +1,5 @@
 /*
-** data_join.c -- datasets paired by index, the way DRIFA-Net's authors
+** data_join.c -- datasets joined by position, the way DRIFA-Net's authors
 ** pair two unrelated medical datasets: sample s of the joined dataset is
 ** sample s of each part, after each part's samples are put in a shuffled
 ** order of its own (fixed by the seed and the part). Without that shuffle,
@@ -8,6 +8,10 @@
 ** prediction. A part with fewer samples is resampled to the longest one's
 ** count by repeating shuffled orders of its indices, so every sample of it
 ** is used as evenly as the lengths allow.
+**
+** Truly paired arrays (a[i] belongs with b[i]: `--data a=paired:npy:... --data
+** b=paired:npy:...`) are marked in_order: they keep their order, and their
+** lengths must agree.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +37,7 @@ static int take(Dataset *p, int part, uint64_t seed, Dataset *out, RtErr *e)
 	if (out->nmod + p->nmod > DATA_MAXMOD || out->ntask + p->ntask > DATA_MAXTASK)
 		return rt_errorf(e, "%s: too many image or label arrays to join (at most %d and %d)",
 		                 p->name, DATA_MAXMOD, DATA_MAXTASK);
-	int resample = 1;   /* always: a shuffled order (and repeats when shorter) */
+	int resample = !p->in_order;   /* a shuffled order (and repeats when shorter) */
 	for (int k = 0; k < p->nmod; k++) {
 		DataImages *m = &out->mod[out->nmod++];
 		*m = p->mod[k];
@@ -85,9 +89,28 @@ static int names(Dataset *parts, int n, Dataset *out)
 	return 0;
 }
 
+/* In-order parts: all or none, all of one length. */
+static int check_paired(const Dataset *parts, int n, RtErr *e)
+{
+	for (int i = 1; i < n; i++) {
+		const Dataset *a = &parts[0], *b = &parts[i];
+		if (a->in_order != b->in_order)
+			return rt_errorf(e, "%s is paired by index (paired:) but %s is not: give every "
+			                 "dataset as paired:SPEC, or none", a->in_order ? a->name : b->name,
+			                 a->in_order ? b->name : a->name);
+		if (a->in_order && a->count != b->count)
+			return rt_errorf(e, "paired datasets differ in length: %s holds %lld samples, %s "
+			                 "holds %lld (sample i of one belongs with sample i of the other)",
+			                 a->name, (long long)a->count, b->name, (long long)b->count);
+	}
+	return 0;
+}
+
 int data_join(Dataset *parts, int n, uint64_t seed, Dataset *out, RtErr *e)
 {
 	memset(out, 0, sizeof *out);
+	if (check_paired(parts, n, e))
+		return -1;
 	for (int i = 0; i < n; i++)
 		if (parts[i].count > out->count)
 			out->count = parts[i].count;

@@ -155,15 +155,12 @@ out:
 	return rc;
 }
 
-/* Normalisation (--normalize, else the checkpoint's) and the class names
-** the checkpoint was trained with (into classes[t] per task, owned by the
-** caller): labels given by name are put in its order. */
+/* The class names the checkpoint was trained with (classes): labels given
+** by name are put in its order; then the feed is checked with norm. */
 static int preprocess(const RtModel *m, const RtEvalOpts *o, const RtFeed *f, RtEvalResult *r,
-                      DataNorm *norm, char **classes, RtErr *e)
+                      char **classes, const DataNorm *norm, RtErr *e)
 {
-	int found = 0, rc = rt_weights_preproc(o->weights, m, norm, &found, classes, e);
-	if (!rc && o->normalize)
-		rc = data_norm_parse(o->normalize, "normalize", norm, e);
+	int rc = 0;
 	for (int q = 0; !rc && q < f->ntasks; q++) {
 		int t = f->task[q].task, k = 0;
 		char **names = t >= 0 && classes[t] ? data_names_split(classes[t], &k) : NULL;
@@ -205,12 +202,21 @@ static int run(const RtModel *m, const RtEntries *fns, const RtEvalOpts *o, RtEv
 {
 	RtFeed f;
 	RtPredictFn fn;
-	DataNorm norm;
-	int with_loss;
+	char *note = NULL;
+	DataPrep prep = {.note = &note};
 	RtDataArgs a = o->data;
+	int with_loss;
 	a.unlabelled = o->predict;
-	if (pick_entry(m, fns, o->predict, &fn, &with_loss, e) || rt_data_open(m, &a, &f, &r->ds, e) ||
-	    preprocess(m, o, &f, r, &norm, classes, e))
+	int rc = pick_entry(m, fns, o->predict, &fn, &with_loss, e) ||
+	         rt_prep_for(o->weights, m, o->normalize, o->resize, &prep, classes, e, warn) ? -1 : 0;
+	a.resize = prep.resize;   /* images are decoded as the checkpoint was trained */
+	if (!rc && (rt_data_open(m, &a, &f, &r->ds, e) ||
+	            preprocess(m, o, &f, r, classes, &prep.norm, e)))
+		rc = -1;
+	if (!rc && data_note_add(&r->ds.note, note))
+		rc = rt_errorf(e, "out of memory");
+	free(note);
+	if (rc)
 		return -1;
 	if (r->ds.count == 0)
 		return rt_errorf(e, "%s holds no samples", r->ds.name);
@@ -218,7 +224,7 @@ static int run(const RtModel *m, const RtEntries *fns, const RtEvalOpts *o, RtEv
 		return rt_errorf(e, "%s: no labels are given to any task: eval needs labels", r->ds.name);
 	if (res && rt_results_heads(res, m, r->ds.count, classes, e))
 		return -1;
-	if (evaluate(m, &f, fn, with_loss, o, &norm, res, r, e, warn))
+	if (evaluate(m, &f, fn, with_loss, o, &prep.norm, res, r, e, warn))
 		return -1;
 	r->ntasks = f.ntasks;
 	for (int q = 0; q < f.ntasks; q++) {

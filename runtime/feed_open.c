@@ -7,10 +7,12 @@
 **   --data a=SPEC --data b=SPEC one dataset per image input; the labels of
 **                               the k-th input's dataset train the k-th task
 **                               unless --task a=TASK (or a=none) says otherwise
+**   --data a=paired:SPEC ...    truly paired arrays: kept in file order
 **
-** Datasets given per input are joined by index, the shorter ones resampled
-** to the longest (data_join.c). Every way the pairing cannot work is one
-** message naming the flag.
+** Datasets given per input are each shuffled, then joined by position, the
+** shorter ones resampled to the longest (data_join.c); paired:SPEC ones
+** keep their order. Every way the pairing cannot work is one message naming
+** the flag.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +24,20 @@ typedef struct Item {
 	const char *spec;
 	int input;
 	int task;                   /* the task its labels go to; -1: none */
+	int paired;                 /* paired:SPEC: paired by index, kept in order */
 } Item;
+
+/* Whether spec is "paired:KIND:..." with KIND a data kind (not a CSV path). */
+static int paired_spec(const char *spec)
+{
+	static const char *const kinds[] = {"npy:", "idx:", "fashion-mnist:", "folders:", "csv:"};
+	if (strncmp(spec, "paired:", 7))
+		return 0;
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		if (!strncmp(spec + 7, kinds[i], strlen(kinds[i])))
+			return 1;
+	return 0;
+}
 
 /* The data input called name[0..len), or -1. */
 static int data_input(const RtModel *m, const char *name, size_t len)
@@ -58,6 +73,8 @@ static int parse_items(const RtModel *m, char *text, Item *it, int *n, RtErr *e)
 		x->spec = k ? line + k + 1 : line;
 		x->input = k ? data_input(m, line, k) : -1;
 		x->task = -1;
+		if ((x->paired = paired_spec(x->spec)))
+			x->spec += 7;
 		if (k && x->input < 0)
 			return rt_errorf(e, "--data %s: the model has no image input \"%.*s\" (its inputs: %s)",
 			                 line, (int)k, line, rt_input_names(m, names, sizeof names));
@@ -194,6 +211,7 @@ static void model_opts(const RtModel *m, const RtDataArgs *a, DataInput *in, con
 	o->tasks = tasks;
 	o->ntasks = m->ntasks;
 	o->threads = a->threads;
+	o->resize = a->resize;
 }
 
 /* Open the per-input datasets in input order, drop unused labels, join. */
@@ -213,6 +231,7 @@ static int open_parts(const RtModel *m, const RtDataArgs *a, Item *it, int n, Rt
 			o.c = in[k].c, o.h = in[k].h, o.w = in[k].w;
 			Dataset *p = &parts[np++];
 			rc = data_open(it[i].spec, &o, p, e);
+			p->in_order = it[i].paired;
 			if (!rc && !p->ntask && !a->unlabelled)
 				rc = rt_errorf(e, "%s holds no labels: give labelled data (e.g. "
 				               "npy:IMAGES.npy,LABELS.npy or folders:DIR); predict --data reads "
@@ -257,6 +276,23 @@ static int task_feeds(const RtModel *m, const RtDataArgs *a, RtFeed *f, RtErr *e
 	return 0;
 }
 
+/* Say, once per image input, what its image files held that had to be
+** resized or converted (ds->note). */
+static int note_fitting(const RtModel *m, const RtFeed *f, Dataset *ds, RtErr *e)
+{
+	for (int k = 0; k < f->nimages && k < ds->nmod; k++) {
+		const DataImages *im = &ds->mod[k];
+		char *t = data_seen_note(m->inputs[f->image[k]].name, &im->seen, im->c, im->h, im->w,
+		                         im->resize);
+		if ((im->seen.n && !t) || data_note_add(&ds->note, t)) {
+			free(t);
+			return rt_errorf(e, "out of memory");
+		}
+		free(t);
+	}
+	return 0;
+}
+
 int rt_data_open(const RtModel *m, const RtDataArgs *a, RtFeed *f, Dataset *ds, RtErr *e)
 {
 	memset(f, 0, sizeof *f);
@@ -289,7 +325,8 @@ int rt_data_open(const RtModel *m, const RtDataArgs *a, RtFeed *f, Dataset *ds, 
 		rc = assign_tasks(m, a, it, n, e) || open_parts(m, a, it, n, f, ds, e) ? -1 : 0;
 	}
 	free(text);
-	if (!rc && (task_feeds(m, a, f, e) || rt_feed_check(m, f, ds, NULL, e)))
+	if (!rc && (task_feeds(m, a, f, e) || rt_feed_check(m, f, ds, NULL, e) ||
+	            note_fitting(m, f, ds, e)))
 		rc = -1;
 	if (rc)
 		data_free(ds);

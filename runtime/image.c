@@ -184,14 +184,17 @@ void img_free(Image *im)
 typedef struct Shrink {
 	ImgSink sink;
 	int c, h, w;
+	ImgFilter f;
 	float *dst;
 	ImgResize *r;
+	ImgSrc src;
 } Shrink;
 
 static int shrink_begin(ImgSink *s, const char *path, int w, int h, int c, RtErr *e)
 {
 	Shrink *k = (Shrink *)s;
-	if (!(k->r = img_resize_new(w, h, c, k->c, k->h, k->w, k->dst)))
+	k->src = (ImgSrc){w, h, c};
+	if (!(k->r = img_resize_new(w, h, c, k->c, k->h, k->w, k->f, k->dst)))
 		return rt_errorf(e, "%s: out of memory resizing a %dx%d image", path, w, h);
 	return 0;
 }
@@ -201,15 +204,23 @@ static void shrink_row(ImgSink *s, const uint8_t *px)
 	img_resize_row(((Shrink *)s)->r, px);
 }
 
-int img_load(const char *path, int c, int h, int w, float *dst, RtErr *e)
+int img_load_as(const char *path, int c, int h, int w, ImgFilter f, float *dst, ImgSrc *src,
+                RtErr *e)
 {
 	if ((c != 1 && c != 3) || h < 1 || w < 1)
 		return rt_errorf(e, "%s: cannot load an image as %d channels of %dx%d "
 		                 "(channels must be 1 or 3, sides positive)", path, c, h, w);
-	Shrink k = {{shrink_begin, shrink_row}, c, h, w, dst, NULL};
+	Shrink k = {{shrink_begin, shrink_row}, c, h, w, f, dst, NULL, {0, 0, 0}};
 	int rc = decode_into(path, &k.sink, e);
 	img_resize_free(k.r);
 	if (rc)
 		memset(dst, 0, sizeof *dst * (size_t)c * h * w);
+	if (src)
+		*src = k.src;
 	return rc;
+}
+
+int img_load(const char *path, int c, int h, int w, float *dst, RtErr *e)
+{
+	return img_load_as(path, c, h, w, IMG_AREA, dst, NULL, e);
 }

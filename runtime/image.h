@@ -42,18 +42,37 @@ void img_set_max_pixels(int64_t n);
 int img_decode(const char *path, Image *out, RtErr *e);
 void img_free(Image *im);
 
+/* How images are resized (image_resize.c says exactly): IMG_AREA, an
+** exact area average when shrinking and bilinear when enlarging (the
+** default), or IMG_BILINEAR, PIL's antialiased bilinear resize byte for
+** byte (torchvision's Resize on a PIL image). */
+typedef enum { IMG_AREA, IMG_BILINEAR } ImgFilter;
+
+/* "area" or "bilinear"; parse returns -1 for any other text. */
+const char *img_filter_name(ImgFilter f);
+int img_filter_parse(const char *s, ImgFilter *f);
+
 /* The preprocessing of training and prediction: convert im to c channels
 ** (grey -> 3 by repetition; RGB -> 1 by ITU-R BT.601 luma), resize to h x w
-** with bilinear interpolation over an area-averaged (anti-aliased) source
-** when shrinking, scale to [0, 1], and write planar float [c, h, w] to dst.
-** -1 when out of memory (or c, h, w out of range). */
+** by filter f, scale to [0, 1], and write planar float [c, h, w] to dst.
+** -1 when out of memory (or c, h, w out of range). img_to_tensor: IMG_AREA. */
+int img_to_tensor_as(const Image *im, int c, int h, int w, ImgFilter f, float *dst);
 int img_to_tensor(const Image *im, int c, int h, int w, float *dst);
 
+/* What an image file held before it was preprocessed: its size and its
+** channels (1 or 3; alpha is dropped on decoding). */
+typedef struct ImgSrc {
+	int w, h, c;
+} ImgSrc;
+
 /* Decode and preprocess in one step, streaming: the decoder's rows go
-** straight into the resize, so the full-size image is never held (PNG
-** and JPEG are decoded row by row; an interlaced PNG needs its whole image
-** of w * h * channels bytes, a BMP file is in memory anyway). On failure
-** dst is zeroed. */
+** straight into the resize (filter f), so the full-size image is never
+** held (PNG and JPEG are decoded row by row; an interlaced PNG needs its
+** whole image of w * h * channels bytes, a BMP file is in memory anyway).
+** src (may be NULL) gets the file's size and channels. On failure dst is
+** zeroed. img_load: IMG_AREA, no src. */
+int img_load_as(const char *path, int c, int h, int w, ImgFilter f, float *dst, ImgSrc *src,
+                RtErr *e);
 int img_load(const char *path, int c, int h, int w, float *dst, RtErr *e);
 
 /* Augmentation of one planar float image [c, h, w] in place, in this

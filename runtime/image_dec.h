@@ -40,8 +40,8 @@ int img_bmp_decode(const char *path, const uint8_t *buf, size_t n, ImgSink *s, R
 typedef struct ImgResize ImgResize;
 
 /* A resize of an sw x sh image of sc channels to planar float [c, h, w] at
-** dst; NULL when out of memory. */
-ImgResize *img_resize_new(int sw, int sh, int sc, int c, int h, int w, float *dst);
+** dst by filter f; NULL when out of memory. */
+ImgResize *img_resize_new(int sw, int sh, int sc, int c, int h, int w, ImgFilter f, float *dst);
 /* Add the next source row (sw * sc bytes); the last one completes dst. */
 void img_resize_row(ImgResize *r, const uint8_t *row);
 void img_resize_free(ImgResize *r);

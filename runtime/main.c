@@ -125,14 +125,26 @@ static char *lines(const char **vals, int n)
 	return s;
 }
 
-/* The normalisation of images: --normalize TEXT, else the one the weights
-** file (a checkpoint) records, else none. */
-static int norm_of(const char *flag_text, const char *weights, DataNorm *n, RtErr *e)
+/* --normalize and --resize checked as usage errors (exit 2); 0 when fine. */
+static int prep_flags(const char *cmd, const char *norm, const char *resize)
 {
-	if (flag_text)
-		return data_norm_parse(flag_text, "normalize", n, e);
-	int found;
-	return rt_weights_preproc(weights, &model, n, &found, NULL, e);
+	DataNorm n;
+	ImgFilter f;
+	RtErr e = {0};
+	if (norm && data_norm_parse(norm, "normalize", &n, &e))
+		return usage_error(cmd, "%s", e.msg);
+	if (resize && img_filter_parse(resize, &f))
+		return usage_error(cmd, "--resize %s: use area (the default) or bilinear", resize);
+	return 0;
+}
+
+/* Print and free the notes of a run (what was resized, a flag that overrides
+** the checkpoint). */
+static void notes(char *note)
+{
+	if (note)
+		fprintf(stderr, "%s: note: %s\n", prog, note);
+	free(note);
 }
 
 /* The index of the model tensor called name in ts, or -1. */
@@ -189,7 +201,7 @@ static int bind(const char *cmd, const char *flag, const char *what, const char 
 /* Flag slots: indices into each command's flag table below (help is 0 in all). */
 enum { F_HELP };
 enum { INIT_SEED = 1, INIT_OUT };
-enum { P_WEIGHTS = 1, P_INPUT, P_OUTPUT, P_BATCH, P_THREADS, P_QUIET, P_NORMALIZE, P_DATA };
+enum { P_WEIGHTS = 1, P_INPUT, P_OUTPUT, P_BATCH, P_THREADS, P_QUIET, P_NORMALIZE, P_RESIZE, P_DATA };
 enum { X_WEIGHTS = 1, X_OUT };
 
 /* `info` */
@@ -266,12 +278,16 @@ static int predict_data(const Cmd *c, const char **vals[], int nvals[], uint64_t
 		return usage_error(c->name, "with --data, -o takes one FILE.csv or FILE.jsonl");
 	if (nvals[P_OUTPUT] && rt_results_format(vals[P_OUTPUT][0], &e) < 0)
 		return usage_error(c->name, "-o %s", e.msg);
-	char *data = lines(vals[P_DATA], nvals[P_DATA]);
 	RtEvalOpts o = {.weights = vals[P_WEIGHTS][0], .batch = batch ? (int64_t)batch : 32,
 	                .threads = (int)threads, .predict = 1,
 	                .normalize = nvals[P_NORMALIZE] ? vals[P_NORMALIZE][0] : NULL,
+	                .resize = nvals[P_RESIZE] ? vals[P_RESIZE][0] : NULL,
 	                .per_sample = nvals[P_OUTPUT] ? vals[P_OUTPUT][0] : NULL,
 	                .table = nvals[P_QUIET] ? NULL : stdout};
+	int bad = prep_flags(c->name, o.normalize, o.resize);
+	if (bad)
+		return bad;
+	char *data = lines(vals[P_DATA], nvals[P_DATA]);
 	o.data = (RtDataArgs){.data = data, .threads = (int)threads};
 	RtEntries fns = entries();
 	RtEvalResult r = {0};
@@ -306,14 +322,20 @@ static int predict(const Cmd *c, const char **vals[], int nvals[], const char **
 			                 model.inputs[i].name, model.inputs[i].name);
 	if (rc)
 		return rc;
-	DataNorm norm;
+	const char *nf = nvals[P_NORMALIZE] ? vals[P_NORMALIZE][0] : NULL;
+	const char *rf = nvals[P_RESIZE] ? vals[P_RESIZE][0] : NULL;
+	if ((rc = prep_flags(c->name, nf, rf)))
+		return rc;
+	char *note = NULL;
+	DataPrep prep = {.note = &note};
 	RtErr e = {0}, w = {0};
-	if (norm_of(nvals[P_NORMALIZE] ? vals[P_NORMALIZE][0] : NULL, vals[P_WEIGHTS][0], &norm, &e))
-		return nvals[P_NORMALIZE] ? usage_error(c->name, "%s", e.msg) : runtime_error(&e);
+	rc = rt_prep_for(vals[P_WEIGHTS][0], &model, nf, rf, &prep, NULL, &e, &w);
 	RtPredictOpts o = {vals[P_WEIGHTS][0], in, out, (int64_t)batch, (int)threads,
-	                   nvals[P_QUIET] ? NULL : stdout, &norm};
-	rc = rt_predict(&model, lunac_predict, &o, &e, &w);
+	                   nvals[P_QUIET] ? NULL : stdout, &prep};
+	if (!rc)
+		rc = rt_predict(&model, lunac_predict, &o, &e, &w);
 	warn(&w);
+	notes(note);
 	return rc ? runtime_error(&e) : 0;
 }
 
@@ -340,7 +362,7 @@ static int ncpus(void)
 /* Flag slots of train and eval (the order of their tables below). */
 enum { T_OUT = 1 + RT_NSETTINGS, T_RESUME, T_WEIGHTS, T_THREADS, T_NFLAGS };
 enum { E_WEIGHTS = 1, E_DATA, E_BATCH, E_THREADS, E_JSON, E_LABEL_TASK, E_TASK, E_NORMALIZE,
-       E_SEED, E_PER_SAMPLE };
+       E_SEED, E_RESIZE, E_PER_SAMPLE };
 
 /* `train`: settings from flags (each checked), then the run. */
 static int cmd_train(const Cmd *c, const char **vals[], int nvals[])
@@ -448,10 +470,14 @@ static int cmd_eval(const Cmd *c, const char **vals[], int nvals[])
 	RtErr fe = {0};
 	if (nvals[E_PER_SAMPLE] && rt_results_format(vals[E_PER_SAMPLE][0], &fe) < 0)
 		return usage_error(c->name, "--per-sample %s", fe.msg);
-	char *data = lines(vals[E_DATA], nvals[E_DATA]), *tasks = lines(vals[E_TASK], nvals[E_TASK]);
 	RtEvalOpts o = {.weights = vals[E_WEIGHTS][0], .batch = (int64_t)batch, .threads = (int)threads,
 	                .normalize = nvals[E_NORMALIZE] ? vals[E_NORMALIZE][0] : NULL,
+	                .resize = nvals[E_RESIZE] ? vals[E_RESIZE][0] : NULL,
 	                .per_sample = nvals[E_PER_SAMPLE] ? vals[E_PER_SAMPLE][0] : NULL};
+	int bad = prep_flags(c->name, o.normalize, o.resize);
+	if (bad)
+		return bad;
+	char *data = lines(vals[E_DATA], nvals[E_DATA]), *tasks = lines(vals[E_TASK], nvals[E_TASK]);
 	o.data = (RtDataArgs){.data = data, .tasks = tasks, .threads = (int)threads, .seed = seed,
 	                      .label_task = nvals[E_LABEL_TASK] ? vals[E_LABEL_TASK][0] : NULL};
 	RtEntries fns = entries();
@@ -471,7 +497,7 @@ static int cmd_eval(const Cmd *c, const char **vals[], int nvals[])
 	return rc;
 }
 
-enum { M_WEIGHTS = 1, M_INPUT, M_SAMPLES, M_SEED, M_BATCH, M_THREADS, M_JSON, M_NORMALIZE };
+enum { M_WEIGHTS = 1, M_INPUT, M_SAMPLES, M_SEED, M_BATCH, M_THREADS, M_JSON, M_NORMALIZE, M_RESIZE };
 
 /* `mc --weights W --samples T --input NAME=FILE ... [--seed S] [--batch B] [--json]` */
 static int mc(const Cmd *c, const char **vals[], int nvals[], const char **in)
@@ -493,23 +519,23 @@ static int mc(const Cmd *c, const char **vals[], int nvals[], const char **in)
 			                 model.inputs[i].name, model.inputs[i].name);
 	if (rc)
 		return rc;
+	const char *nf = nvals[M_NORMALIZE] ? vals[M_NORMALIZE][0] : NULL;
+	const char *rf = nvals[M_RESIZE] ? vals[M_RESIZE][0] : NULL;
+	if ((rc = prep_flags(c->name, nf, rf)))
+		return rc;
 	RtErr e = {0}, w = {0};
-	DataNorm norm;
-	char *classes[RT_MAXFEED] = {0};
-	int found = 0;
-	if (nvals[M_NORMALIZE] && data_norm_parse(vals[M_NORMALIZE][0], "normalize", &norm, &e))
-		return usage_error(c->name, "%s", e.msg);
-	if (rt_weights_preproc(vals[M_WEIGHTS][0], &model, nvals[M_NORMALIZE] ? NULL : &norm, &found,
-	                       model.ntasks <= RT_MAXFEED ? classes : NULL, &e)) {
-		for (int t = 0; t < RT_MAXFEED; t++)
-			free(classes[t]);
-		return runtime_error(&e);
-	}
-	RtMcOpts o = {vals[M_WEIGHTS][0], in, &norm, (int64_t)T, (int64_t)batch, seed, (int)threads,
+	char *classes[RT_MAXFEED] = {0}, *note = NULL;
+	DataPrep prep = {.note = &note};
+	RtMcResult r = {0};
+	if (entries().mc && rt_model_entry(&model, "mc"))   /* else rt_mc says there is no mc */
+		rc = rt_prep_for(vals[M_WEIGHTS][0], &model, nf, rf, &prep,
+		                 model.ntasks <= RT_MAXFEED ? classes : NULL, &e, &w);
+	RtMcOpts o = {vals[M_WEIGHTS][0], in, &prep, (int64_t)T, (int64_t)batch, seed, (int)threads,
 	              classes};
-	RtMcResult r;
-	rc = rt_mc(&model, entries().mc, &o, &r, &e, &w);
+	if (!rc)
+		rc = rt_mc(&model, entries().mc, &o, &r, &e, &w);
 	warn(&w);
+	notes(note);
 	if (!rc && rt_mc_print(&model, &r, nvals[M_JSON], stdout, &e))
 		rc = -1;
 	rc = rc ? runtime_error(&e) : 0;
@@ -589,6 +615,8 @@ static const Flag predict_flags[] = {
 	{"quiet", 'q', NULL, 0, "print nothing on stdout (with -o)"},
 	{"normalize", 0, "M,S[,...]", 0, "normalise images per channel (default: as the checkpoint "
 	 "was trained, else none)"},
+	{"resize", 0, "FILTER", 0, "area or bilinear (torchvision's), for image files (default: as "
+	 "the checkpoint was trained, else area)"},
 	{"data", 'd', "[INPUT=]SPEC", 1, "many cases at once instead of --input: any data spec "
 	 "(docs/data.md), labelled or not (npy:X.npy, images:DIR); one row per case, to -o "
 	 "FILE.csv or FILE.jsonl, else a table (--batch default 32)"},
@@ -612,6 +640,8 @@ static const Flag mc_flags[] = {
 	{"json", 0, NULL, 0, "print JSON instead of tables"},
 	{"normalize", 0, "M,S[,...]", 0, "normalise images per channel (default: as the checkpoint "
 	 "was trained, else none)"},
+	{"resize", 0, "FILTER", 0, "area or bilinear (torchvision's), for image files (default: as "
+	 "the checkpoint was trained, else area)"},
 	{0},
 };
 
@@ -641,6 +671,8 @@ static const Flag train_flags[] = {
 	{"normalize", 0, "M,S[,...]", 0, "normalise images: mean,std for all channels or a pair per "
 	 "channel (default: none, images in [0,1])"},
 	{"augment", 0, "MODE", 0, "none (default), authors, flips or all (training images only)"},
+	{"resize", 0, "FILTER", 0, "how image files are resized: area (default: exact area average "
+	 "when shrinking) or bilinear (torchvision's Resize, PIL's antialiased bilinear)"},
 	{"out", 'o', "RUNDIR", 0, "directory for best/last.safetensors and metrics.jsonl"},
 	{"resume", 0, "CKPT", 0, "continue the run of RUNDIR/last.safetensors exactly"},
 	{"weights", 'w', "FILE", 0, "start from these weights instead of a fresh initialisation"},
@@ -660,6 +692,8 @@ static const Flag eval_flags[] = {
 	{"task", 0, "INPUT=TASK", 1, "the task INPUT's dataset's labels are for (as in train)"},
 	{"normalize", 0, "M,S[,...]", 0, "normalise images (default: as the checkpoint was trained)"},
 	{"seed", 0, "S", 0, "seed of the resampling of a shorter dataset (default 0)"},
+	{"resize", 0, "FILTER", 0, "area or bilinear, for image files (default: as the checkpoint "
+	 "was trained, else area)"},
 	{"per-sample", 0, "FILE", 0, "also write one row per sample to FILE.csv or FILE.jsonl: "
 	 "predicted and true class, every probability"},
 	{0},

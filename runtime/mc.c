@@ -7,10 +7,15 @@
 ** variance over the passes. Entropies are in nats.
 **
 ** The T passes run as copies of the sample, `chunk` at a time (all T by
-** default): a call on copies t0..t0+c-1 gets RtCtx.step = t0, and the
-** dropout masks of its copies differ because they are different elements
-** of the batch. So the same seed, T and --batch give the same numbers;
-** with --batch 1 pass t is exactly the call with step t.
+** default): for input sample i, a call on copies t0..t0+c-1 gets RtCtx.step
+** = i*T + t0, and the dropout masks of its copies differ because they are
+** different elements of the batch. The generated code draws element j's
+** mask from (seed, step, stream, j), so every (sample, pass) has masks of
+** its own: two samples of one file, even identical ones, never share a
+** mask, and a sample's numbers depend on the seed, T, --batch and its
+** position in the file, not on how many samples follow it (the first
+** sample gives what it gives alone). With --batch 1 pass t of sample i is
+** exactly the call with step i*T + t.
 */
 #include <math.h>
 #include <stdlib.h>
@@ -39,7 +44,7 @@ static int read_inputs(const RtModel *m, const RtMcOpts *o, RtArray *in, RtMcRes
 {
 	r->n = -1;
 	for (int i = 0; i < m->ndata; i++) {
-		if (rt_input_read(o->inputs[i], &m->inputs[i], o->norm, &in[i], e))
+		if (rt_input_read(o->inputs[i], &m->inputs[i], o->prep, &in[i], e))
 			return -1;
 		int64_t k = samples_of(&m->inputs[i], &in[i]);
 		char have[RT_SHAPE_STRLEN], want[RT_SHAPE_STRLEN];
@@ -136,7 +141,8 @@ static void passes(const RtModel *m, RtPredictFn fn, const RtMcOpts *o, const Rt
 			for (int64_t j = 0; j < c; j++)
 				memcpy(dst + per * (size_t)j, (char *)in[d].data + per * (size_t)i, per);
 		}
-		RtCtx ctx = {.seed = o->seed, .step = (uint64_t)t0, .nthreads = o->threads > 0 ? o->threads : 1};
+		RtCtx ctx = {.seed = o->seed, .step = (uint64_t)i * (uint64_t)o->samples + (uint64_t)t0,
+		             .nthreads = o->threads > 0 ? o->threads : 1};   /* a stream per (sample, pass) */
 		fn(arena, c, &ctx);
 		for (int q = 0; q < nt; q++)
 			memcpy(P[q] + (size_t)t0 * (size_t)k[q],

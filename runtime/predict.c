@@ -3,8 +3,8 @@
 **
 ** Each input file holds one sample (the input's shape without N, e.g.
 ** [1,28,28]) or a batch ([B,1,28,28]); all inputs must agree on B. An
-** image file (PNG, JPEG, BMP) is one sample, preprocessed as training
-** preprocesses images (input.c). The
+** image file (PNG, JPEG, BMP) is one sample; every file is preprocessed
+** as training preprocesses it (rt_input_read, input.c). The
 ** arena is allocated once, for min(B, batch) samples, 64-byte aligned and
 ** zeroed; the weights are loaded into it once; the generated entry point
 ** then runs on successive chunks. Outputs always carry the batch dimension.
@@ -60,7 +60,7 @@ static int read_inputs(Run *r, RtErr *e)
 	int first = -1;
 	r->n = -1;
 	for (int i = 0; i < m->ndata; i++) {
-		if (rt_input_read(r->o->inputs[i], &m->inputs[i], r->o->norm, &r->in[i], e))
+		if (rt_input_read(r->o->inputs[i], &m->inputs[i], r->o->prep, &r->in[i], e))
 			return -1;
 		int64_t k;
 		if (samples_of(&m->inputs[i], &r->in[i], r->o->inputs[i], &k, e))

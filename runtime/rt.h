@@ -249,9 +249,16 @@ int st_write(const char *path, const char *const *meta, int nmeta,
 int rt_weights_save(const RtModel *m, const char *arena, const char *path, RtErr *e);
 /* Load path into arena: every param and buffer must be there, F32, with the
 ** model's exact shape, and nothing else but optimizer state ("opt.*", as
-** in a training checkpoint), which is ignored. A spec_hash different from
-** the model's is not an error; it is reported in warn (may be NULL). */
+** in a training checkpoint), which is ignored. A model name or spec_hash
+** different from the model's is not an error; it is reported in warn (may
+** be NULL) before any tensor is checked (rt_weights_origin). */
 int rt_weights_load(const RtModel *m, char *arena, const char *path, RtErr *e, RtErr *warn);
+/* When f's metadata names a model or spec hash other than m's, say so in
+** warn: "W was made for model "X" (spec hash H), but this executable is
+** model "Y" (spec hash H2); ...". Every command that loads weights calls it
+** first, before any tensor is checked. A file without them (PyTorch's) is
+** not reported. */
+void rt_weights_origin(const RtModel *m, const StFile *f, RtErr *warn);
 /* Check tensor i of f against p: F32 and exactly p's shape. */
 int rt_weights_check_tensor(const StFile *f, int i, const RtTensor *p, RtErr *e);
 
@@ -318,7 +325,7 @@ int rt_export(const RtModel *m, const char *weights, const char *path, int *nten
 
 typedef void (*RtPredictFn)(char *arena, int64_t n, const RtCtx *ctx);
 
-struct DataNorm;
+struct DataPrep;
 typedef struct RtPredictOpts {
 	const char *weights;        /* safetensors path */
 	const char **inputs;        /* one path per data input (inputs[0..ndata)): .npy, or
@@ -328,7 +335,8 @@ typedef struct RtPredictOpts {
 	int64_t batch;              /* at most this many samples per call; 0: all */
 	int nthreads;
 	FILE *json;                 /* NULL: print nothing */
-	const struct DataNorm *norm;    /* images' normalisation; NULL: none */
+	const struct DataPrep *prep;    /* how files become inputs (data.h); NULL: no
+	                                   normalisation, area resize */
 } RtPredictOpts;
 
 /* `predict`: load weights and inputs, run fn in chunks, print and save the

@@ -76,7 +76,7 @@ static RtDataArgs data_args(const Run *r, const char *spec)
 {
 	const RtTrainOpts *o = &r->o;
 	return (RtDataArgs){.data = spec, .tasks = o->task, .label_task = o->label_task, .train = 1,
-	                    .threads = o->threads, .seed = o->seed};
+	                    .threads = o->threads, .seed = o->seed, .resize = o->resize};
 }
 
 /* The validation dataset: bound as the training data is; classes in its order. */
@@ -297,15 +297,16 @@ static void announce(Run *r)
 		rt_progress_line(&r->prog, "note: %s", r->train_ds.note);
 	if (r->vds == &r->val_ds && r->val_ds.note)
 		rt_progress_line(&r->prog, "note: %s", r->val_ds.note);
-	int ex = o->augment != DATA_AUG_NONE || o->normalize;
+	int ex = o->augment != DATA_AUG_NONE || o->normalize || o->resize != IMG_AREA;
 	rt_progress_line(&r->prog, "training \"%s\" on %s: %lld samples, validating on %lld%s; "
-	                 "%s, lr %g, batch %lld, %s schedule, seed %llu%s%s%s%s -> %s", r->m->name,
+	                 "%s, lr %g, batch %lld, %s schedule, seed %llu%s%s%s%s%s%s -> %s", r->m->name,
 	                 data ? data : o->data, (long long)r->tr.n, (long long)r->va.n,
 	                 r->va.n ? "" : " (early stopping and the schedule watch the training loss)",
 	                 rt_optimizer_name(o->optimizer), o->lr, (long long)o->batch,
 	                 rt_schedule_name(o->schedule), (unsigned long long)o->seed,
 	                 ex ? "; augment " : "", ex ? data_augment_name(o->augment) : "",
 	                 ex ? ", normalize " : "", !ex ? "" : o->normalize ? o->normalize : "none",
+	                 ex ? ", resize " : "", ex ? img_filter_name(o->resize) : "",
 	                 r->dir.dir);
 	free(data);
 }

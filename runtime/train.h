@@ -39,7 +39,7 @@ typedef enum {
 	RT_SET_BATCH, RT_SET_LR, RT_SET_OPTIMIZER, RT_SET_SEED, RT_SET_MOMENTUM,
 	RT_SET_WEIGHT_DECAY, RT_SET_CLIP, RT_SET_SCHEDULE, RT_SET_PLATEAU_FACTOR,
 	RT_SET_PLATEAU_PATIENCE, RT_SET_MIN_LR, RT_SET_EARLY_STOP, RT_SET_TASK, RT_SET_NORMALIZE,
-	RT_SET_AUGMENT, RT_NSETTINGS
+	RT_SET_AUGMENT, RT_SET_RESIZE, RT_NSETTINGS
 } RtSetting;
 /* The counters of a run's state a checkpoint keeps besides its settings
 ** (RtTrainState), by checkpoint key: "epoch", "step", "lr",
@@ -66,6 +66,7 @@ typedef struct RtTrainOpts {
 	char *data, *val_data, *label_task;   /* val_data, label_task: NULL if not given */
 	char *task, *normalize;     /* NULL if not given */
 	DataAugment augment;
+	ImgFilter resize;           /* --resize: how image files are resized */
 	double val_split, lr, momentum, weight_decay, clip;
 	double plateau_factor, min_lr;
 	int64_t epochs, batch, plateau_patience, early_stop;
@@ -209,6 +210,7 @@ typedef struct RtDataArgs {
 	int unlabelled;             /* predict: labels are neither needed nor read */
 	int threads;                /* image decoding threads */
 	uint64_t seed;              /* resampling of shorter datasets */
+	ImgFilter resize;           /* how image files are resized (--resize) */
 } RtDataArgs;
 
 /* Open the datasets a names (one per image input, or one for all), bind
@@ -296,6 +298,7 @@ typedef struct RtEvalOpts {
 	const char *weights;
 	RtDataArgs data;            /* the labelled data and how it binds */
 	const char *normalize;      /* --normalize; NULL: the checkpoint's, else none */
+	const char *resize;         /* --resize; NULL: the checkpoint's, else area */
 	int64_t batch;
 	int threads;
 	const char *per_sample;     /* write one row per sample here (.csv, .jsonl); NULL: none */
@@ -372,7 +375,7 @@ void rt_results_free(RtResults *r);
 typedef struct RtMcOpts {
 	const char *weights;
 	const char **inputs;        /* one path per data input: .npy or an image */
-	const DataNorm *norm;       /* images' normalisation (NULL: none) */
+	const DataPrep *prep;       /* how files become inputs (NULL: no normalisation, area) */
 	int64_t samples;            /* T stochastic passes */
 	int64_t batch;              /* passes per call (0: all T at once) */
 	uint64_t seed;

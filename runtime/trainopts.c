@@ -54,6 +54,7 @@ static const Value values[RT_NSETTINGS + RT_NSTATE] = {
 	[RT_SET_TASK] = S_TEXT("task", "train.task"),
 	[RT_SET_NORMALIZE] = S_TEXT("normalize", "train.normalize"),
 	[RT_SET_AUGMENT] = S_TEXT("augment", "train.augment"),
+	[RT_SET_RESIZE] = S_TEXT("resize", "train.resize"),
 	/* the state: epochs and steps done, the next epoch's lr (from min-lr to lr), the best
 	** monitored loss (+inf: none yet), and the patience counters (at most the epochs) */
 	[RT_NSETTINGS + RT_STATE_EPOCH] = S_INT(NULL, "epoch", 0, 1000000000,
@@ -220,6 +221,12 @@ static int parse_text(RtTrainOpts *o, RtSetting s, const char *t, int cli, RtErr
 		if (data_augment_parse(t, &o->augment))
 			return rt_errorf(e, "--%s %s: unknown augmentation (none, authors, flips or all)", f, t);
 		return 0;
+	case RT_SET_RESIZE:
+		if (!cli && !*t)
+			t = "area";   /* an older checkpoint */
+		if (img_filter_parse(t, &o->resize))
+			return rt_errorf(e, "--%s %s: unknown filter (area or bilinear)", f, t);
+		return 0;
 	case RT_SET_OPTIMIZER:
 		if (!strcmp(t, "adam") || !strcmp(t, "adamw") || !strcmp(t, "sgd")) {
 			o->optimizer = t[0] == 's' ? RT_OPT_SGD : t[4] == 'w' ? RT_OPT_ADAMW : RT_OPT_ADAM;
@@ -285,6 +292,7 @@ void rt_setting_format(const RtTrainOpts *o, RtSetting s, char *buf, size_t len)
 	case RT_SET_TASK: snprintf(buf, len, "%s", o->task ? o->task : ""); break;
 	case RT_SET_NORMALIZE: snprintf(buf, len, "%s", o->normalize ? o->normalize : ""); break;
 	case RT_SET_AUGMENT: snprintf(buf, len, "%s", data_augment_name(o->augment)); break;
+	case RT_SET_RESIZE: snprintf(buf, len, "%s", img_filter_name(o->resize)); break;
 	case RT_SET_OPTIMIZER: snprintf(buf, len, "%s", rt_optimizer_name(o->optimizer)); break;
 	case RT_SET_SCHEDULE: snprintf(buf, len, "%s", rt_schedule_name(o->schedule)); break;
 	case RT_SET_EPOCHS: snprintf(buf, len, "%lld", (long long)o->epochs); break;

@@ -7,10 +7,12 @@
 ** shapes decide: every param and buffer must be present with dtype F32 and
 ** exactly the model's shape, and the file may hold nothing else but
 ** optimizer state ("opt.*", from a training checkpoint), which inference
-** ignores. Optimizer state is never written here (checkpoint.c). A spec_hash
-** that differs from the model's is only a warning (the same weights fit a
-** model recompiled with other flags, or a spec edited in ways that kept every
-** shape); a file without lunac metadata (from PyTorch, say) loads silently.
+** ignores. Optimizer state is never written here (checkpoint.c). A model
+** name or spec_hash that differs from the model's is only a warning, given
+** before any tensor is checked so that it comes first when one does not fit
+** (the same weights fit a model recompiled with other flags, or a spec edited
+** in ways that kept every shape); a file without lunac metadata (from
+** PyTorch, say) loads silently.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -82,16 +84,15 @@ static int check_all(const RtModel *m, const StFile *f, RtErr *e)
 	return 0;
 }
 
-/* A warning when f says it was written for another spec than m. */
-static void check_hash(const RtModel *m, const StFile *f, RtErr *warn)
+void rt_weights_origin(const RtModel *m, const StFile *f, RtErr *warn)
 {
-	const char *h = st_meta(f, "spec_hash");
-	if (!h || !strcmp(h, m->spec_hash))
+	const char *h = st_meta(f, "spec_hash"), *name = st_meta(f, "model");
+	if ((!h || !strcmp(h, m->spec_hash)) && (!name || !strcmp(name, m->name)))
 		return;
-	const char *name = st_meta(f, "model");
-	rt_errorf(warn, "%s was written for %s%s%sspec %.16s, this executable is spec %.16s; "
-	          "every shape matches, so the weights are used", f->path,
-	          name ? "model \"" : "", name ? name : "", name ? "\" " : "", h, m->spec_hash);
+	rt_errorf(warn, "%s was made for model \"%s\" (spec hash %s), but this executable is model "
+	          "\"%s\" (spec hash %s); its weights are used only if every tensor has this "
+	          "model's name and shape", f->path, name ? name : "?", h ? h : "none", m->name,
+	          m->spec_hash);
 }
 
 int rt_weights_load(const RtModel *m, char *arena, const char *path, RtErr *e, RtErr *warn)
@@ -99,13 +100,12 @@ int rt_weights_load(const RtModel *m, char *arena, const char *path, RtErr *e, R
 	StFile f;
 	if (st_open(&f, path, e))
 		return -1;
+	rt_weights_origin(m, &f, warn);   /* first: it names the likely cause of what follows */
 	int rc = check_all(m, &f, e);
 	for (int i = 0; !rc && i < m->nparams; i++)
 		if (m->params[i].kind != RT_STATE)
 			rc = st_read(&f, st_find(&f, m->params[i].name),
 			             rt_tensor_addr(m, &m->params[i], arena, 0), e);
-	if (!rc)
-		check_hash(m, &f, warn);
 	st_close(&f);
 	return rc;
 }

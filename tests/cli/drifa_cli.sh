@@ -119,8 +119,8 @@ expect_status "predict: PNG and JPEG inputs" 0 "$X" predict -w "$W" --input a=$d
 if grep -q '"task1"' "$tmp/out" && grep -q '"task2"' "$tmp/out" && grep -q '"shape": \[1, 3\]' "$tmp/out"; then
 	ok "predict: one sample from image files, both outputs"; else notok "predict images" "$(head -c 300 "$tmp/out")"; fi
 
-"$X" predict -w "$W" --input a=$d/a/c2/01.png --input b=$d/one.jpg --normalize 0.5,0.25 $T >"$tmp/p2" 2>&1
-"$X" predict -w "$W" --input a=$d/a/c2/01.png --input b=$d/one.jpg --normalize none $T >"$tmp/p3" 2>&1
+"$X" predict -w "$W" --input a=$d/a/c2/01.png --input b=$d/one.jpg --normalize 0.5,0.25 $T >"$tmp/p2" 2>"$tmp/p2.err"
+"$X" predict -w "$W" --input a=$d/a/c2/01.png --input b=$d/one.jpg --normalize none $T >"$tmp/p3" 2>"$tmp/p3.err"
 check "predict: images are normalised as the checkpoint was trained (train.normalize)" cmp "$tmp/out" "$tmp/p2"
 check "predict: --normalize none overrides the checkpoint" sh -c "! cmp -s '$tmp/out' '$tmp/p3'"
 

@@ -283,7 +283,7 @@ err_has "truncated checkpoint: the reader's message names the file" "trunc.safet
 unchanged "truncated checkpoint: the run directory is untouched" "$C" "$S"
 py sethash "$C/last.safetensors" "$E/other.safetensors"
 expect_status "checkpoint of another model exits 1" 1 "$X" train --resume "$E/other.safetensors" --epochs 20 --out "$C"
-err_has "checkpoint of another model is explained" "was written by a different model (spec hash 0000000000000000, this model feedc0de00000001)"
+err_has "checkpoint of another model is explained" "was made for model \"fixture_train\" (spec hash 0000000000000000), but this executable is model \"fixture_train\" (spec hash feedc0de00000001)"
 unchanged "checkpoint of another model: the run directory is untouched" "$C" "$S"
 py dropstate "$C/last.safetensors" "$E/nostate.safetensors"
 expect_status "checkpoint without Adam's state exits 1" 1 "$X" train --resume "$E/nostate.safetensors" --epochs 20 --out "$C"

@@ -22,6 +22,7 @@
 #include "rt.h"
 #include "t.h"
 #include "t_dir.h"
+#include "pil_bilinear.h"
 
 
 /* Raw bytes to path (a new file: replacing one by truncation makes ext4
@@ -946,6 +947,65 @@ static void test_limits_and_streams(void)
 	}
 }
 
+/* The source pixels of the PIL cases (pil_bilinear.py's pil_src). */
+static uint8_t src_px(int x, int y, int k)
+{
+	return (uint8_t)((x * x * 31 + y * 17 + x * y * 7 + k * 101 + ((x * 13) ^ (y * 29))) % 256);
+}
+
+/* IMG_BILINEAR gives PIL's bytes exactly (expected values made by PIL, in
+** pil_bilinear.h); IMG_AREA differs from them where the ratio is not an
+** integer; img_load_as streams the same floats and reports the source. */
+static void test_pil_bilinear(void)
+{
+	int n = (int)(sizeof pil_cases / sizeof pil_cases[0]), differ = 0;
+	for (int i = 0; i < n; i++) {
+		const struct PilCase *q = &pil_cases[i];
+		uint8_t *px = malloc((size_t)q->sw * q->sh * q->sc);
+		float *t = malloc(sizeof *t * (size_t)q->w * q->h * q->c);
+		float *a = malloc(sizeof *a * (size_t)q->w * q->h * q->c);
+		for (int y = 0; y < q->sh; y++)
+			for (int x = 0; x < q->sw; x++)
+				for (int k = 0; k < q->sc; k++)
+					px[(y * q->sw + x) * q->sc + k] = src_px(x, y, k);
+		Image im = {q->sw, q->sh, q->sc, px};
+		img_to_tensor_as(&im, q->c, q->h, q->w, IMG_BILINEAR, t);
+		img_to_tensor_as(&im, q->c, q->h, q->w, IMG_AREA, a);
+		int bad = -1;
+		size_t plane = (size_t)q->w * q->h;
+		for (size_t j = 0; j < plane * q->c && bad < 0; j++) {
+			int k = (int)(j / plane), p = (int)(j % plane);
+			if (t[j] != q->px[p * q->c + k] / 255.0f)
+				bad = (int)j;
+		}
+		for (size_t j = 0; j < plane * q->c; j++)
+			differ += a[j] != t[j];
+		char name[128];
+		snprintf(name, sizeof name, "bilinear %dx%dx%d -> %dx%dx%d is PIL's resize byte for byte",
+		         q->sw, q->sh, q->sc, q->w, q->h, q->c);
+		t_check(bad < 0, name, "element %d: %g, PIL %d", bad, bad < 0 ? 0 : t[bad] * 255,
+		        bad < 0 ? 0 : q->px[(bad % plane) * q->c + bad / plane]);
+		free(px);
+		free(t);
+		free(a);
+	}
+	t_check(differ > 0, "area and bilinear differ on the PIL cases", "identical");
+	/* img_load_as: a 40x30 RGB PNG to grey 16x12 streams what img_to_tensor_as gives. */
+	uint8_t px[40 * 30 * 3];
+	for (int i = 0; i < 40 * 30 * 3; i++)
+		px[i] = src_px(i / 3 % 40, i / 120, i % 3);
+	Image im = {40, 30, 3, px};
+	RtErr e = {0};
+	float s[16 * 12], z[16 * 12];
+	ImgSrc src = {0};
+	int ok = !img_write_png(P("pil.png"), &im, &e) &&
+	         !img_load_as(P("pil.png"), 1, 12, 16, IMG_BILINEAR, s, &src, &e) &&
+	         !img_to_tensor_as(&im, 1, 12, 16, IMG_BILINEAR, z) && !memcmp(s, z, sizeof s);
+	t_check(ok && src.w == 40 && src.h == 30 && src.c == 3,
+	        "img_load_as streams the bilinear resize and reports the source 40x30 RGB",
+	        "%s %dx%dx%d", e.msg, src.w, src.h, src.c);
+}
+
 int main(void)
 {
 	if (t_dir_open("lunac-image"))
@@ -968,6 +1028,7 @@ int main(void)
 	mutate("565.bmp", "bit-field BMP mutations: no crash, every error names the file", 1500, 0);
 	test_channels();
 	test_resize();
+	test_pil_bilinear();
 	test_palette_index();
 	test_limits_and_streams();
 	test_augment();

@@ -368,8 +368,9 @@ static void test_checkpoint(void)
 	RtTrainOpts h;
 	rt_train_defaults(&h);
 	rc = rt_ckpt_read_meta(&other, &f, &h, &st2, &e4);
-	t_check(rc && strstr(e4.msg, "was written by a different model (spec hash abc1, this model ffff)"),
-	        "checkpoint: another model's is refused", "%s", e4.msg);
+	t_check(rc && strstr(e4.msg, "was made for model \"tiny\" (spec hash abc1), but this executable "
+	                     "is model \"tiny\" (spec hash ffff): a resumed run needs the same model"),
+	        "checkpoint: another model's is refused, naming both models", "%s", e4.msg);
 	st_close(&f);
 	rt_model_free(&other);
 	rt_train_opts_free(&h);
