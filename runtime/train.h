@@ -250,8 +250,9 @@ double rt_now(void);
 int rt_bench(const RtModel *m, RtPredictFn fn, int64_t n, int steps, int repeat, int threads, double *ms,
              RtErr *e);
 void rt_progress_epoch(RtProgress *p, int64_t epoch, int64_t epochs, int64_t nbatches);
-/* After batch b (1-based): redraw the bar, at most ~10 times a second. */
-void rt_progress_batch(RtProgress *p, int64_t b, double loss, int64_t images);
+/* After batch b (1-based): redraw the bar, at most ~10 times a second, with
+** the epoch's running loss and training accuracy (NaN: not shown). */
+void rt_progress_batch(RtProgress *p, int64_t b, double loss, double acc, int64_t images);
 /* A line of its own (the epoch summary, a note), clearing the bar first. */
 void rt_progress_line(RtProgress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

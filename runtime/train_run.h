@@ -34,7 +34,13 @@ typedef struct Run {
 	Hyper hy;
 	RtRunDir dir;
 	RtProgress prog;
+	int noted_chance;           /* the note on validation accuracy near chance was printed */
 } Run;
+
+/* The note on validation accuracy near chance: training accuracy at least
+** this, validation accuracy at most chance plus this margin. */
+#define RT_NOTE_TRAIN_ACC 0.9
+#define RT_NOTE_CHANCE_MARGIN 0.1
 
 /* Find the hyper.* inputs in the arena. */
 int hyper_bind(Run *r, RtErr *e);

@@ -56,7 +56,7 @@ T="--threads 2"
 set -- --data a=folders:$d/a --data b=folders:$d/b --batch 8 --val-split 0.25 \
 	--augment all --normalize 0.5,0.25 --seed 3 $T
 expect_status "train: --data a=folders:A --data b=folders:B exits 0" 0 "$X" train "$@" --epochs 2 --out "$tmp/r/a"
-has "train: each task has its epoch line" "$tmp/err" "  task2: val_loss"
+has "train: each task has its epoch line, with its training accuracy" "$tmp/err" "  task2: acc "
 has "train: the run says how it augments and normalises" "$tmp/err" "augment all, normalize 0.5,0.25"
 if [ -n "$PY" ] && "$PY" - "$tmp/r/a/metrics.jsonl" <<'PY' >"$tmp/py.out" 2>&1
 import json, sys
@@ -127,7 +127,7 @@ check "predict: --normalize none overrides the checkpoint" sh -c "! cmp -s '$tmp
 # ---- a paired CSV ------------------------------------------------------------------
 expect_status "train: paired:FILE.csv,a=derm,b=mri exits 0" 0 "$X" train --data "paired:$d/paired.csv,a=derm,b=mri" \
 	--epochs 1 --batch 8 $T --out "$tmp/r/p"
-has "train: the paired run trains both tasks" "$tmp/err" "  task1: val_loss"
+has "train: the paired run trains both tasks" "$tmp/err" "  task1: acc "
 
 # ---- errors ------------------------------------------------------------------------
 cp -r "$d/a" "$d/ac"; head -c 300 "$d/a/c0/00.png" >"$d/ac/c1/bad.png"

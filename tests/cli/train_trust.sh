@@ -54,3 +54,93 @@ b=$(grep -c 'batchnorm.* momentum=0\.01 ' "$tmp/d01.ir")
 if [ "$all" -gt 0 ] && [ "$a" -eq "$all" ] && [ "$b" -eq "$all" ]; then
 	ok "DRIFA-Net: every batch norm at 0.1 by default, at 0.01 with -D bn_momentum=0.01 ($all)"
 else notok "DRIFA-Net bn_momentum" "$all batch norms, $a at 0.1 by default, $b at 0.01 with the flag"; fi
+
+# ---- data (numpy) and two compiled models -------------------------------------------
+PY=
+for p in python3 /usr/bin/python3; do
+	if "$p" -c 'import numpy' >/dev/null 2>&1; then PY=$p; break; fi
+done
+if [ -z "$PY" ]; then
+	notok "numpy" "no python3 with numpy (make deps installs python3-numpy)"
+	exit 0
+fi
+cat >"$tmp/h.py" <<'PY'
+import json, sys
+import numpy as np
+
+def lines(path):
+    return [json.loads(l) for l in open(path)]
+
+cmd, a = sys.argv[1], sys.argv[2:]
+if cmd == "data":
+    d = a[0]
+    rng = np.random.default_rng(1)
+    n = 400                                  # 28x28, class c (of 10) brightens band c
+    y = rng.integers(0, 10, n)
+    x = rng.uniform(0, 0.3, (n, 1, 28, 28)).astype(np.float32)
+    for c in range(10):
+        x[y == c, 0, 2 * c + 3:2 * c + 6, :] += 0.7
+    np.save(d + "/x.npy", x); np.save(d + "/y.npy", y.astype(np.int32))
+    np.save(d + "/xv.npy", x[:80]); np.save(d + "/ywrong.npy", ((y[:80] + 1) % 10).astype(np.int32))
+    np.save(d + "/y3.npy", (y % 3).astype(np.int32))      # a 3-class labelling: fewer classes
+    n = 120                                  # two 3x16x16 modalities, 3 and 4 classes
+    y1, y2 = rng.integers(0, 3, n), rng.integers(0, 4, n)
+    xa = rng.uniform(0, 0.3, (n, 3, 16, 16)).astype(np.float32)
+    xb = rng.uniform(0, 0.3, (n, 3, 16, 16)).astype(np.float32)
+    for c in range(3):
+        xa[y1 == c, c] += 0.6
+    for c in range(4):
+        xb[y2 == c, :, 8 * (c // 2):8 * (c // 2) + 8, 8 * (c % 2):8 * (c % 2) + 8] += 0.6
+    np.save(d + "/xa.npy", xa); np.save(d + "/y1.npy", y1.astype(np.int32))
+    np.save(d + "/xb.npy", xb); np.save(d + "/y2.npy", y2.astype(np.int32))
+elif cmd == "acc1":         # one task: train_acc a number in [0,1] every epoch, no tasks object
+    L = lines(a[0])
+    assert all(isinstance(l["train_acc"], float) or l["train_acc"] in (0, 1) for l in L), L
+    assert all(0 <= l["train_acc"] <= 1 for l in L)
+    assert L[-1]["train_acc"] >= 0.9, L[-1]["train_acc"]
+elif cmd == "acc2":         # two tasks: each task's train_acc, the top level their mean
+    L = lines(a[0])
+    for l in L:
+        t1, t2 = l["tasks"]["task1"]["train_acc"], l["tasks"]["task2"]["train_acc"]
+        assert t1 is not None and t2 is not None, l
+        assert 0 <= t1 <= 1 and 0 <= t2 <= 1
+        assert abs(l["train_acc"] - (t1 + t2) / 2) < 1e-9, l
+PY
+py() { "$PY" "$tmp/h.py" "$@"; }
+d=$tmp/d; R=$tmp/runs
+mkdir -p "$d" "$R"
+py data "$d" || { notok "make the toy data" "numpy failed"; exit 0; }
+if bin/lunac build models/tiny_cnn.lua -o "$tmp/tiny" >"$tmp/lunac.log" 2>&1 &&
+   bin/lunac build models/attn_test.lua -o "$tmp/attn" >>"$tmp/lunac.log" 2>&1; then
+	ok "tiny_cnn and attn_test build"
+else
+	notok "lunac build" "$(head -c 400 "$tmp/lunac.log")"; exit 0
+fi
+T="npy:$d/x.npy,$d/y.npy"
+
+# ---- 2. training accuracy ---------------------------------------------------------------
+expect_status "tiny_cnn trains" 0 "$tmp/tiny" train --data "$T" --epochs 3 --lr 0.01 --threads 1 --out "$R/t"
+check "one task: metrics.jsonl's train_acc is measured every epoch" py acc1 "$R/t/metrics.jsonl"
+n=$(grep -c '^epoch [0-9]/3  loss [0-9.]* acc [0-9.]*  val_loss' "$tmp/err")
+if [ "$n" -eq 3 ]; then ok "one task: every epoch line shows acc"; else notok "epoch lines" "$(head -c 400 "$tmp/err")"; fi
+err_lacks "a model that generalises gets no note about chance" "near or below chance"
+expect_status "attn_test (two tasks) trains" 0 "$tmp/attn" train --data "a=npy:$d/xa.npy,$d/y1.npy" \
+	--data "b=npy:$d/xb.npy,$d/y2.npy" --epochs 2 --threads 1 --out "$R/a"
+check "two tasks: each task's train_acc in metrics.jsonl, the top level their mean" py acc2 "$R/a/metrics.jsonl"
+if grep -q '^  task1: acc [0-9.]* val_loss' "$tmp/err" && grep -q '^  task2: acc [0-9.]* val_loss' "$tmp/err" &&
+   grep -q '^epoch 2/2  loss [0-9.]* mean acc [0-9.]*  val_loss' "$tmp/err"; then
+	ok "two tasks: the epoch line shows the mean acc, each task's line its own"
+else notok "two-task epoch lines" "$(head -c 600 "$tmp/err")"; fi
+if command -v script >/dev/null 2>&1; then
+	script -qc "'$tmp/tiny' train --data '$T' --epochs 1 --threads 1 --out '$R/tty'" "$tmp/tty.log" >/dev/null 2>&1
+	if grep -q "ETA [0-9:]*  loss [0-9.]* acc [0-9.]*  [0-9]* img/s" "$tmp/tty.log"; then
+		ok "on a terminal the progress bar shows the running training accuracy"
+	else notok "progress bar acc" "$(head -c 300 "$tmp/tty.log")"; fi
+fi
+expect_status "validation labels that disagree with training: train exits 0" 0 "$tmp/tiny" train --data "$T" \
+	--val-data "npy:$d/xv.npy,$d/ywrong.npy" --epochs 4 --lr 0.01 --threads 1 --out "$R/chance"
+err_has "high train accuracy, validation at chance: a note names the numbers" "validation accuracy 0.00, near or below chance (0."
+err_has "the note names batch norm's momentum" "raise its momentum"
+err_has "the note names a train/validation mismatch" "training and validation data differ"
+n=$(grep -c "near or below chance" "$tmp/err")
+if [ "$n" -eq 1 ]; then ok "the note is printed once"; else notok "note once" "$n times"; fi
