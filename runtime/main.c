@@ -551,6 +551,8 @@ static const Flag train_flags[] = {
 	{"normalize", 0, "M,S[,...]", 0, "normalise images: mean,std for all channels or a pair per "
 	 "channel (default: none, images in [0,1])"},
 	{"augment", 0, "MODE", 0, "none (default), authors, flips or all (training images only)"},
+	{"min-delta", 0, "R", 0, "an epoch improves when its loss beats the best by this fraction "
+	 "(default 0.0001; plateau, early stopping and best.safetensors)"},
 	{"out", 'o', "RUNDIR", 0, "directory for best/last.safetensors and metrics.jsonl"},
 	{"resume", 0, "CKPT", 0, "continue the run of RUNDIR/last.safetensors exactly"},
 	{"weights", 'w', "FILE", 0, "start from these weights instead of a fresh initialisation"},

@@ -39,7 +39,7 @@ typedef enum {
 	RT_SET_BATCH, RT_SET_LR, RT_SET_OPTIMIZER, RT_SET_SEED, RT_SET_MOMENTUM,
 	RT_SET_WEIGHT_DECAY, RT_SET_CLIP, RT_SET_SCHEDULE, RT_SET_PLATEAU_FACTOR,
 	RT_SET_PLATEAU_PATIENCE, RT_SET_MIN_LR, RT_SET_EARLY_STOP, RT_SET_TASK, RT_SET_NORMALIZE,
-	RT_SET_AUGMENT, RT_NSETTINGS
+	RT_SET_AUGMENT, RT_SET_MIN_DELTA, RT_NSETTINGS
 } RtSetting;
 /* The counters of a run's state a checkpoint keeps besides its settings
 ** (RtTrainState), by checkpoint key: "epoch", "step", "lr",
@@ -68,6 +68,7 @@ typedef struct RtTrainOpts {
 	DataAugment augment;
 	double val_split, lr, momentum, weight_decay, clip;
 	double plateau_factor, min_lr;
+	double min_delta;           /* relative improvement the schedules need (rt_sched_improves) */
 	int64_t epochs, batch, plateau_patience, early_stop;
 	uint64_t seed;
 	RtOptimizer optimizer;
@@ -128,14 +129,23 @@ void rt_train_state_init(RtTrainState *st, const RtTrainOpts *o);
 ** min_lr + (lr0 - min_lr)(1 + cos(pi e / E)) / 2. */
 double rt_sched_cosine(double lr0, double min_lr, int64_t e, int64_t E);
 
+/* PyTorch ReduceLROnPlateau's default threshold (mode "rel"). */
+#define RT_MIN_DELTA 1e-4
+
+/* Whether loss improves on best: loss < best - min_delta |best| (any finite
+** loss improves on +inf; NaN never improves). */
+int rt_sched_improves(double loss, double best, double min_delta);
+
 /* What rt_sched_epoch_end found. */
 enum { RT_SCHED_IMPROVED = 1, RT_SCHED_LR_CHANGED = 2, RT_SCHED_STOP = 4 };
 
 /* After an epoch whose monitored loss was loss: count the epoch, update the
 ** best loss and the patience counters, then the learning rate (plateau:
 ** x factor after `patience` epochs without improvement, not below min_lr;
-** cosine: the next epoch's), and decide early stopping. Improvement is
-** strictly lower (a NaN loss never improves). Returns RT_SCHED_* flags. */
+** cosine: the next epoch's), and decide early stopping. An epoch improves
+** as rt_sched_improves says with o->min_delta; the plateau schedule, early
+** stopping and the best checkpoint all count that one improvement. Returns
+** RT_SCHED_* flags. */
 int rt_sched_epoch_end(const RtTrainOpts *o, RtTrainState *st, double loss);
 
 /* ---- checkpoints (checkpoint.c) ---------------------------------------- */
