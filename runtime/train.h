@@ -78,6 +78,7 @@ typedef struct RtTrainOpts {
 	char *const *classes;       /* per model task: class names, one per line, or NULL;
 	                               checkpoints keep them as "classes.<task>" */
 	const char *out, *resume, *weights;
+	const char *prog;           /* the executable as invoked, for the resume hint; NULL: "MODEL" */
 	int threads;
 	FILE *log;                  /* progress and epoch lines; NULL: quiet */
 	int tty;                    /* log is a terminal: draw a progress bar */
@@ -271,12 +272,17 @@ void rt_progress_line(RtProgress *p, const char *fmt, ...) __attribute__((format
 typedef struct RtTrainResult {
 	RtTrainState st;
 	int stopped_early;
+	int interrupted;            /* the signal (SIGINT, SIGTERM) that stopped the run, or 0 */
 	int64_t epochs_run;         /* in this invocation */
 	int has_val;                /* the monitored loss is a validation loss */
 } RtTrainResult;
 
 /* `train`: the whole run, as docs/runtime.md describes it. Progress,
-** warnings and a closing summary go to o->log. */
+** warnings and a closing summary go to o->log. While it runs, SIGINT and
+** SIGTERM stop it at the next batch (a second one kills at once): the
+** epoch under way is dropped, the checkpoints of finished epochs stay,
+** res->interrupted says which signal came and o->log gets how to resume;
+** that is not an error (0). The previous handlers are restored. */
 int rt_train(const RtModel *m, const RtEntries *fns, const RtTrainOpts *o, RtTrainResult *res,
              RtErr *e);
 

@@ -144,7 +144,7 @@ static int train_batches(Run *r, Epoch *ep, RtErr *e)
 	Batch bt;
 	int64_t seen = 0, right[RT_MAXFEED] = {0}, b = 0;
 	double sum = 0;
-	while (loader_next(r->L, &bt)) {
+	while (!run_interrupted() && loader_next(r->L, &bt)) {
 		int64_t k = bt.n;
 		/* a last batch of one sample has no batch statistics (its variance
 		** is 0/0 and would poison batch norm's running variance): skip it,
@@ -367,6 +367,8 @@ int run_epoch(Run *r, int *flags, RtErr *e)
 	double t0 = rt_now();
 	if (train_batches(r, &ep, e))
 		return -1;
+	if (run_interrupted())
+		return 0;   /* the epoch is not complete: nothing of it is kept */
 	double t1 = rt_now();
 	if (validate(r, &ep, e))
 		return -1;

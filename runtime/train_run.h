@@ -42,10 +42,15 @@ typedef struct Run {
 #define RT_NOTE_TRAIN_ACC 0.9
 #define RT_NOTE_CHANCE_MARGIN 0.1
 
+/* The signal that asked the run to stop (SIGINT, SIGTERM), or 0 (train.c). */
+int run_interrupted(void);
+
 /* Find the hyper.* inputs in the arena. */
 int hyper_bind(Run *r, RtErr *e);
 /* Train one epoch, validate, schedule, log and checkpoint; *flags gets
-** rt_sched_epoch_end's. */
+** rt_sched_epoch_end's. An interruption (run_interrupted) during the
+** training batches ends the epoch early with *flags 0 and nothing written;
+** one after them lets the epoch finish. */
 int run_epoch(Run *r, int *flags, RtErr *e);
 
 #endif

@@ -144,3 +144,98 @@ err_has "the note names batch norm's momentum" "raise its momentum"
 err_has "the note names a train/validation mismatch" "training and validation data differ"
 n=$(grep -c "near or below chance" "$tmp/err")
 if [ "$n" -eq 1 ]; then ok "the note is printed once"; else notok "note once" "$n times"; fi
+
+# ---- 12. the opening line says how the lr moves ------------------------------------
+expect_status "--schedule none trains" 0 "$tmp/tiny" train --data "$T" --epochs 1 --schedule none --lr 0.01 --threads 1 --out "$R/none"
+err_has "the opening line: a constant lr says so" "adam, lr 0.01, constant, batch 32"
+err_lacks "the opening line: no \"none schedule\"" "none schedule"
+expect_status "the default schedule trains" 0 "$tmp/tiny" train --data "$T" --epochs 1 --threads 1 --out "$R/plateau"
+err_has "the opening line: the plateau schedule in words" "lr 0.001, x0.2 after 5 epochs without improvement (min 1e-05)"
+expect_status "--schedule cosine trains" 0 "$tmp/tiny" train --data "$T" --epochs 1 --schedule cosine --threads 1 --out "$R/cos"
+err_has "the opening line: the cosine schedule in words" "lr 0.001, cosine to 1e-05 over 1 epochs"
+
+# ---- 12. --min-delta ------------------------------------------------------------------
+expect_status "train --help lists --min-delta" 0 "$tmp/tiny" help train
+if grep -q -- "--min-delta R" "$tmp/out" "$tmp/err"; then ok "--min-delta is in train's help"; else notok "--min-delta help" "$(head -c 300 "$tmp/out")"; fi
+expect_status "--min-delta 2 exits 2" 2 "$tmp/tiny" train --data "$T" --min-delta 2 --out "$R/md"
+err_has "--min-delta 2 is explained" "--min-delta 2: not a number from 0 to 1"
+expect_status "--min-delta 1 trains" 0 "$tmp/tiny" train --data "$T" --epochs 3 --lr 0.01 --min-delta 1 --threads 1 --out "$R/md"
+# the loss falls every epoch (see the plain run above), but with --min-delta 1 a new best
+# would have to be below best - |best| = 0: only epoch 1 (which improves on +inf) is one
+n=$(grep -c '"best":true' "$R/md/metrics.jsonl")
+if [ "$n" -eq 1 ]; then ok "--min-delta 1: only the first epoch is a new best"
+else notok "--min-delta 1" "$n of 3 epochs were a new best: $(cat "$R/md/metrics.jsonl")"; fi
+if "$PY" -c "import json,struct,sys; b=open(sys.argv[1],'rb').read(); n=struct.unpack('<Q',b[:8])[0]; m=json.loads(b[8:8+n])['__metadata__']; assert float(m['train.min_delta'])==1, m" "$R/md/last.safetensors" 2>"$tmp/py.err"; then
+	ok "checkpoints keep train.min_delta"; else notok "train.min_delta in the checkpoint" "$(head -c 300 "$tmp/py.err")"; fi
+expect_status "resume with another --min-delta exits 1" 1 "$tmp/tiny" train --resume "$R/md/last.safetensors" --epochs 5 --min-delta 0.1
+err_has "resume with another --min-delta is refused" "--min-delta 0.10000000000000001 differs from the checkpoint's 1"
+
+# ---- 12. init reports what it writes ---------------------------------------------------
+for f in fixture_train; do
+	if cc -std=c11 -O2 -Iruntime -o "$tmp/$f" "tests/cli/$f.c" lib/liblunacrt.a \
+		-lcjson -lpng -ljpeg -lm -lpthread -lz >"$tmp/cc.log" 2>&1; then
+		ok "$f: builds against lib/liblunacrt.a"
+	else
+		notok "$f: build" "$(head -c 400 "$tmp/cc.log")"; exit 0
+	fi
+done
+X=$tmp/fixture_train
+expect_status "init exits 0" 0 "$X" init -o "$tmp/init.safetensors"
+k=$("$PY" -c "import json,struct,sys; b=open(sys.argv[1],'rb').read(); n=struct.unpack('<Q',b[:8])[0]; h=json.loads(b[8:8+n]); h.pop('__metadata__',None); print(len(h))" "$tmp/init.safetensors")
+err_has "init reports the tensors it wrote ($k), not the optimizer state" "($k tensors: 4 parameters, 1 buffer; seed 0)"
+
+# ---- 12. an interrupted run says how to resume ----------------------------------------
+# fixture: 300 samples, 8 steps an epoch; FIXTURE_SLEEP_MS slows each step
+F="npy:$d/fx.npy,$d/fy.npy"
+"$PY" -c "
+import numpy as np
+rng = np.random.default_rng(0); n = 300
+y = rng.integers(0, 3, n); x = rng.normal(0, 0.3, (n, 1, 4, 4)).astype(np.float32)
+for c in range(3): x[y == c, 0, c, :] += 1.0
+np.save('$d/fx.npy', x); np.save('$d/fy.npy', y.astype(np.int32))"
+A="--data $F --lr 0.05 --seed 5 --optimizer sgd --schedule cosine --min-lr 0.001"
+# launch SLEEPMS DIR EPOCHS: start a run of the fixture in the background ($pid), stderr in
+# $tmp/err. Python starts it with SIGINT at its default (a background job of a
+# non-interactive shell inherits SIGINT ignored, and train leaves an ignored signal ignored).
+launch() {
+	# shellcheck disable=SC2086
+	FIXTURE_SLEEP_MS=$1 "$PY" -c "import os,signal,sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])" \
+		"$X" train $A --epochs "$3" --out "$2" 2>"$tmp/err" &
+	pid=$!
+}
+# interrupt SIGNAL DIR: a 40-epoch run in DIR, sent SIGNAL once an epoch has finished; exit status in $rc.
+interrupt() {
+	launch 4 "$2" 40
+	i=0
+	while [ ! -f "$2/last.safetensors" ] && [ $i -lt 300 ]; do sleep 0.05; i=$((i + 1)); done
+	sleep 0.2
+	kill -"$1" $pid 2>/dev/null
+	wait $pid; rc=$?
+}
+interrupt INT "$R/int"
+if [ "$rc" -eq 130 ]; then ok "SIGINT: train exits 130"; else notok "SIGINT status" "exit $rc: $(tail -c 300 "$tmp/err")"; fi
+n=$(wc -l <"$R/int/metrics.jsonl")
+err_has "SIGINT: train says it was interrupted" "interrupted (SIGINT) during epoch $((n + 1)): its progress is not kept"
+err_has "SIGINT: train prints the exact command to resume" "$X train --resume $R/int/last.safetensors --epochs 40"
+err_has "SIGINT: train says what last.safetensors holds" "$R/int/last.safetensors holds epoch $n"
+if [ "$n" -lt 40 ] && ! ls -A "$R/int" | grep -q '\.tmp\.'; then ok "SIGINT: stopped mid-run (after epoch $n), no temporaries"
+else notok "SIGINT mid-run" "$n epochs: $(ls -A "$R/int")"; fi
+expect_status "SIGINT: the printed command resumes the run" 0 "$X" train --resume "$R/int/last.safetensors" --epochs 40
+# shellcheck disable=SC2086
+"$X" train $A --epochs 40 --out "$R/ref" 2>/dev/null
+check "SIGINT + resume = an uninterrupted run, bit for bit" cmp "$R/int/last.safetensors" "$R/ref/last.safetensors"
+interrupt TERM "$R/term"
+if [ "$rc" -eq 143 ]; then ok "SIGTERM: train exits 143"; else notok "SIGTERM status" "exit $rc: $(tail -c 300 "$tmp/err")"; fi
+err_has "SIGTERM: train prints how to resume" "train --resume $R/term/last.safetensors --epochs 40"
+# before the first epoch ends there is nothing to resume: say so
+launch 200 "$R/early" 40
+i=0
+while ! grep -q "^training" "$tmp/err" && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+sleep 0.3
+kill -INT $pid 2>/dev/null
+wait $pid; rc=$?
+if [ "$rc" -eq 130 ] && grep -q "no epoch has finished, so $R/early holds no checkpoint" "$tmp/err"; then
+	ok "SIGINT in the first epoch: no checkpoint, and it says so"
+else notok "SIGINT in epoch 1" "exit $rc: $(tail -c 300 "$tmp/err")"; fi
+# shellcheck disable=SC2086
+expect_status "SIGINT in the first epoch: the same command starts over" 0 "$X" train $A --epochs 2 --out "$R/early"
