@@ -166,6 +166,40 @@ static int keep_classes(Run *r, RtErr *e)
 	return 0;
 }
 
+/* Fed task q's name as a message names it: "the model's task \"NAME\"" is
+** "the model's task \"" + task_name + "\""; "the model" without tasks. */
+static const char *task_pre(const Run *r, int q)
+{
+	return r->feed.task[q].task >= 0 ? "the model's task \"" : "the model";
+}
+static const char *task_name(const Run *r, int q)
+{
+	return r->feed.task[q].task >= 0 ? r->m->tasks[r->feed.task[q].task].name : "";
+}
+static const char *task_post(const Run *r, int q)
+{
+	return r->feed.task[q].task >= 0 ? "\"" : "";
+}
+
+/* Training data whose labels are class names (folders, text labels) must
+** have exactly the classes of the task they train: fewer is refused here
+** (more, and labels out of range, rt_feed_check refuses). Numeric labels
+** that never reach the last classes only get a note (announce). */
+static int check_class_counts(const Run *r, RtErr *e)
+{
+	for (int q = 0; q < r->feed.ntasks; q++) {
+		const DataLabels *l = &r->train_ds.task[q];
+		int k = r->feed.task[q].classes;
+		if (!l->names || k <= 0 || l->nclasses >= k)
+			continue;
+		return rt_errorf(e, "%s%s%s has %d classes, but the training data %s has %d (%s ... %s): "
+		                 "give data with all %d classes, or declare %d in the model",
+		                 task_pre(r, q), task_name(r, q), task_post(r, q), k, l->path, l->nclasses,
+		                 l->names[0], l->names[l->nclasses - 1], k, l->nclasses);
+	}
+	return 0;
+}
+
 /* The training and validation samples: --val-data, a split, or none. */
 static int load_data(Run *r, RtErr *e)
 {
@@ -173,7 +207,8 @@ static int load_data(Run *r, RtErr *e)
 	RtDataArgs a = data_args(r, o->data);
 	if (data_norm_parse(o->normalize ? o->normalize : "", "normalize", &r->norm, e) ||
 	    rt_data_open(r->m, &a, &r->feed, &r->train_ds, e) ||
-	    rt_feed_check(r->m, &r->feed, &r->train_ds, &r->norm, e) || keep_classes(r, e))
+	    rt_feed_check(r->m, &r->feed, &r->train_ds, &r->norm, e) || check_class_counts(r, e) ||
+	    keep_classes(r, e))
 		return -1;
 	train_outputs(r);
 	r->vds = &r->train_ds;
@@ -357,6 +392,17 @@ static void announce(Run *r)
 		rt_progress_line(&r->prog, "note: %s", r->train_ds.note);
 	if (r->vds == &r->val_ds && r->val_ds.note)
 		rt_progress_line(&r->prog, "note: %s", r->val_ds.note);
+	for (int q = 0; q < r->feed.ntasks; q++) {
+		const DataLabels *l = &r->train_ds.task[q];
+		int k = r->feed.task[q].classes;
+		if (!l->names && l->nclasses > 0 && l->nclasses < k)
+			rt_progress_line(&r->prog, "note: %s%s%s has %d classes, but the labels of %s go up "
+			                 "to %d only: class%s %d%s%.0d never appear%s in training",
+			                 task_pre(r, q), task_name(r, q), task_post(r, q), k, l->path,
+			                 l->nclasses - 1, k - l->nclasses > 1 ? "es" : "", l->nclasses,
+			                 k - l->nclasses > 1 ? " to " : "", k - l->nclasses > 1 ? k - 1 : 0,
+			                 k - l->nclasses > 1 ? "" : "s");
+	}
 	int ex = o->augment != DATA_AUG_NONE || o->normalize;
 	char lr[160];
 	lr_words(o, lr, sizeof lr);

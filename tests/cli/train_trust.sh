@@ -239,3 +239,30 @@ if [ "$rc" -eq 130 ] && grep -q "no epoch has finished, so $R/early holds no che
 else notok "SIGINT in epoch 1" "exit $rc: $(tail -c 300 "$tmp/err")"; fi
 # shellcheck disable=SC2086
 expect_status "SIGINT in the first epoch: the same command starts over" 0 "$X" train $A --epochs 2 --out "$R/early"
+
+# ---- 9. the data's classes against the task's -----------------------------------------
+expect_status "numeric labels below the task's classes: train runs" 0 "$tmp/tiny" train --data "npy:$d/x.npy,$d/y3.npy" --epochs 1 --threads 1 --out "$R/y3"
+err_has "numeric labels below the task's classes: a note names the task, both counts and the file" \
+	"note: the model's task \"probs\" has 10 classes, but the labels of $d/y3.npy go up to 2 only: classes 3 to 9 never appear in training"
+if bin/lunac-synth derm-mri --out "$tmp/syn" --count 40 --size 16 --threads 1 >"$tmp/synth.log" 2>&1 &&
+   bin/lunac build models/tiny_cnn.lua -D classes=7 -o "$tmp/tiny7" >>"$tmp/synth.log" 2>&1 &&
+   bin/lunac build models/tiny_cnn.lua -D classes=3 -o "$tmp/tiny3" >>"$tmp/synth.log" 2>&1; then
+	ok "5-class folders and 7- and 3-class models"
+	expect_status "5 class folders for a 7-class task: train exits 1" 1 "$tmp/tiny7" train --data "folders:$tmp/syn/derm" --epochs 1 --out "$R/f7"
+	err_has "fewer class folders: the message names the task, both counts and the folder" \
+		"the model's task \"probs\" has 7 classes, but the training data $tmp/syn/derm has 5 ("
+	if [ ! -e "$R/f7" ]; then ok "fewer class folders: no run directory"; else notok "fewer classes: run dir" "$(ls "$R/f7")"; fi
+	expect_status "5 class folders for a 3-class task: train exits 1" 1 "$tmp/tiny3" train --data "folders:$tmp/syn/derm" --epochs 1 --out "$R/f3"
+	err_has "more class folders: the message names both counts and the task" \
+		"$tmp/syn/derm has 5 classes ("
+	err_has "more class folders: ... more than the task's, named" "), more than the 3 of the model's task (labels of the task \"probs\")"
+	"$tmp/tiny3" init -o "$tmp/w3.safetensors" 2>/dev/null
+	expect_status "5 class folders for a 3-class task: eval exits 1" 1 "$tmp/tiny3" eval -w "$tmp/w3.safetensors" --data "folders:$tmp/syn/derm_test"
+	err_has "eval: more class folders are named the same way" "), more than the 3 of the model's task (labels of the task \"probs\")"
+	expect_status "labels 0..9 for a 3-class task: eval exits 1" 1 "$tmp/tiny3" eval -w "$tmp/w3.safetensors" --data "$T"
+	err_has "eval: labels out of range name the data's class count" "is out of range for 3 classes; the labels go up to 9, so the data has 10 classes (labels of the task \"probs\")"
+	expect_status "labels 0..9 for a 3-class task: train exits 1" 1 "$tmp/tiny3" train --data "$T" --out "$R/n3"
+	err_has "train: labels out of range name the data's class count" "the labels go up to 9, so the data has 10 classes"
+else
+	notok "lunac-synth / lunac build" "$(head -c 400 "$tmp/synth.log")"
+fi
