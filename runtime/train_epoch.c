@@ -305,22 +305,26 @@ static int has_batchnorm(const RtModel *m)
 	return 0;
 }
 
-/* Once per run: a task whose training accuracy is high (>= RT_NOTE_TRAIN_ACC)
-** while its validation accuracy stays near chance (<= chance +
-** RT_NOTE_CHANCE_MARGIN) gets a note naming the likely causes. */
+/* Once per run: a task whose training accuracy is well above chance (half
+** way from chance to 1) while its validation accuracy stays near chance,
+** two epochs in a row (train_run.h), gets a note naming the likely causes. */
 static void note_chance(Run *r, const Epoch *ep)
 {
 	for (int q = 0; q < r->feed.ntasks && !r->noted_chance && r->va.n; q++) {
-		if (!(ep->train_acc[q] >= RT_NOTE_TRAIN_ACC) ||
-		    !(ep->val_acc[q] <= ep->chance[q] + RT_NOTE_CHANCE_MARGIN))
+		double c = ep->chance[q];
+		int met = ep->train_acc[q] >= c + RT_NOTE_TRAIN_WAY * (1 - c) &&
+		          ep->val_acc[q] <= c + RT_NOTE_CHANCE_MARGIN;
+		r->chance_streak[q] = met ? r->chance_streak[q] + 1 : 0;
+		if (r->chance_streak[q] < RT_NOTE_EPOCHS)
 			continue;
 		r->noted_chance = 1;
 		rt_progress_line(&r->prog, "note: %s%s%straining accuracy is %.2f but validation accuracy "
-		                 "%.2f, near or below chance (%.2f): the model fits its training batches and "
-		                 "nothing carries over to held-out data. Likely causes:",
+		                 "%.2f, near or below chance (%.2f), %d epochs in a row: what the model "
+		                 "learns on its training batches does not carry over to held-out data. "
+		                 "Likely causes:",
 		                 r->feed.ntasks > 1 ? "task " : "", r->feed.ntasks > 1 ? task_name(r, q) : "",
 		                 r->feed.ntasks > 1 ? ": " : "", ep->train_acc[q], ep->val_acc[q],
-		                 ep->chance[q]);
+		                 ep->chance[q], RT_NOTE_EPOCHS);
 		if (has_batchnorm(r->m))
 			rt_progress_line(&r->prog, "  - batch norm's running statistics lag behind the "
 			                 "weights (evaluation uses them, training does not): raise its "

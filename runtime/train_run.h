@@ -35,12 +35,15 @@ typedef struct Run {
 	RtRunDir dir;
 	RtProgress prog;
 	int noted_chance;           /* the note on validation accuracy near chance was printed */
+	int chance_streak[RT_MAXFEED];  /* per fed task: epochs in a row that met its condition */
 } Run;
 
-/* The note on validation accuracy near chance: training accuracy at least
-** this, validation accuracy at most chance plus this margin. */
-#define RT_NOTE_TRAIN_ACC 0.9
+/* The note on validation accuracy near chance c (train_epoch.c): training
+** accuracy at least c + RT_NOTE_TRAIN_WAY (1 - c), validation accuracy at
+** most c + RT_NOTE_CHANCE_MARGIN, in RT_NOTE_EPOCHS epochs in a row. */
+#define RT_NOTE_TRAIN_WAY 0.5
 #define RT_NOTE_CHANCE_MARGIN 0.1
+#define RT_NOTE_EPOCHS 2
 
 /* The signal that asked the run to stop (SIGINT, SIGTERM), or 0 (train.c). */
 int run_interrupted(void);
