@@ -131,7 +131,7 @@ static int op_pool(lua_State *L)
 	return fe_finish(L, nd, fn);
 }
 
-/* batchnorm(x, gamma, beta, mean, var [, {eps=1e-3, momentum=0.01, mode="running"}]) -> tensor */
+/* batchnorm(x, gamma, beta, mean, var [, {eps=1e-3, momentum=0.1, mode="running"}]) -> tensor */
 static int op_batchnorm(lua_State *L)
 {
 	static const char *const opts[] = {"eps", "momentum", "mode", NULL};
@@ -143,7 +143,7 @@ static int op_batchnorm(lua_State *L)
 		in[i] = fe_check_tensor(L, i + 1, "batchnorm");
 	fe_check_opts(L, 6, "batchnorm", opts);
 	double eps = fe_opt_num(L, 6, "batchnorm", "eps", 1e-3);
-	double mom = fe_opt_num(L, 6, "batchnorm", "momentum", 0.01);
+	double mom = fe_opt_num(L, 6, "batchnorm", "momentum", 0.1);
 	Mode m = check_mode(L, "batchnorm", fe_opt_str(L, 6, "batchnorm", "mode", "running"), names, modes);
 	if (!(eps > 0) || !(mom >= 0 && mom <= 1))
 		fe_error(L, "batchnorm: eps must be positive and momentum in [0, 1]");

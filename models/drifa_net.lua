@@ -12,6 +12,9 @@
 --   -D post_mfa=false   no MFA after the blocks (MFA inside them stays)
 --   -D mifa=false       branches do not exchange information
 --   -D branches=1       one branch, one task (single-modality baseline)
+-- Batch norm's momentum (PyTorch's convention) defaults to 0.1, which suits
+-- small data sets; the authors trained with Keras' default, momentum 0.99,
+-- which is -D bn_momentum=0.01 here (running statistics lag ~100 steps).
 local nn = require "nn"
 local drifa = require "drifa"
 
@@ -24,6 +27,7 @@ local cfg = config{
   blocks = 2,                -- RRA blocks per stage
   mfa = true, post_mfa = true, mifa = true,
   branches = 2,
+  bn_momentum = 0.1,         -- every batch norm's; the paper's (Keras 0.99) is 0.01
 }
 
 if cfg.branches ~= 1 and cfg.branches ~= 2 then
@@ -45,7 +49,7 @@ end
 local function stem(x)
   return scope("stem", function()
     local y = nn.conv2d("conv", x, chans(64), 7, {stride = 2, pad = 3})
-    y = relu(nn.batchnorm("bn", mfa("mfa", y)))
+    y = relu(nn.batchnorm("bn", mfa("mfa", y), {momentum = cfg.bn_momentum}))
     return nn.maxpool(y, 3, 2, 1)
   end)
 end
@@ -55,7 +59,8 @@ end
 -- .mfa1, .bn1, .conv2, .mfa2, .bn2, .shortcut (the RRA) and .post_mfa.
 local function block(name, x, s, b, n)
   local stride = (s > 1 and b == 1) and 2 or 1
-  local y = drifa.rra(name, x, chans(64 * 2 ^ (s - 1)), stride, {mfa = cfg.mfa})
+  local y = drifa.rra(name, x, chans(64 * 2 ^ (s - 1)), stride,
+    {mfa = cfg.mfa, bn_momentum = cfg.bn_momentum})
   if s < 4 then y = dropout(y, cfg.dropout, "mc") end
   if s < 4 or b < n then
     y = scope(name, function() return mfa("post_mfa", y, true) end)

@@ -157,12 +157,16 @@ int data_check_labels(const Dataset *ds, int t, int nclasses, RtErr *e)
 {
 	const DataLabels *l = &ds->task[t];
 	if (l->names && l->nclasses > nclasses)
-		return rt_errorf(e, "%s has %d classes (%s ... %s), the model's task %d", l->path,
-		                 l->nclasses, l->names[0], l->names[l->nclasses - 1], nclasses);
+		return rt_errorf(e, "%s has %d classes (%s ... %s), more than the %d of the model's task",
+		                 l->path, l->nclasses, l->names[0], l->names[l->nclasses - 1], nclasses);
+	int32_t top = 0;
+	for (int64_t i = 0; i < l->rows; i++)
+		top = l->y[i] > top ? l->y[i] : top;
 	for (int64_t i = 0; i < l->rows; i++)
 		if (l->y[i] < 0 || l->y[i] >= nclasses)
-			return rt_errorf(e, "%s: label %d at index %lld is out of range for %d classes",
-			                 l->path, l->y[i], (long long)i, nclasses);
+			return rt_errorf(e, "%s: label %d at index %lld is out of range for %d classes; the "
+			                 "labels go up to %d, so the data has %lld classes", l->path, l->y[i],
+			                 (long long)i, nclasses, top, (long long)top + 1);
 	return 0;
 }
 

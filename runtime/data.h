@@ -134,8 +134,9 @@ void data_free(Dataset *ds);
 const float *data_image(const Dataset *ds, int k, int64_t s);
 int32_t data_label(const Dataset *ds, int t, int64_t s);
 
-/* Check every label of array t is in [0, nclasses); the message names the
-** labels file, the label and its sample index. */
+/* Check every label of array t is in [0, nclasses) and that named classes
+** are no more than nclasses; the message names the labels file, the label,
+** its sample index and the data's class count. */
 int data_check_labels(const Dataset *ds, int t, int nclasses, RtErr *e);
 
 /* Check image array k's [C,H,W] equals the model input's per-sample shape

@@ -59,3 +59,17 @@ int rt_init_file(const RtModel *m, uint64_t seed, const char *path, RtErr *e)
 	free(arena);
 	return rc;
 }
+
+int rt_weights_count(const RtModel *m, int *nparams, int *nbuffers)
+{
+	int np = 0, nb = 0;
+	for (int i = 0; i < m->nparams; i++) {
+		np += m->params[i].kind == RT_PARAM;
+		nb += m->params[i].kind == RT_BUFFER;
+	}
+	if (nparams)
+		*nparams = np;
+	if (nbuffers)
+		*nbuffers = nb;
+	return np + nb;
+}

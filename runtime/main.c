@@ -40,6 +40,7 @@ __attribute__((weak)) void lunac_train_adam(char *arena, int64_t n, const RtCtx 
 #define MAXFLAGS 32
 
 static const char *prog = "model";
+static const char *argv0 = "model";   /* as invoked, for commands to copy ("./m train ...") */
 static RtModel model;
 
 /* A flag a command takes; arg: the name of its value (NULL: it takes none);
@@ -251,7 +252,9 @@ static int cmd_init(const Cmd *c, const char **vals[], int nvals[])
 	RtErr e = {0};
 	if (rt_init_file(&model, seed, vals[INIT_OUT][0], &e))
 		return runtime_error(&e);
-	fprintf(stderr, "%s: wrote %s (%d tensors, seed %llu)\n", prog, vals[INIT_OUT][0], model.nparams,
+	int np, nb, nt = rt_weights_count(&model, &np, &nb);
+	fprintf(stderr, "%s: wrote %s (%d tensors: %d parameter%s, %d buffer%s; seed %llu)\n", prog,
+	        vals[INIT_OUT][0], nt, np, np == 1 ? "" : "s", nb, nb == 1 ? "" : "s",
 	        (unsigned long long)seed);
 	return 0;
 }
@@ -397,12 +400,15 @@ static int cmd_train(const Cmd *c, const char **vals[], int nvals[])
 		rc = usage_error(c->name, "--resume and --weights exclude each other (a checkpoint holds the weights)");
 	if (!rc) {
 		o.threads = (int)threads;
+		o.prog = argv0;
 		o.log = stderr;
 		o.tty = isatty(STDERR_FILENO);
 		RtEntries fns = entries();
 		RtTrainResult res;
 		if (rt_train(&model, &fns, &o, &res, &e))
 			rc = runtime_error(&e);
+		else if (res.interrupted)
+			rc = 128 + res.interrupted;   /* the shell's status for a signal */
 	}
 	rt_train_opts_free(&o);
 	return rc;
@@ -673,6 +679,8 @@ static const Flag train_flags[] = {
 	{"augment", 0, "MODE", 0, "none (default), authors, flips or all (training images only)"},
 	{"resize", 0, "FILTER", 0, "how image files are resized: area (default: exact area average "
 	 "when shrinking) or bilinear (torchvision's Resize, PIL's antialiased bilinear)"},
+	{"min-delta", 0, "R", 0, "an epoch improves when its loss beats the best by this fraction "
+	 "(default 0.0001; plateau, early stopping and best.safetensors)"},
 	{"out", 'o', "RUNDIR", 0, "directory for best/last.safetensors and metrics.jsonl"},
 	{"resume", 0, "CKPT", 0, "continue the run of RUNDIR/last.safetensors exactly"},
 	{"weights", 'w', "FILE", 0, "start from these weights instead of a fresh initialisation"},
@@ -740,7 +748,8 @@ static void overview(FILE *f)
 	for (int i = 0; i < NCMDS; i++)
 		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].summary);
 	fprintf(f, "  %-8s %s\n\n", "help", "help COMMAND: a command's options");
-	fprintf(f, "  --help, --version\n\nExit status: 0 success, 1 error, 2 bad command line.\n");
+	fprintf(f, "  --help, --version\n\nExit status: 0 success, 1 error, 2 bad command line, 130 or 143 train\n"
+	        "interrupted by SIGINT or SIGTERM (it says how to resume).\n");
 }
 
 /* A model tensor list for help: "  image  f32[N,1,28,28]". */
@@ -909,6 +918,7 @@ int main(int argc, char **argv)
 	if (argc > 0 && argv[0][0]) {
 		const char *slash = strrchr(argv[0], '/');
 		prog = slash ? slash + 1 : argv[0];
+		argv0 = argv[0];
 	}
 	/* A closed stdout (`| head`) becomes a write error, so staged output
 	** files are removed instead of left behind by a SIGPIPE death; the

@@ -2,11 +2,12 @@
 ** progress.c -- what training shows while it runs. On a terminal, a
 ** one-line bar redrawn in place (\r) at most about ten times a second:
 **
-**   epoch 3/50 [=========>          ]  45%  ETA 0:12  loss 0.4321  5230 img/s
+**   epoch 3/50 [=========>          ]  45%  ETA 0:12  loss 0.4321 acc 0.8512  5230 img/s
 **
 ** and, in any case, one plain line per epoch (the caller's summary), so a
 ** log file gets one line per epoch and no control characters.
 */
+#include <math.h>
 #include <stdarg.h>
 #include <time.h>
 
@@ -40,7 +41,7 @@ static void hms(char *buf, size_t len, double s)
 		snprintf(buf, len, "%ld:%02ld", t / 60, t % 60);
 }
 
-void rt_progress_batch(RtProgress *p, int64_t b, double loss, int64_t images)
+void rt_progress_batch(RtProgress *p, int64_t b, double loss, double acc, int64_t images)
 {
 	if (!p->f || !p->tty || p->nbatches <= 0)
 		return;
@@ -55,8 +56,11 @@ void rt_progress_batch(RtProgress *p, int64_t b, double loss, int64_t images)
 		bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
 	bar[BAR] = 0;
 	hms(eta, sizeof eta, b > 0 ? el / (double)b * (double)(p->nbatches - b) : 0);
-	fprintf(p->f, "\r\033[Kepoch %lld/%lld [%s] %3d%%  ETA %s  loss %.4f  %.0f img/s",
-	        (long long)p->epoch, (long long)p->epochs, bar, (int)(frac * 100), eta, loss,
+	char accs[32] = "";
+	if (!isnan(acc))
+		snprintf(accs, sizeof accs, " acc %.4f", acc);
+	fprintf(p->f, "\r\033[Kepoch %lld/%lld [%s] %3d%%  ETA %s  loss %.4f%s  %.0f img/s",
+	        (long long)p->epoch, (long long)p->epochs, bar, (int)(frac * 100), eta, loss, accs,
 	        el > 0 ? (double)images / el : 0.0);
 	fflush(p->f);
 	p->drawn = 1;

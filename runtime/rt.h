@@ -315,6 +315,10 @@ int rt_info(const RtModel *m, FILE *out, RtErr *e);
 
 /* `init`: initialise params and buffers with seed, write them to path. */
 int rt_init_file(const RtModel *m, uint64_t seed, const char *path, RtErr *e);
+/* The tensors a weights file of m holds (rt_weights_save): its params and
+** buffers, not the optimizer state; *nparams and *nbuffers (may be NULL)
+** get the two counts. */
+int rt_weights_count(const RtModel *m, int *nparams, int *nbuffers);
 
 /* `export`: load weights (a weights file or a checkpoint) as every
 ** --weights reader does and write the params and buffers alone to path,

@@ -1,7 +1,10 @@
 /*
 ** schedule.c -- the learning rate from epoch to epoch, and early stopping,
-** as Keras' ReduceLROnPlateau and EarlyStopping do them (min_delta 0,
-** cooldown 0), since the authors trained with those:
+** as Keras' ReduceLROnPlateau and EarlyStopping do them (cooldown 0), since
+** the authors trained with those, except that an improvement must beat the
+** best by a relative --min-delta (default 1e-4, PyTorch ReduceLROnPlateau's
+** threshold in mode "rel"; Keras' min_delta is absolute and 0), so that a
+** float-rounding wiggle of the loss does not count as progress:
 **
 **   plateau  after `patience` epochs in a row without a new best monitored
 **            loss, lr <- max(lr * factor, min_lr) (only while lr > min_lr)
@@ -40,9 +43,16 @@ static int plateau(const RtTrainOpts *o, RtTrainState *st, int improved)
 	return RT_SCHED_LR_CHANGED;
 }
 
+int rt_sched_improves(double loss, double best, double min_delta)
+{
+	if (isinf(best) && best > 0)
+		return loss < best;
+	return loss < best - min_delta * fabs(best);
+}
+
 int rt_sched_epoch_end(const RtTrainOpts *o, RtTrainState *st, double loss)
 {
-	int flags = 0, improved = loss < st->best_loss;
+	int flags = 0, improved = rt_sched_improves(loss, st->best_loss, o->min_delta);
 	st->epoch++;
 	if (improved) {
 		st->best_loss = loss;

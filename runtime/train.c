@@ -12,10 +12,54 @@
 #include <libgen.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "train_run.h"
+
+/* The signal that asked the run to stop; set by on_signal only. */
+static volatile sig_atomic_t stop_signal;
+
+/* SIGINT, SIGTERM: ask the run to stop at the next batch; a second one
+** (the user insists) kills the process as the signal does by default. */
+static void on_signal(int sig)
+{
+	if (stop_signal) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	stop_signal = sig;
+}
+
+int run_interrupted(void)
+{
+	return (int)stop_signal;
+}
+
+/* Catch SIGINT and SIGTERM for the run (old[] keeps what was there); a
+** signal the parent ignores (nohup, a background job) stays ignored. */
+static void catch_signals(struct sigaction old[2])
+{
+	static const int sigs[2] = {SIGINT, SIGTERM};
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	stop_signal = 0;
+	for (int i = 0; i < 2; i++)
+		if (sigaction(sigs[i], &sa, &old[i]) == 0 && old[i].sa_handler == SIG_IGN)
+			sigaction(sigs[i], &old[i], NULL);
+}
+
+/* Put back the handlers catch_signals replaced. */
+static void restore_signals(const struct sigaction old[2])
+{
+	sigaction(SIGINT, &old[0], NULL);
+	sigaction(SIGTERM, &old[1], NULL);
+}
 
 /* dst = a copy of src that owns its strings. */
 static int copy_opts(RtTrainOpts *dst, const RtTrainOpts *src, RtErr *e)
@@ -122,6 +166,40 @@ static int keep_classes(Run *r, RtErr *e)
 	return 0;
 }
 
+/* Fed task q's name as a message names it: "the model's task \"NAME\"" is
+** "the model's task \"" + task_name + "\""; "the model" without tasks. */
+static const char *task_pre(const Run *r, int q)
+{
+	return r->feed.task[q].task >= 0 ? "the model's task \"" : "the model";
+}
+static const char *task_name(const Run *r, int q)
+{
+	return r->feed.task[q].task >= 0 ? r->m->tasks[r->feed.task[q].task].name : "";
+}
+static const char *task_post(const Run *r, int q)
+{
+	return r->feed.task[q].task >= 0 ? "\"" : "";
+}
+
+/* Training data whose labels are class names (folders, text labels) must
+** have exactly the classes of the task they train: fewer is refused here
+** (more, and labels out of range, rt_feed_check refuses). Numeric labels
+** that never reach the last classes only get a note (announce). */
+static int check_class_counts(const Run *r, RtErr *e)
+{
+	for (int q = 0; q < r->feed.ntasks; q++) {
+		const DataLabels *l = &r->train_ds.task[q];
+		int k = r->feed.task[q].classes;
+		if (!l->names || k <= 0 || l->nclasses >= k)
+			continue;
+		return rt_errorf(e, "%s%s%s has %d classes, but the training data %s has %d (%s ... %s): "
+		                 "give data with all %d classes, or declare %d in the model",
+		                 task_pre(r, q), task_name(r, q), task_post(r, q), k, l->path, l->nclasses,
+		                 l->names[0], l->names[l->nclasses - 1], k, l->nclasses);
+	}
+	return 0;
+}
+
 /* The training and validation samples: --val-data, a split, or none. */
 static int load_data(Run *r, RtErr *e)
 {
@@ -129,7 +207,8 @@ static int load_data(Run *r, RtErr *e)
 	RtDataArgs a = data_args(r, o->data);
 	if (data_norm_parse(o->normalize ? o->normalize : "", "normalize", &r->norm, e) ||
 	    rt_data_open(r->m, &a, &r->feed, &r->train_ds, e) ||
-	    rt_feed_check(r->m, &r->feed, &r->train_ds, &r->norm, e) || keep_classes(r, e))
+	    rt_feed_check(r->m, &r->feed, &r->train_ds, &r->norm, e) || check_class_counts(r, e) ||
+	    keep_classes(r, e))
 		return -1;
 	train_outputs(r);
 	r->vds = &r->train_ds;
@@ -285,6 +364,22 @@ static char *one_line(const char *s)
 	return buf;
 }
 
+/* How the learning rate moves, for the opening line: "lr 0.001, constant",
+** "lr 0.001, x0.2 after 5 epochs without improvement (min 1e-05)", "lr
+** 0.001, cosine to 1e-05 over 30 epochs". */
+static void lr_words(const RtTrainOpts *o, char *buf, size_t len)
+{
+	if (o->schedule == RT_SCHED_PLATEAU)
+		snprintf(buf, len, "lr %g, x%g after %lld epoch%s without improvement (min %g)", o->lr,
+		         o->plateau_factor, (long long)o->plateau_patience,
+		         o->plateau_patience == 1 ? "" : "s", o->min_lr);
+	else if (o->schedule == RT_SCHED_COSINE)
+		snprintf(buf, len, "lr %g, cosine to %g over %lld epochs", o->lr, o->min_lr,
+		         (long long)o->epochs);
+	else
+		snprintf(buf, len, "lr %g, constant", o->lr);
+}
+
 /* The opening lines: what is trained on what, from where. */
 static void announce(Run *r)
 {
@@ -297,13 +392,26 @@ static void announce(Run *r)
 		rt_progress_line(&r->prog, "note: %s", r->train_ds.note);
 	if (r->vds == &r->val_ds && r->val_ds.note)
 		rt_progress_line(&r->prog, "note: %s", r->val_ds.note);
+	for (int q = 0; q < r->feed.ntasks; q++) {
+		const DataLabels *l = &r->train_ds.task[q];
+		int k = r->feed.task[q].classes;
+		if (!l->names && l->nclasses > 0 && l->nclasses < k)
+			rt_progress_line(&r->prog, "note: %s%s%s has %d classes, but the labels of %s go up "
+			                 "to %d only: class%s %d%s%.0d never appear%s in training",
+			                 task_pre(r, q), task_name(r, q), task_post(r, q), k, l->path,
+			                 l->nclasses - 1, k - l->nclasses > 1 ? "es" : "", l->nclasses,
+			                 k - l->nclasses > 1 ? " to " : "", k - l->nclasses > 1 ? k - 1 : 0,
+			                 k - l->nclasses > 1 ? "" : "s");
+	}
 	int ex = o->augment != DATA_AUG_NONE || o->normalize || o->resize != IMG_AREA;
+	char lr[160];
+	lr_words(o, lr, sizeof lr);
 	rt_progress_line(&r->prog, "training \"%s\" on %s: %lld samples, validating on %lld%s; "
-	                 "%s, lr %g, batch %lld, %s schedule, seed %llu%s%s%s%s%s%s -> %s", r->m->name,
+	                 "%s, %s, batch %lld, seed %llu%s%s%s%s%s%s -> %s", r->m->name,
 	                 data ? data : o->data, (long long)r->tr.n, (long long)r->va.n,
 	                 r->va.n ? "" : " (early stopping and the schedule watch the training loss)",
-	                 rt_optimizer_name(o->optimizer), o->lr, (long long)o->batch,
-	                 rt_schedule_name(o->schedule), (unsigned long long)o->seed,
+	                 rt_optimizer_name(o->optimizer), lr, (long long)o->batch,
+	                 (unsigned long long)o->seed,
 	                 ex ? "; augment " : "", ex ? data_augment_name(o->augment) : "",
 	                 ex ? ", normalize " : "", !ex ? "" : o->normalize ? o->normalize : "none",
 	                 ex ? ", resize " : "", ex ? img_filter_name(o->resize) : "",
@@ -311,9 +419,30 @@ static void announce(Run *r)
 	free(data);
 }
 
+/* After an interruption: what the run directory holds and how to go on. */
+static void interrupted(Run *r, int sig)
+{
+	struct stat sb;
+	const char *prog = r->o.prog ? r->o.prog : "MODEL";
+	rt_progress_line(&r->prog, "interrupted (%s) during epoch %lld: its progress is not kept",
+	                 sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal",
+	                 (long long)r->st.epoch + 1);
+	if (r->st.epoch > 0 && stat(r->dir.last, &sb) == 0)
+		rt_progress_line(&r->prog, "%s holds epoch %lld (best: %s); go on with:\n  %s train "
+		                 "--resume %s --epochs %lld", r->dir.last, (long long)r->st.epoch,
+		                 r->dir.best, prog, r->dir.last, (long long)r->o.epochs);
+	else
+		rt_progress_line(&r->prog, "no epoch has finished, so %s holds no checkpoint to resume "
+		                 "from; run the same command again to start over", r->dir.dir);
+}
+
 /* The closing line. */
 static void summary(Run *r, const RtTrainResult *res)
 {
+	if (res->interrupted) {
+		interrupted(r, res->interrupted);
+		return;
+	}
 	if (r->st.best_epoch > 0)
 		rt_progress_line(&r->prog, "%s after epoch %lld: best %s loss %.4f at epoch %lld -> %s",
 		                 res->stopped_early ? "stopped early" : "done", (long long)r->st.epoch,
@@ -334,15 +463,20 @@ int rt_train(const RtModel *m, const RtEntries *fns, const RtTrainOpts *o, RtTra
 		rt_progress_line(&r.prog, "warning: %s", warn.msg);
 	if (!rc)
 		announce(&r);
-	while (!rc && r.st.epoch < r.o.epochs) {
+	struct sigaction old[2];
+	catch_signals(old);
+	while (!rc && r.st.epoch < r.o.epochs && !run_interrupted()) {
 		int flags = 0;
+		int64_t before = r.st.epoch;
 		rc = run_epoch(&r, &flags, e);
-		res->epochs_run++;
+		res->epochs_run += r.st.epoch > before;
 		if (flags & RT_SCHED_STOP) {
 			res->stopped_early = 1;
 			break;
 		}
 	}
+	res->interrupted = run_interrupted();
+	restore_signals(old);
 	res->st = r.st;
 	if (!rc)
 		summary(&r, res);

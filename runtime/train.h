@@ -39,7 +39,7 @@ typedef enum {
 	RT_SET_BATCH, RT_SET_LR, RT_SET_OPTIMIZER, RT_SET_SEED, RT_SET_MOMENTUM,
 	RT_SET_WEIGHT_DECAY, RT_SET_CLIP, RT_SET_SCHEDULE, RT_SET_PLATEAU_FACTOR,
 	RT_SET_PLATEAU_PATIENCE, RT_SET_MIN_LR, RT_SET_EARLY_STOP, RT_SET_TASK, RT_SET_NORMALIZE,
-	RT_SET_AUGMENT, RT_SET_RESIZE, RT_NSETTINGS
+	RT_SET_AUGMENT, RT_SET_RESIZE, RT_SET_MIN_DELTA, RT_NSETTINGS
 } RtSetting;
 /* The counters of a run's state a checkpoint keeps besides its settings
 ** (RtTrainState), by checkpoint key: "epoch", "step", "lr",
@@ -69,6 +69,7 @@ typedef struct RtTrainOpts {
 	ImgFilter resize;           /* --resize: how image files are resized */
 	double val_split, lr, momentum, weight_decay, clip;
 	double plateau_factor, min_lr;
+	double min_delta;           /* relative improvement the schedules need (rt_sched_improves) */
 	int64_t epochs, batch, plateau_patience, early_stop;
 	uint64_t seed;
 	RtOptimizer optimizer;
@@ -78,6 +79,7 @@ typedef struct RtTrainOpts {
 	char *const *classes;       /* per model task: class names, one per line, or NULL;
 	                               checkpoints keep them as "classes.<task>" */
 	const char *out, *resume, *weights;
+	const char *prog;           /* the executable as invoked, for the resume hint; NULL: "MODEL" */
 	int threads;
 	FILE *log;                  /* progress and epoch lines; NULL: quiet */
 	int tty;                    /* log is a terminal: draw a progress bar */
@@ -129,14 +131,23 @@ void rt_train_state_init(RtTrainState *st, const RtTrainOpts *o);
 ** min_lr + (lr0 - min_lr)(1 + cos(pi e / E)) / 2. */
 double rt_sched_cosine(double lr0, double min_lr, int64_t e, int64_t E);
 
+/* PyTorch ReduceLROnPlateau's default threshold (mode "rel"). */
+#define RT_MIN_DELTA 1e-4
+
+/* Whether loss improves on best: loss < best - min_delta |best| (any finite
+** loss improves on +inf; NaN never improves). */
+int rt_sched_improves(double loss, double best, double min_delta);
+
 /* What rt_sched_epoch_end found. */
 enum { RT_SCHED_IMPROVED = 1, RT_SCHED_LR_CHANGED = 2, RT_SCHED_STOP = 4 };
 
 /* After an epoch whose monitored loss was loss: count the epoch, update the
 ** best loss and the patience counters, then the learning rate (plateau:
 ** x factor after `patience` epochs without improvement, not below min_lr;
-** cosine: the next epoch's), and decide early stopping. Improvement is
-** strictly lower (a NaN loss never improves). Returns RT_SCHED_* flags. */
+** cosine: the next epoch's), and decide early stopping. An epoch improves
+** as rt_sched_improves says with o->min_delta; the plateau schedule, early
+** stopping and the best checkpoint all count that one improvement. Returns
+** RT_SCHED_* flags. */
 int rt_sched_epoch_end(const RtTrainOpts *o, RtTrainState *st, double loss);
 
 /* ---- checkpoints (checkpoint.c) ---------------------------------------- */
@@ -253,8 +264,9 @@ double rt_now(void);
 int rt_bench(const RtModel *m, RtPredictFn fn, int64_t n, int steps, int repeat, int threads, double *ms,
              RtErr *e);
 void rt_progress_epoch(RtProgress *p, int64_t epoch, int64_t epochs, int64_t nbatches);
-/* After batch b (1-based): redraw the bar, at most ~10 times a second. */
-void rt_progress_batch(RtProgress *p, int64_t b, double loss, int64_t images);
+/* After batch b (1-based): redraw the bar, at most ~10 times a second, with
+** the epoch's running loss and training accuracy (NaN: not shown). */
+void rt_progress_batch(RtProgress *p, int64_t b, double loss, double acc, int64_t images);
 /* A line of its own (the epoch summary, a note), clearing the bar first. */
 void rt_progress_line(RtProgress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -263,12 +275,17 @@ void rt_progress_line(RtProgress *p, const char *fmt, ...) __attribute__((format
 typedef struct RtTrainResult {
 	RtTrainState st;
 	int stopped_early;
+	int interrupted;            /* the signal (SIGINT, SIGTERM) that stopped the run, or 0 */
 	int64_t epochs_run;         /* in this invocation */
 	int has_val;                /* the monitored loss is a validation loss */
 } RtTrainResult;
 
 /* `train`: the whole run, as docs/runtime.md describes it. Progress,
-** warnings and a closing summary go to o->log. */
+** warnings and a closing summary go to o->log. While it runs, SIGINT and
+** SIGTERM stop it at the next batch (a second one kills at once): the
+** epoch under way is dropped, the checkpoints of finished epochs stay,
+** res->interrupted says which signal came and o->log gets how to resume;
+** that is not an error (0). The previous handlers are restored. */
 int rt_train(const RtModel *m, const RtEntries *fns, const RtTrainOpts *o, RtTrainResult *res,
              RtErr *e);
 

@@ -95,6 +95,8 @@ typedef struct Epoch {
 	double lr, train_loss, val_loss, secs, ips;
 	double train_acc[RT_MAXFEED], val_ce[RT_MAXFEED], val_acc[RT_MAXFEED];
 	double val_f1[RT_MAXFEED], val_auc[RT_MAXFEED];
+	double chance[RT_MAXFEED];  /* the validation accuracy of always guessing the most
+	                               common validation class (at least 1/K) */
 	int64_t images;
 } Epoch;
 
@@ -117,7 +119,19 @@ static double mean(const double *x, int n)
 	return k ? s / k : NAN;
 }
 
-/* The training batches of epoch r->st.epoch (0-based) in its shuffled order. */
+/* The mean over the fed tasks with probabilities of right[q] / seen (NaN: none). */
+static double running_acc(const Run *r, const int64_t *right, int64_t seen)
+{
+	double acc[RT_MAXFEED];
+	for (int q = 0; q < r->feed.ntasks; q++)
+		acc[q] = r->train_probs[q] >= 0 && seen ? (double)right[q] / (double)seen : NAN;
+	return mean(acc, r->feed.ntasks);
+}
+
+/* The training batches of epoch r->st.epoch (0-based) in its shuffled order.
+** Training accuracy counts, per task, the samples of these batches whose
+** arg-max probability is their label, as the train entry computed them
+** (dropout on, batch statistics, weights changing from batch to batch). */
 static int train_batches(Run *r, Epoch *ep, RtErr *e)
 {
 	const RtModel *m = r->m;
@@ -130,7 +144,7 @@ static int train_batches(Run *r, Epoch *ep, RtErr *e)
 	Batch bt;
 	int64_t seen = 0, right[RT_MAXFEED] = {0}, b = 0;
 	double sum = 0;
-	while (loader_next(r->L, &bt)) {
+	while (!run_interrupted() && loader_next(r->L, &bt)) {
 		int64_t k = bt.n;
 		/* a last batch of one sample has no batch statistics (its variance
 		** is 0/0 and would poison batch norm's running variance): skip it,
@@ -162,7 +176,7 @@ static int train_batches(Run *r, Epoch *ep, RtErr *e)
 		r->st.step = t;
 		sum += (double)loss * (double)k;
 		seen += k;
-		rt_progress_batch(&r->prog, ++b, sum / (double)seen, seen);
+		rt_progress_batch(&r->prog, ++b, sum / (double)seen, running_acc(r, right, seen), seen);
 	}
 	ep->images = seen;
 	ep->train_loss = sum / (double)seen;
@@ -171,12 +185,27 @@ static int train_batches(Run *r, Epoch *ep, RtErr *e)
 	return 0;
 }
 
+/* Chance accuracy on labels[0..n) of k classes: the share of the most
+** common label, and at least 1/k. */
+static double chance(const int32_t *labels, int64_t n, int k)
+{
+	int64_t best = 0;
+	for (int c = 0; c < k; c++) {
+		int64_t m = 0;
+		for (int64_t i = 0; i < n; i++)
+			m += labels[i] == c;
+		best = m > best ? m : best;
+	}
+	double p = n ? (double)best / (double)n : 0;
+	return k > 0 && p < 1.0 / k ? 1.0 / k : p;
+}
+
 /* The validation pass and its metrics per task (NaN without validation data). */
 static int validate(Run *r, Epoch *ep, RtErr *e)
 {
 	ep->val_loss = NAN;
 	for (int q = 0; q < RT_MAXFEED; q++)
-		ep->val_ce[q] = ep->val_acc[q] = ep->val_f1[q] = ep->val_auc[q] = NAN;
+		ep->val_ce[q] = ep->val_acc[q] = ep->val_f1[q] = ep->val_auc[q] = ep->chance[q] = NAN;
 	if (r->va.n == 0)
 		return 0;
 	RtErr sub = {0};
@@ -192,6 +221,7 @@ static int validate(Run *r, Epoch *ep, RtErr *e)
 		                    r->feed.task[q].classes, "validation", &mt, &sub))
 			return rt_errorf(e, "epoch %lld, task %s: %s", (long long)r->st.epoch + 1,
 			                 task_name(r, q), sub.msg);
+		ep->chance[q] = chance(r->pass.labels[q], r->va.n, r->feed.task[q].classes);
 		ep->val_ce[q] = mt.cross_entropy;
 		ep->val_acc[q] = mt.accuracy;
 		ep->val_f1[q] = mt.macro_f1;
@@ -262,6 +292,48 @@ static void report_task(Run *r, const Epoch *ep, int q)
 		rt_progress_line(&r->prog, "  %s:%s%s", task_name(r, q), acc, val);
 }
 
+/* Whether the model has batch norm (a buffer "*.running_mean"). */
+static int has_batchnorm(const RtModel *m)
+{
+	const char *suffix = "running_mean";
+	size_t k = strlen(suffix);
+	for (int i = 0; i < m->nparams; i++) {
+		size_t n = strlen(m->params[i].name);
+		if (m->params[i].kind == RT_BUFFER && n >= k && !strcmp(m->params[i].name + n - k, suffix))
+			return 1;
+	}
+	return 0;
+}
+
+/* Once per run: a task whose training accuracy is well above chance (half
+** way from chance to 1) while its validation accuracy stays near chance,
+** two epochs in a row (train_run.h), gets a note naming the likely causes. */
+static void note_chance(Run *r, const Epoch *ep)
+{
+	for (int q = 0; q < r->feed.ntasks && !r->noted_chance && r->va.n; q++) {
+		double c = ep->chance[q];
+		int met = ep->train_acc[q] >= c + RT_NOTE_TRAIN_WAY * (1 - c) &&
+		          ep->val_acc[q] <= c + RT_NOTE_CHANCE_MARGIN;
+		r->chance_streak[q] = met ? r->chance_streak[q] + 1 : 0;
+		if (r->chance_streak[q] < RT_NOTE_EPOCHS)
+			continue;
+		r->noted_chance = 1;
+		rt_progress_line(&r->prog, "note: %s%s%straining accuracy is %.2f but validation accuracy "
+		                 "%.2f, near or below chance (%.2f), %d epochs in a row: what the model "
+		                 "learns on its training batches does not carry over to held-out data. "
+		                 "Likely causes:",
+		                 r->feed.ntasks > 1 ? "task " : "", r->feed.ntasks > 1 ? task_name(r, q) : "",
+		                 r->feed.ntasks > 1 ? ": " : "", ep->train_acc[q], ep->val_acc[q],
+		                 ep->chance[q], RT_NOTE_EPOCHS);
+		if (has_batchnorm(r->m))
+			rt_progress_line(&r->prog, "  - batch norm's running statistics lag behind the "
+			                 "weights (evaluation uses them, training does not): raise its "
+			                 "momentum, e.g. nn.batchnorm's default 0.1 (docs/model-language.md)");
+		rt_progress_line(&r->prog, "  - training and validation data differ: preprocessing "
+		                 "(--normalize, image sizes), augmentation, or class balance");
+	}
+}
+
 /* The epoch's line of progress (and one per task with several), and notes
 ** on the schedule. */
 static void report(Run *r, const Epoch *ep, int flags)
@@ -274,8 +346,9 @@ static void report(Run *r, const Epoch *ep, int flags)
 		snprintf(val, sizeof val, "  val_loss %.4f val_acc %.4f val_f1 %.4f", ep->val_loss,
 		         ep->val_acc[0], ep->val_f1[0]);
 	char acc[40] = "";
-	if (!many && !isnan(ep->train_acc[0]))
-		snprintf(acc, sizeof acc, " acc %.4f", ep->train_acc[0]);
+	double mean_acc = mean(ep->train_acc, r->feed.ntasks);
+	if (!isnan(mean_acc))
+		snprintf(acc, sizeof acc, " %s %.4f", many ? "mean acc" : "acc", mean_acc);
 	rt_progress_line(&r->prog, "epoch %lld/%lld  loss %.4f%s%s  lr %.3g  %.1fs %.0f img/s%s",
 	                 (long long)r->st.epoch, (long long)r->o.epochs, ep->train_loss, acc, val, ep->lr,
 	                 ep->secs, ep->ips, flags & RT_SCHED_IMPROVED ? "  *best" : "");
@@ -285,6 +358,7 @@ static void report(Run *r, const Epoch *ep, int flags)
 		rt_progress_line(&r->prog, "  no improvement for %lld epoch%s: lr reduced to %.3g",
 		                 (long long)r->o.plateau_patience, r->o.plateau_patience == 1 ? "" : "s",
 		                 r->st.lr);
+	note_chance(r, ep);
 	if (flags & RT_SCHED_STOP)
 		rt_progress_line(&r->prog, "early stopping: no improvement for %lld epoch%s (best %.4f at "
 		                 "epoch %lld)", (long long)r->o.early_stop, r->o.early_stop == 1 ? "" : "s",
@@ -297,6 +371,8 @@ int run_epoch(Run *r, int *flags, RtErr *e)
 	double t0 = rt_now();
 	if (train_batches(r, &ep, e))
 		return -1;
+	if (run_interrupted())
+		return 0;   /* the epoch is not complete: nothing of it is kept */
 	double t1 = rt_now();
 	if (validate(r, &ep, e))
 		return -1;

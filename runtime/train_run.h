@@ -34,12 +34,26 @@ typedef struct Run {
 	Hyper hy;
 	RtRunDir dir;
 	RtProgress prog;
+	int noted_chance;           /* the note on validation accuracy near chance was printed */
+	int chance_streak[RT_MAXFEED];  /* per fed task: epochs in a row that met its condition */
 } Run;
+
+/* The note on validation accuracy near chance c (train_epoch.c): training
+** accuracy at least c + RT_NOTE_TRAIN_WAY (1 - c), validation accuracy at
+** most c + RT_NOTE_CHANCE_MARGIN, in RT_NOTE_EPOCHS epochs in a row. */
+#define RT_NOTE_TRAIN_WAY 0.5
+#define RT_NOTE_CHANCE_MARGIN 0.1
+#define RT_NOTE_EPOCHS 2
+
+/* The signal that asked the run to stop (SIGINT, SIGTERM), or 0 (train.c). */
+int run_interrupted(void);
 
 /* Find the hyper.* inputs in the arena. */
 int hyper_bind(Run *r, RtErr *e);
 /* Train one epoch, validate, schedule, log and checkpoint; *flags gets
-** rt_sched_epoch_end's. */
+** rt_sched_epoch_end's. An interruption (run_interrupted) during the
+** training batches ends the epoch early with *flags 0 and nothing written;
+** one after them lets the epoch finish. */
 int run_epoch(Run *r, int *flags, RtErr *e);
 
 #endif

@@ -55,6 +55,7 @@ static const Value values[RT_NSETTINGS + RT_NSTATE] = {
 	[RT_SET_NORMALIZE] = S_TEXT("normalize", "train.normalize"),
 	[RT_SET_AUGMENT] = S_TEXT("augment", "train.augment"),
 	[RT_SET_RESIZE] = S_TEXT("resize", "train.resize"),
+	[RT_SET_MIN_DELTA] = S_NUM("min-delta", "train.min_delta", 0, 0, 1, "a number from 0 to 1"),
 	/* the state: epochs and steps done, the next epoch's lr (from min-lr to lr), the best
 	** monitored loss (+inf: none yet), and the patience counters (at most the epochs) */
 	[RT_NSETTINGS + RT_STATE_EPOCH] = S_INT(NULL, "epoch", 0, 1000000000,
@@ -87,6 +88,7 @@ void rt_train_defaults(RtTrainOpts *o)
 	o->batch = 32;
 	o->plateau_patience = 5;
 	o->early_stop = 100;
+	o->min_delta = RT_MIN_DELTA;
 	o->optimizer = RT_OPT_ADAM;
 	o->schedule = RT_SCHED_PLATEAU;
 	o->threads = 1;
@@ -266,6 +268,7 @@ static int parse_number(RtTrainOpts *o, RtSetting s, const char *t, RtErr *e)
 	case RT_SET_CLIP: o->clip = d; break;
 	case RT_SET_PLATEAU_FACTOR: o->plateau_factor = d; break;
 	case RT_SET_MIN_LR: o->min_lr = d; break;
+	case RT_SET_MIN_DELTA: o->min_delta = d; break;
 	default: return rt_errorf(e, "internal error: unknown setting %d", (int)s);
 	}
 	return 0;
@@ -275,6 +278,8 @@ int rt_setting_parse(RtTrainOpts *o, RtSetting s, const char *text, int from_cli
 {
 	if (s >= RT_NSETTINGS)
 		return rt_errorf(e, "internal error: unknown setting %d", (int)s);
+	if (s == RT_SET_MIN_DELTA && !from_cli && !*text)
+		text = "0";   /* a checkpoint from before --min-delta: its runs compared strictly */
 	int rc = parse_text(o, s, text, from_cli, e);
 	if (rc == 1)
 		rc = parse_number(o, s, text, e);
@@ -307,6 +312,7 @@ void rt_setting_format(const RtTrainOpts *o, RtSetting s, char *buf, size_t len)
 	case RT_SET_CLIP: snprintf(buf, len, "%.17g", o->clip); break;
 	case RT_SET_PLATEAU_FACTOR: snprintf(buf, len, "%.17g", o->plateau_factor); break;
 	case RT_SET_MIN_LR: snprintf(buf, len, "%.17g", o->min_lr); break;
+	case RT_SET_MIN_DELTA: snprintf(buf, len, "%.17g", o->min_delta); break;
 	default: snprintf(buf, len, "%s", ""); break;
 	}
 }

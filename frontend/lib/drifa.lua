@@ -79,25 +79,27 @@ function drifa.mifa(name, x1, x2)
   end)
 end
 
--- drifa.rra(name, x, filters [, stride=1 [, {mfa=true}]]) -> relu(y + shortcut).
+-- drifa.rra(name, x, filters [, stride=1 [, {mfa=true, bn_momentum=0.1}]]) -> relu(y + shortcut).
 -- y: conv1 (3x3, stride) -> mfa1 -> bn1 -> relu -> conv2 (3x3) -> mfa2 -> bn2;
 -- the shortcut is x, or shortcut.bn(shortcut.conv(x)) (1x1, stride, bias)
 -- when the stride is not 1 or the channels change. {mfa=false} leaves the
--- two MFAs out (the "without MFA" ablation: a plain ResNet block).
+-- two MFAs out (the "without MFA" ablation: a plain ResNet block);
+-- bn_momentum is the three batch norms' momentum (nn.batchnorm's default).
 function drifa.rra(name, x, filters, stride, opts)
   local cin = channels("drifa.rra", x, "argument 2")
   stride = stride or 1
   local with_mfa = not (opts and opts.mfa == false)
+  local bn = {momentum = opts and opts.bn_momentum}
   local function attend(n, v) if with_mfa then return drifa.mfa(n, v) end return v end
   return scope(name, function()
     local y = nn.conv2d("conv1", x, filters, 3, {stride = stride, pad = 1})
-    y = relu(nn.batchnorm("bn1", attend("mfa1", y)))
+    y = relu(nn.batchnorm("bn1", attend("mfa1", y), bn))
     y = nn.conv2d("conv2", y, filters, 3, {pad = 1})
-    y = nn.batchnorm("bn2", attend("mfa2", y))
+    y = nn.batchnorm("bn2", attend("mfa2", y), bn)
     local short = x
     if stride ~= 1 or cin ~= filters then
       short = scope("shortcut", function()
-        return nn.batchnorm("bn", nn.conv2d("conv", x, filters, 1, {stride = stride}))
+        return nn.batchnorm("bn", nn.conv2d("conv", x, filters, 1, {stride = stride}), bn)
       end)
     end
     return relu(y + short)

@@ -60,10 +60,12 @@ function nn.dense(name, x, out, opts)
   end)
 end
 
--- nn.batchnorm(name, x [, {eps=1e-3, momentum=0.01, mode="running"}]) -> tensor
+-- nn.batchnorm(name, x [, {eps=1e-3, momentum=0.1, mode="running"}]) -> tensor
 -- Makes name.weight (ones), name.bias (zeros) and the buffers
 -- name.running_mean (zeros) and name.running_var (ones), each [C].
--- momentum is PyTorch's (Keras 0.99 is 0.01 here).
+-- momentum is PyTorch's convention and default: each training step moves the
+-- running statistics by r = (1 - m) r + m batch (Keras' momentum 0.99 is 0.01
+-- here, which lags by about 100 steps; see docs/model-language.md).
 function nn.batchnorm(name, x, opts)
   want_tensor("nn.batchnorm", x, "argument 2")
   opts = want_opts("nn.batchnorm", opts, {eps = true, momentum = true, mode = true})
@@ -74,7 +76,7 @@ function nn.batchnorm(name, x, opts)
     local mean = buffer("running_mean", {c}, "zeros")
     local var = buffer("running_var", {c}, "ones")
     return batchnorm(x, gamma, beta, mean, var, {
-      eps = opts.eps or 1e-3, momentum = opts.momentum or 0.01, mode = opts.mode or "running",
+      eps = opts.eps or 1e-3, momentum = opts.momentum or 0.1, mode = opts.mode or "running",
     })
   end)
 end

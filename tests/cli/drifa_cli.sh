@@ -56,7 +56,7 @@ T="--threads 2"
 set -- --data a=folders:$d/a --data b=folders:$d/b --batch 8 --val-split 0.25 \
 	--augment all --normalize 0.5,0.25 --seed 3 $T
 expect_status "train: --data a=folders:A --data b=folders:B exits 0" 0 "$X" train "$@" --epochs 2 --out "$tmp/r/a"
-has "train: each task has its epoch line" "$tmp/err" "  task2: val_loss"
+has "train: each task has its epoch line, with its training accuracy" "$tmp/err" "  task2: acc "
 has "train: the run says how it augments and normalises" "$tmp/err" "augment all, normalize 0.5,0.25"
 if [ -n "$PY" ] && "$PY" - "$tmp/r/a/metrics.jsonl" <<'PY' >"$tmp/py.out" 2>&1
 import json, sys
@@ -127,7 +127,7 @@ check "predict: --normalize none overrides the checkpoint" sh -c "! cmp -s '$tmp
 # ---- a paired CSV ------------------------------------------------------------------
 expect_status "train: paired:FILE.csv,a=derm,b=mri exits 0" 0 "$X" train --data "paired:$d/paired.csv,a=derm,b=mri" \
 	--epochs 1 --batch 8 $T --out "$tmp/r/p"
-has "train: the paired run trains both tasks" "$tmp/err" "  task1: val_loss"
+has "train: the paired run trains both tasks" "$tmp/err" "  task1: acc "
 
 # ---- errors ------------------------------------------------------------------------
 cp -r "$d/a" "$d/ac"; head -c 300 "$d/a/c0/00.png" >"$d/ac/c1/bad.png"
@@ -140,7 +140,7 @@ fails "error: a truncated JPEG is named" "aj/c2/cut.jpg: truncated JPEG data" \
 fails "error: a CSV without the mapped column lists the columns" "no column \"ct\" (its columns: derm, mri, task1, task2)" \
 	"$X" train --data "paired:$d/paired.csv,a=derm,b=ct" --out "$tmp/r/x"
 printf 'derm,mri,task1,task2\na/c0/00.png,b/n0/00.png,1,0\na/c0/01.png,b/n0/01.png,5,0\n' >"$d/badlabel.csv"
-fails "error: a paired CSV label beyond the task's classes" "label 5 at index 1 is out of range for 3 classes (labels of the task \"task1\")" \
+fails "error: a paired CSV label beyond the task's classes" "label 5 at index 1 is out of range for 3 classes; the labels go up to 5, so the data has 6 classes (labels of the task \"task1\")" \
 	"$X" train --data "paired:$d/badlabel.csv,a=derm,b=mri" --out "$tmp/r/x"
 printf 'derm,mri,task1,task2\na/c0/00.png,b/n0/00.png,1,0\na/c0/01.png,b/n0/01.png,1\n' >"$d/short.csv"
 fails "error: a paired CSV row with a missing field" "line 3 has 3 fields, the header has 4" \
@@ -153,7 +153,7 @@ fails "error: two datasets for one input" "the image input \"a\" is given two da
 	"$X" train --data a=folders:$d/a --data a=folders:$d/b --out "$tmp/r/x"
 fails "error: a task without labels" "the task \"task2\" has no labels" \
 	"$X" train --data a=folders:$d/a --data b=folders:$d/b --task b=none --out "$tmp/r/x"
-fails "error: datasets swapped (3 classes for a 2-class task)" "has 3 classes (c0 ... c2), the model's task 2" \
+fails "error: datasets swapped (3 classes for a 2-class task)" "has 3 classes (c0 ... c2), more than the 2 of the model's task (labels of the task \"task2\")" \
 	"$X" train --data a=folders:$d/b --data b=folders:$d/a --out "$tmp/r/x"
 expect_status "error: --augment with an unknown mode exits 2" 2 "$X" train --data a=folders:$d/a --data b=folders:$d/b --augment spin --out "$tmp/r/x"
 has "error: --augment lists the modes" "$tmp/err" "unknown augmentation (none, authors, flips or all)"

@@ -130,10 +130,10 @@ static void test_idx(void)
 	RtErr e2 = {0};
 	ds.task[0].y[3] = 12;
 	char want[1024];
-	snprintf(want, sizeof want, "%s: label 12 at index 3 is out of range for 10 classes",
-	         P("lab.gz"));
+	snprintf(want, sizeof want, "%s: label 12 at index 3 is out of range for 10 classes; the "
+	         "labels go up to 12, so the data has 13 classes", P("lab.gz"));
 	t_check(data_check_labels(&ds, 0, 10, &e2) == -1 && !strcmp(e2.msg, want),
-	        "label out of range names file, label, index", "'%s'", e2.msg);
+	        "label out of range names file, label, index and the data's class count", "'%s'", e2.msg);
 	data_free(&ds);
 }
 

@@ -130,6 +130,7 @@ static void some_opts(RtTrainOpts *o)
 	o->batch = 17;
 	o->plateau_patience = 4;
 	o->early_stop = 9;
+	o->min_delta = 0.0025;
 	o->seed = 18446744073709551615ull;
 	o->optimizer = RT_OPT_ADAMW;
 	o->schedule = RT_SCHED_COSINE;
@@ -170,6 +171,8 @@ static void test_settings(void)
 		{RT_SET_SEED, "1.5", "--seed 1.5"},
 		{RT_SET_MOMENTUM, "1", "--momentum 1"},
 		{RT_SET_PLATEAU_FACTOR, "1", "--plateau-factor 1"},
+		{RT_SET_MIN_DELTA, "-0.1", "--min-delta -0.1: not a number from 0 to 1"},
+		{RT_SET_MIN_DELTA, "2", "--min-delta 2: not a number from 0 to 1"},
 		{RT_SET_DATA, "", "empty"},
 		{RT_SET_AUGMENT, "rotate", "--augment rotate: unknown augmentation (none, authors, flips or all)"},
 		{RT_SET_NORMALIZE, "0.5", "--normalize 0.5: 1 numbers: expected mean,std pairs"},
@@ -251,6 +254,42 @@ static void test_plateau(void)
 	for (int k = 0; k < 10; k++)
 		rt_sched_epoch_end(&o, &st, 0.9);
 	t_check(st.lr == lr, "schedule none: the lr stays", "");
+}
+
+/* A loss that only wiggles by float rounding is no improvement (--min-delta). */
+static void test_min_delta(void)
+{
+	RtTrainOpts o;
+	RtTrainState st;
+	rt_train_defaults(&o);   /* min_delta 1e-4, patience 5 */
+	t_check(o.min_delta == 1e-4, "min-delta: the default is PyTorch's relative 1e-4", "%g",
+	        o.min_delta);
+	rt_train_state_init(&st, &o);
+	rt_sched_epoch_end(&o, &st, 0.5);
+	int f = 0, changed = 0;
+	for (int k = 1; k <= 5; k++) {
+		f |= rt_sched_epoch_end(&o, &st, 0.5 - 1e-7 * k);   /* each a new low by 2e-7 relative */
+		changed |= f & RT_SCHED_LR_CHANGED;
+	}
+	t_check(!(f & RT_SCHED_IMPROVED) && changed && st.best_loss == 0.5 && st.best_epoch == 1,
+	        "min-delta: 1e-7 wiggles are no improvement; the plateau reduces the lr", "%d %.9g", f,
+	        st.best_loss);
+	f = rt_sched_epoch_end(&o, &st, 0.5 * (1 - 2e-4));
+	t_check((f & RT_SCHED_IMPROVED) && st.early_stop_wait == 0,
+	        "min-delta: a relative 2e-4 drop improves and resets early stopping", "%d", f);
+	o.min_delta = 0;
+	rt_train_state_init(&st, &o);
+	rt_sched_epoch_end(&o, &st, 0.5);
+	f = rt_sched_epoch_end(&o, &st, 0.5 - 1e-7);
+	t_check(f & RT_SCHED_IMPROVED, "min-delta 0: any lower loss improves", "%d", f);
+	t_check(rt_sched_improves(-1.001, -1.0, 1e-4) && !rt_sched_improves(-1.00001, -1.0, 1e-4) &&
+	        rt_sched_improves(1e30, INFINITY, 1e-4) && !rt_sched_improves(NAN, 1.0, 0),
+	        "min-delta: negative losses, +inf and NaN", "");
+	RtErr e = {0};
+	o.min_delta = 0.5;
+	t_check(!rt_setting_parse(&o, RT_SET_MIN_DELTA, "", 0, &e) && o.min_delta == 0,
+	        "min-delta: a checkpoint from before the setting resumes comparing strictly", "%s %g",
+	        e.msg, o.min_delta);
 }
 
 static void test_early_stop(void)
@@ -790,6 +829,7 @@ int main(void)
 	test_settings();
 	test_cosine();
 	test_plateau();
+	test_min_delta();
 	test_early_stop();
 	test_checkpoint();
 	test_checkpoint_ranges();
