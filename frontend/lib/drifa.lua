@@ -88,8 +88,9 @@ end
 function drifa.rra(name, x, filters, stride, opts)
   local cin = channels("drifa.rra", x, "argument 2")
   stride = stride or 1
-  local with_mfa = not (opts and opts.mfa == false)
-  local bn = {momentum = opts and opts.bn_momentum}
+  opts = lunac.opts("drifa.rra", opts, {mfa = true, bn_momentum = true})
+  local with_mfa = opts.mfa ~= false
+  local bn = {momentum = opts.bn_momentum}
   local function attend(n, v) if with_mfa then return drifa.mfa(n, v) end return v end
   return scope(name, function()
     local y = nn.conv2d("conv1", x, filters, 3, {stride = stride, pad = 1})
@@ -111,7 +112,7 @@ end
 local signatures = {
   mfa = {2, 2, "drifa.mfa(name, x)"},
   mifa = {3, 3, "drifa.mifa(name, x1, x2)"},
-  rra = {3, 5, "drifa.rra(name, x, filters [, stride=1 [, {mfa=true}]])"},
+  rra = {3, 5, "drifa.rra(name, x, filters [, stride=1 [, {mfa=true, bn_momentum=0.1}]])"},
 }
 for key, sig in pairs(signatures) do
   local f = drifa[key]

@@ -57,6 +57,6 @@ cap() {
 	fi
 }
 cap "--lua-instructions lowers the budget" "instruction budget of 1000 exhausted" 1 --lua-instructions 1000 models/attn_test.lua
-cap "--lua-memory lowers the cap" "models/drifa_net.lua:62: memory limit of 64 KiB exceeded" 1 --lua-memory 64K models/drifa_net.lua
+cap "--lua-memory lowers the cap" "models/drifa_net.lua:62: memory limit of 96 KiB exceeded" 1 --lua-memory 96K models/drifa_net.lua
 cap "--lua-memory 0 is refused" "--lua-memory: expected a size" 2 --lua-memory 0 models/tiny_cnn.lua
 exit $status
