@@ -4,13 +4,17 @@
 ** names sorted by bytes, or integers as they are), and class-name lists.
 */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "data.h"
 #include "image.h"
 
 #define MAXTHREADS 64
+#define DECODE_SHOWN 256   /* fewer images decode too fast to need a progress line */
 
 /* The shared state of the decoding threads. */
 typedef struct Work {
@@ -23,7 +27,35 @@ typedef struct Work {
 	int64_t next;               /* the next path to take */
 	int64_t bad;                /* the first failed index, or n */
 	RtErr err;                  /* its message */
+	int64_t done;               /* images decoded so far */
+	int tty;                    /* stderr is a terminal: show progress */
+	double drawn;               /* when progress was last drawn, 0: never */
 } Work;
+
+/* Seconds on the monotonic clock. */
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Count one decoded image; on a terminal, for a list of at least
+** DECODE_SHOWN images, redraw "decoding images K/N (P%)" in place on stderr
+** at most ten times a second. Called under wk->mu. */
+static void decoded(Work *wk)
+{
+	wk->done++;
+	if (!wk->tty)
+		return;
+	double t = now();
+	if (wk->n < DECODE_SHOWN || (wk->drawn > 0 && t - wk->drawn < 0.1 && wk->done < wk->n))
+		return;
+	wk->drawn = t;
+	fprintf(stderr, "\r\033[Kdecoding images %lld/%lld (%d%%)", (long long)wk->done,
+	        (long long)wk->n, (int)(100 * wk->done / wk->n));
+	fflush(stderr);
+}
 
 /* A decoding thread: take paths in order until none are left or one before
 ** them has failed; keep the error of the lowest failing index. */
@@ -47,6 +79,7 @@ static void *decode(void *arg)
 			wk->err = e;
 		} else if (!rc) {
 			data_seen_add(wk->seen, &src, wk->c, wk->h, wk->w);
+			decoded(wk);
 		}
 		pthread_mutex_unlock(&wk->mu);
 	}
@@ -63,7 +96,7 @@ int data_load_images(const char *const *paths, int64_t n, int64_t c, int64_t h, 
 		                 (long long)c, (long long)h, (long long)w);
 	DataSeen none = {0};
 	Work wk = {.paths = paths, .n = n, .c = c, .h = h, .w = w, .f = f, .px = *px,
-	           .seen = seen ? seen : &none, .bad = n};
+	           .seen = seen ? seen : &none, .bad = n, .tty = isatty(2)};
 	pthread_mutex_init(&wk.mu, NULL);
 	int k = threads < 1 ? 1 : threads > MAXTHREADS ? MAXTHREADS : threads, started = 0;
 	if (k > n)
@@ -77,6 +110,8 @@ int data_load_images(const char *const *paths, int64_t n, int64_t c, int64_t h, 
 	decode(&wk);   /* this thread works too; a thread that failed to start is not needed */
 	for (int i = 1; i <= started; i++)
 		pthread_join(t[i], NULL);
+	if (wk.drawn > 0)
+		fputs("\r\033[K", stderr);   /* the progress line goes; the caller says what it read */
 	pthread_mutex_destroy(&wk.mu);
 	if (wk.bad < n) {
 		free(*px);

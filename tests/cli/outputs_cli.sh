@@ -250,3 +250,15 @@ expect_status "export into a missing folder: exit 1" 1 "$X" export --weights "$C
 clean "export errors: nothing left behind" "$d" w2.safetensors w3.safetensors w.bin
 expect_status "help export" 0 "$X" help export
 out_has "help export: the flags" "--weights"
+
+# ---- decoding progress: on a terminal only, for a few hundred images -------
+mkdir -p "$d/many"
+i=0; while [ $i -lt 300 ]; do cp "$d/flat/case 0.bmp" "$d/many/c$i.bmp"; i=$((i + 1)); done
+if command -v script >/dev/null; then
+	script -qec "$X predict --weights $W --data images:$d/many -q" /dev/null >"$tmp/tty" 2>&1
+	if grep -q 'decoding images 300/300 (100%)' "$tmp/tty"; then ok "decoding 300 images on a terminal: progress shown"
+	else notok "decoding 300 images on a terminal: progress shown" "$(od -c "$tmp/tty" | head -5)"; fi
+fi
+expect_status "decoding into a log: exit 0" 0 "$X" predict --weights "$W" --data "images:$d/many" -q
+if grep -q 'decoding images' "$tmp/err"; then notok "decoding into a log: no progress line" "$(head -c 200 "$tmp/err")"
+else ok "decoding into a log: no progress line"; fi
