@@ -217,4 +217,12 @@ kill -TERM $pid 2>/dev/null
 wait $pid; rc=$?
 if [ "$rc" -eq 1 ] && grep -q interrupted "$tmp/err"; then ok "interrupted: exit 1, says so"; else notok "interrupted: exit 1, says so" "exit $rc: $(head -c 200 "$tmp/err")"; fi
 nothing_left "interrupted: nothing left behind" "$tmp/big"
+# Progress: on a terminal a line "images K/N (P%)" redrawn in place; in a log nothing.
+if command -v script >/dev/null; then
+	script -qec "$S derm-mri --out $tmp/tty --count 20 --size 16" /dev/null >"$tmp/tty.out" 2>&1
+	if grep -q 'images 40/40 (100%)' "$tmp/tty.out"; then ok "progress on a terminal"
+	else notok "progress on a terminal" "$(od -c "$tmp/tty.out" | head -4)"; fi
+fi
+$S derm-mri --out "$tmp/log" --count 20 --size 16 >"$tmp/log.out" 2>&1
+if [ ! -s "$tmp/log.out" ]; then ok "no progress in a log"; else notok "no progress in a log" "$(head -c 200 "$tmp/log.out")"; fi
 exit 0
