@@ -879,6 +879,17 @@ static int help(int argc, char **argv)
 	return 0;
 }
 
+/* Whether command c runs the model's compiled code (info, init, export and
+** help only read the descriptor and weight files). */
+static int runs_model(const Cmd *c)
+{
+	static const char *const readers[] = {"info", "init", "export"};
+	for (size_t i = 0; i < sizeof readers / sizeof readers[0]; i++)
+		if (!strcmp(c->name, readers[i]))
+			return 0;
+	return 1;
+}
+
 /* Dispatch on argv[1]. */
 static int dispatch(int argc, char **argv)
 {
@@ -898,6 +909,9 @@ static int dispatch(int argc, char **argv)
 	const Cmd *c = lookup(a);
 	if (!c)
 		return usage_error(NULL, a[0] == '-' ? "unknown flag \"%s\"" : "unknown command \"%s\"", a);
+	RtErr e = {0};
+	if (runs_model(c) && rt_cpu_check(&model, &e))
+		return runtime_error(&e);
 	return run_cmd(c, argc - 2, argv + 2);
 }
 

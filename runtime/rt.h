@@ -104,6 +104,16 @@ typedef struct RtModel {
 int rt_model_parse(RtModel *m, const char *json, RtErr *e);
 void rt_model_free(RtModel *m);
 
+/* 0 if this CPU has every instruction set the compiled code of m needs (its
+** recorded target features); else -1 with a message naming the missing ones
+** and how to rebuild (cpucheck.c). */
+int rt_cpu_check(const RtModel *m, RtErr *e);
+
+/* rt_cpu_check on a CPU name and feature string, with `has` telling whether
+** the CPU has a feature (name, length): 1 yes, 0 no, -1 not known (skipped). */
+typedef int (*RtCpuHas)(const char *name, size_t n);
+int rt_cpu_check_with(const char *cpu, const char *features, RtCpuHas has, RtErr *e);
+
 /* Parse "entries" and "tasks" of root (a cJSON object), give every input
 ** its role and order inputs and outputs as RtModel says (model_entries.c;
 ** rt_model_parse calls it). */

@@ -118,4 +118,17 @@ if [ -x "$T/log_exe" ] && [ ! -s "$T/log_err" ]; then
 else
 	bad "build into a log: no status line" "$(head -c 200 "$T/log_err")"
 fi
+# An executable built for instruction sets this CPU lacks refuses to run the
+# model (instead of dying by SIGILL) and names them; info still works.
+lack=
+for f in avx512f avx512bw avx512vbmi avx512ifma; do
+	grep -qw "$f" /proc/cpuinfo 2>/dev/null || { lack=$f; break; }
+done
+if [ -n "$lack" ] && bin/lunac build models/mlp.lua -O0 --cpu=x86-64-v2 --features=+$lack -o "$T/lacks" 2>"$T/err"; then
+	refused "a CPU without $lack: refused with its name" 1 "this CPU lacks an instruction set it needs ($lack)" \
+		"$T/lacks" bench --entry predict --batch 2 --steps 1 --repeat 1
+	if "$T/lacks" info >/dev/null; then ok "a CPU without $lack: info still runs"; else bad "a CPU without $lack: info still runs" "exit $?"; fi
+else
+	ok "a CPU without the code's features: not testable here (this CPU has every feature tried)"
+fi
 exit 0

@@ -376,6 +376,38 @@ static void test_info(void)
 	free(buf);
 }
 
+/* A CPU with SSE4.2 and AVX2 but no AVX-512; it knows nothing of "prfchw". */
+static int fake_has(const char *f, size_t n)
+{
+	static const char *const yes[] = {"sse4.2", "avx", "avx2", "fma"};
+	static const char *const no[] = {"avx512f", "avx512bw", "avx512vl"};
+	for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+		if (strlen(yes[i]) == n && !memcmp(f, yes[i], n))
+			return 1;
+	for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+		if (strlen(no[i]) == n && !memcmp(f, no[i], n))
+			return 0;
+	return -1;
+}
+
+/* The start-up check: features the code needs and the CPU lacks are named. */
+static void test_cpu_check(void)
+{
+	RtErr e = {0};
+	t_check(!rt_cpu_check_with("znver3", "+avx,+avx2,+fma,-avx512f,+prfchw", fake_has, &e),
+	        "cpu check: every needed feature present", "%s", e.msg);
+	t_check(!rt_cpu_check_with(NULL, NULL, fake_has, &e) && !rt_cpu_check_with("x", "", fake_has, &e),
+	        "cpu check: no recorded features, nothing to check", "%s", e.msg);
+	RtErr e2 = {0};
+	t_check(rt_cpu_check_with("znver4", "+avx2,+avx512f,-sse4a,+avx512bw,+prfchw", fake_has, &e2) == -1 &&
+	        strstr(e2.msg, "compiled for the CPU znver4") && strstr(e2.msg, "(avx512f, avx512bw)") &&
+	        strstr(e2.msg, "--cpu=x86-64-v2"), "cpu check: missing AVX-512 named", "%s", e2.msg);
+	RtErr e3 = {0};
+	t_check(rt_cpu_check_with(NULL, "+avx512vl", fake_has, &e3) == -1 &&
+	        strstr(e3.msg, "(unrecorded)") && strstr(e3.msg, "an instruction set it needs (avx512vl)"),
+	        "cpu check: one missing, no CPU name", "%s", e3.msg);
+}
+
 int main(void)
 {
 	if (t_dir_open("lunac-pred"))
@@ -388,6 +420,7 @@ int main(void)
 	test_open_read();
 	test_out_names();
 	test_info();
+	test_cpu_check();
 	rt_model_free(&model);
 	t_dir_cleanup();
 	return t_done();
