@@ -17,6 +17,10 @@
 **       models/m.lua:30: in block
 **       models/m.lua:12: in conv_bn
 **
+** Functions whose frames Lua's tail calls replaced count as frames too
+** (trace.c keeps them): their chain lines end with "(tail call)", and the
+** innermost user line may be one of them.
+**
 ** A library chunk is one whose name starts with "frontend/lib/" (see
 ** require.c).
 **
@@ -62,19 +66,25 @@ int fe_where(lua_State *L, int level, char *buf, size_t cap)
 	return 0;
 }
 
-/* Write "file:line" of the innermost frame at or above level that is in a
-** user file into buf; 0 when there is none. Touches nothing but the debug
-** interface, so the allocator and hooks may call it. */
+/* The file name of a function fe_trace_level gave. */
+static const char *frame_file(const FeFrame *f)
+{
+	return f->src[0] == '@' ? f->src + 1 : f->src;
+}
+
+/* Write "file:line" of the innermost function at or above level that is in
+** a user file into buf, counting those tail calls replaced (trace.c); 0
+** when there is none. Touches nothing but the debug interface and the
+** trace, so the allocator and hooks may call it. */
 int fe_user_pos(lua_State *L, int level, char *buf, size_t cap)
 {
-	lua_Debug ar;
-	for (; lua_getstack(L, level, &ar); level++) {
-		lua_getinfo(L, "Sl", &ar);
-		if (ar.currentline > 0 && !fe_is_libsrc(src_of(&ar), strlen(src_of(&ar)))) {
-			snprintf(buf, cap, "%s:%d", src_of(&ar), ar.currentline);
-			return 1;
-		}
-	}
+	FeFrame f[FE_LEVELMAX];
+	for (int n; (n = fe_trace_level(L, level, f)) > 0; level++)
+		for (int i = 0; i < n; i++)
+			if (f[i].user) {
+				snprintf(buf, cap, "%s:%d", frame_file(&f[i]), f[i].line);
+				return 1;
+			}
 	buf[0] = 0;
 	return 0;
 }
@@ -117,15 +127,6 @@ static size_t position(const char *msg, size_t *namelen)
 	return (size_t)(d + 1 - msg);
 }
 
-/* True when the frame at level is a Lua function of the library. */
-static int lib_frame(lua_State *L, int level)
-{
-	lua_Debug ar;
-	if (!lua_getstack(L, level, &ar) || !lua_getinfo(L, "S", &ar) || ar.what[0] == 'C')
-		return 0;
-	return fe_is_libsrc(src_of(&ar), strlen(src_of(&ar)));
-}
-
 /* Push "module.key" when the function on the stack top is field key of a
 ** module the script required (the function is popped); else push nothing
 ** and return 0. */
@@ -152,6 +153,70 @@ static int module_name(lua_State *L)
 	}
 	lua_settop(L, f - 1);
 	return 0;
+}
+
+#define NAME_LEVELS 32   /* frames whose locals and upvalues name a function a tail call replaced */
+
+/* True when the value on the stack top is a Lua function defined at line
+** linedefined of chunk src. */
+static int is_proto(lua_State *L, const char *src, int linedefined)
+{
+	fe_charge(fe_get(L), 1);        /* a module's table may be large */
+	if (lua_type(L, -1) != LUA_TFUNCTION || lua_iscfunction(L, -1))
+		return 0;
+	lua_Debug ar;
+	lua_pushvalue(L, -1);
+	lua_getinfo(L, ">S", &ar);
+	return ar.linedefined == linedefined && !strcmp(ar.source, src);
+}
+
+/* Push the first name found for the function defined at line linedefined
+** of chunk src (its frame is gone, so Lua cannot say what its caller
+** called it): a module's field ("blocks.conv_bn"), else a local variable or
+** upvalue of a frame on the stack, innermost first, else a global. Returns
+** 0 (nothing pushed) when none holds it. */
+static int push_proto_name(lua_State *L, const char *src, int linedefined)
+{
+	int top = lua_gettop(L);
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_LOADED);
+	for (lua_pushnil(L); lua_next(L, top + 1); lua_pop(L, 1)) {
+		if (lua_type(L, -2) != LUA_TSTRING || !lua_istable(L, -1))
+			continue;
+		for (lua_pushnil(L); lua_next(L, top + 3); lua_pop(L, 1))
+			if (lua_type(L, -2) == LUA_TSTRING && is_proto(L, src, linedefined)) {
+				lua_pushfstring(L, "%s.%s", lua_tostring(L, top + 2), lua_tostring(L, -2));
+				goto found;
+			}
+	}
+	lua_settop(L, top);
+	lua_Debug ar;
+	for (int level = 0; level < NAME_LEVELS && lua_getstack(L, level, &ar); level++) {
+		lua_getinfo(L, "f", &ar);
+		const char *name;
+		for (int i = 1; (name = lua_getlocal(L, &ar, i)); i++, lua_pop(L, 1))
+			if (name[0] != '(' && is_proto(L, src, linedefined)) {
+				lua_pushstring(L, name);
+				goto found;
+			}
+		for (int i = 1; (name = lua_getupvalue(L, top + 1, i)); i++, lua_pop(L, 1))
+			if (is_proto(L, src, linedefined)) {
+				lua_pushstring(L, name);
+				goto found;
+			}
+		lua_settop(L, top);
+	}
+	lua_pushglobaltable(L);
+	for (lua_pushnil(L); lua_next(L, top + 1); lua_pop(L, 1))
+		if (lua_type(L, -2) == LUA_TSTRING && is_proto(L, src, linedefined)) {
+			lua_pushvalue(L, -2);
+			goto found;
+		}
+	lua_settop(L, top);
+	return 0;
+found:
+	lua_replace(L, top + 1);
+	lua_settop(L, top + 1);
+	return 1;
 }
 
 /* Push the name of the function running at level: "nn.conv2d" for a
@@ -186,7 +251,22 @@ static void push_frame_what(lua_State *L, int level)
 		lua_pushfstring(L, "the function passed to %s", up.name);
 		return;
 	}
+	if (ar.istailcall && push_proto_name(L, ar.source, ar.linedefined))
+		return;
 	lua_pushfstring(L, "the function at line %d", ar.linedefined);
+}
+
+/* Push what a function a tail call replaced is (see push_frame_what). */
+static void push_tail_what(lua_State *L, const FeFrame *f)
+{
+	lua_Debug up;
+	if (f->linedefined == 0)
+		lua_pushliteral(L, "the main chunk");
+	else if (f->oldest && lua_getstack(L, f->level + 1, &up) && lua_getinfo(L, "Sn", &up) && up.what[0] == 'C' &&
+	         up.name)
+		lua_pushfstring(L, "the function passed to %s", up.name);
+	else if (!push_proto_name(L, f->src, f->linedefined))
+		lua_pushfstring(L, "the function at line %d", f->linedefined);
 }
 
 /* The number of frames on the stack (found by bisection: lua_getstack
@@ -210,30 +290,38 @@ static int stack_depth(lua_State *L)
 	return lo + 1;
 }
 
-/* True when the frame at level runs in a user file. */
-static int user_frame(lua_State *L, int level)
-{
-	lua_Debug ar;
-	if (!lua_getstack(L, level, &ar))
-		return 0;
-	lua_getinfo(L, "Sl", &ar);
-	return ar.currentline > 0 && !fe_is_libsrc(src_of(&ar), strlen(src_of(&ar)));
-}
-
 #define CHAIN_WINDOW 16   /* frames read at each end of a deeper stack */
 
-/* Add the chain line of the user frame at level; times > 1 says how many
-** times in a row the same line called itself. */
-static void add_frame(lua_State *L, luaL_Buffer *b, int level, int times)
+/* True when a and b are the same line of the same function, both running
+** or both replaced by tail calls (a recursion's repeated frames). */
+static int same_line(const FeFrame *a, const FeFrame *b)
 {
-	lua_Debug ar;
-	lua_getstack(L, level, &ar);
-	lua_getinfo(L, "Sl", &ar);
-	push_frame_what(L, level);
-	if (times > 1)
-		lua_pushfstring(L, "\n    %s:%d: in %s (%d times)", src_of(&ar), ar.currentline, lua_tostring(L, -1), times);
+	return a->src && b->src && a->live == b->live && a->line == b->line && a->linedefined == b->linedefined &&
+	       !strcmp(a->src, b->src);
+}
+
+/* Add the chain line of function f; times says how many times in a row the
+** same line called itself. */
+static void add_frame(lua_State *L, luaL_Buffer *b, const FeFrame *f, long long times)
+{
+	if (!f->src) {
+		lua_pushfstring(L, "\n    ... (%I tail calls not kept)", (lua_Integer)times);
+		luaL_addvalue(b);
+		return;
+	}
+	if (f->live)
+		push_frame_what(L, f->level);
 	else
-		lua_pushfstring(L, "\n    %s:%d: in %s", src_of(&ar), ar.currentline, lua_tostring(L, -1));
+		push_tail_what(L, f);
+	const char *what = lua_tostring(L, -1);
+	if (!f->live && times > 1)
+		lua_pushfstring(L, "\n    %s:%d: in %s (tail call, %I times)", frame_file(f), f->line, what, (lua_Integer)times);
+	else if (!f->live)
+		lua_pushfstring(L, "\n    %s:%d: in %s (tail call)", frame_file(f), f->line, what);
+	else if (times > 1)
+		lua_pushfstring(L, "\n    %s:%d: in %s (%I times)", frame_file(f), f->line, what, (lua_Integer)times);
+	else
+		lua_pushfstring(L, "\n    %s:%d: in %s", frame_file(f), f->line, what);
 	lua_remove(L, -2);
 	luaL_addvalue(b);
 }
@@ -241,15 +329,18 @@ static void add_frame(lua_State *L, luaL_Buffer *b, int level, int times)
 #define CHAIN_SHOW 4      /* groups shown at each end of a longer chain */
 #define CHAIN_STEPS_PER_INSTR 4   /* frames walked by lua_getstack that cost one instruction */
 #define CHAIN_FRAME_COST 50       /* instructions charged per frame read or described */
+#define CHAIN_MAX (2 * CHAIN_WINDOW * FE_LEVELMAX)
 
 /* Append the user's call chain, outermost first, to the buffer when more
-** than one user frame is on the stack. Frames of a recursion that repeat
+** than one function of a user file is on the stack, counting those tail
+** calls replaced (marked "(tail call)"). Lines of a recursion that repeat
 ** the same line are counted on one line (a group); of more than
 ** 2 * CHAIN_SHOW + 1 groups both ends are shown; of a stack deeper than
 ** 2 * CHAIN_WINDOW frames only both ends are read. */
 static void add_chain(lua_State *L, luaL_Buffer *b)
 {
-	int depth = stack_depth(L), lv[2 * CHAIN_WINDOW], n = 0, gap_at = -1;
+	int depth = stack_depth(L), n = 0, users = 0, gap_at = -1;
+	FeFrame fr[CHAIN_MAX];
 	/* Each probe of a level walks the frames up to it: charge the walks
 	** (bisection and window scan) and the frames described. */
 	int probes = 2 * CHAIN_WINDOW;
@@ -261,30 +352,28 @@ static void add_chain(lua_State *L, luaL_Buffer *b)
 			gap_at = n;
 			level = CHAIN_WINDOW - 1;
 		}
-		if (user_frame(L, level))
-			lv[n++] = level;
+		FeFrame f[FE_LEVELMAX];
+		for (int k = fe_trace_level(L, level, f); k-- > 0;)   /* outermost first */
+			if (f[k].user || !f[k].src) {
+				fr[n++] = f[k];
+				users += f[k].user;
+			}
 	}
-	if (n < 2)
+	if (users < 2)
 		return;
-	int glv[2 * CHAIN_WINDOW], times[2 * CHAIN_WINDOW], ng = 0, ggap = -1;
-	const char *psrc = NULL;
-	int pline = 0, pdef = 0;
+	int grp[CHAIN_MAX], ng = 0, ggap = -1;
+	long long times[CHAIN_MAX];
 	for (int i = 0; i < n; i++) {
-		lua_Debug ar;
-		lua_getstack(L, lv[i], &ar);
-		lua_getinfo(L, "Sl", &ar);
 		if (i == gap_at)
 			ggap = ng;
-		if (i && i != gap_at && ar.source == psrc && ar.currentline == pline && ar.linedefined == pdef) {
-			times[ng - 1]++;
+		if (i && i != gap_at && same_line(&fr[i], &fr[grp[ng - 1]])) {
+			times[ng - 1] += fr[i].times;
 			continue;
 		}
-		glv[ng] = lv[i];
-		times[ng++] = 1;
-		psrc = ar.source;
-		pline = ar.currentline;
-		pdef = ar.linedefined;
+		grp[ng] = i;
+		times[ng++] = fr[i].times;
 	}
+	fe_charge(fe_get(L), (long long)CHAIN_FRAME_COST * ng);
 	luaL_addstring(b, "\n  call chain, outermost first:");
 	for (int i = 0; i < ng; i++) {
 		if (i == ggap) {
@@ -293,12 +382,15 @@ static void add_chain(lua_State *L, luaL_Buffer *b)
 		}
 		if (ng > 2 * CHAIN_SHOW + 1 && i == CHAIN_SHOW) {
 			int skip = ng - 2 * CHAIN_SHOW;
-			lua_pushfstring(L, "\n    ... (%d more)", skip);
+			long long lines = 0;            /* a mark stands for the tail calls not kept */
+			for (int j = i; j < i + skip; j++)
+				lines += fr[grp[j]].src ? 1 : times[j];
+			lua_pushfstring(L, "\n    ... (%I more)", (lua_Integer)lines);
 			luaL_addvalue(b);
 			i += skip - 1;
 			continue;
 		}
-		add_frame(L, b, glv[i], times[i]);
+		add_frame(L, b, &fr[grp[i]], times[i]);
 	}
 	if (ggap == ng) {
 		lua_pushfstring(L, "\n    ... (%d frames not read)", depth - 2 * CHAIN_WINDOW);
@@ -375,12 +467,16 @@ static int full_src(lua_State *L, const char *msg, size_t namelen, size_t plen)
 /* Push the message the user sees for msg (see the top of this file). */
 static void relocate(lua_State *L, const char *msg)
 {
-	char user[FE_PATHMAX];
 	size_t namelen = 0, plen = position(msg, &namelen);
-	int ulevel = 0;
-	for (lua_Debug ar; lua_getstack(L, ulevel, &ar) && !user_frame(L, ulevel); ulevel++)
-		;
-	if (!fe_user_pos(L, ulevel, user, sizeof user)) {
+	FeFrame f[FE_LEVELMAX], inner = {0};
+	int level = 0, n, i = 0;
+	for (; (n = fe_trace_level(L, level, f)) > 0; level++) {   /* the innermost user function */
+		for (i = 0; i < n && !f[i].user; i++)
+			inner = f[i];
+		if (i < n)
+			break;
+	}
+	if (n <= 0) {
 		lua_pushstring(L, msg);
 		return;
 	}
@@ -392,16 +488,18 @@ static void relocate(lua_State *L, const char *msg)
 		const char *rest = msg + plen;
 		while (*rest == ' ')
 			rest++;
-		luaL_addstring(&b, user);
-		luaL_addstring(&b, ": ");
+		lua_pushfstring(L, "%s:%d: ", frame_file(&f[i]), f[i].line);
+		luaL_addvalue(&b);
 		luaL_addlstring(&b, rest, len - (size_t)(rest - msg));
-		if (plen && ulevel > 0 && lib_frame(L, ulevel - 1) && func_name(L, ulevel - 1)) {
+		/* name the library function the user's line called */
+		if (plen && inner.lib && (inner.live ? func_name(L, inner.level) != NULL
+		                                     : push_proto_name(L, inner.src, inner.linedefined))) {
 			size_t fl;
-			const char *f = lua_tolstring(L, -1, &fl);
-			if (strncmp(rest, f, fl) == 0 && rest[fl] == ':')
+			const char *fn = lua_tolstring(L, -1, &fl);
+			if (strncmp(rest, fn, fl) == 0 && rest[fl] == ':')
 				lua_pop(L, 1);          /* the message names it already */
 			else {
-				lua_pushfstring(L, " (in %s)", f);
+				lua_pushfstring(L, " (in %s)", fn);
 				lua_remove(L, -2);
 				luaL_addvalue(&b);
 			}

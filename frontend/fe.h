@@ -31,6 +31,7 @@
 #define FE_LOSS "loss"                         /* the output holding the sum of the loss terms */
 #define FE_NEARMAX 64                          /* longer names are never suggested */
 #define FE_NEARKEEP 3                          /* equally near suggestions offered */
+#define FE_TAILKEEP 8                          /* functions replaced by tail calls kept per frame */
 
 /* Registry keys of the per-load tables. */
 #define REG_NAMES "lunac.names"       /* param/buffer full name -> loc */
@@ -41,6 +42,57 @@
 #define REG_LABELS "lunac.labels"     /* node id of a label() input -> its number of classes */
 #define REG_LASTMSG "lunac.lastmsg"   /* the last message fe_msghandler made */
 #define REG_LIBAPI "lunac.libapi"     /* the helpers library modules get (libapi.c) */
+
+/* The shadow call stack (trace.c): one record per real frame, and under
+** each the functions it replaced by tail calls. */
+typedef struct FeTraceFrame {
+	int src;                     /* index in srcs of its function's chunk, -1: a C function or not yet seen */
+	int linedefined;
+	int line;                    /* the line it is at, as the line hook last saw it */
+} FeTraceFrame;
+
+typedef struct FeTraceTail {
+	int frame;                   /* index in frames of the frame it ran in */
+	int src;                     /* -1: a mark standing for tail calls not kept (see FE_TAILKEEP) */
+	int linedefined;
+	int line;                    /* the line of its tail call */
+	long long times;             /* tail calls in a row from that line, or that the mark stands for */
+} FeTraceTail;
+
+typedef struct FeTraceSrc {
+	char *name;                  /* the chunk's name, "@file" */
+	size_t len;
+	int user;                    /* a user file (not the library) */
+} FeTraceSrc;
+
+typedef struct FeTrace {
+	FeTraceFrame *frames;
+	int nframes, capframes;
+	FeTraceTail *tails;
+	int ntails, captails;
+	FeTraceSrc *srcs;
+	int nsrcs, capsrcs;
+	const char *lastptr;         /* the chunk name last looked up, and its index */
+	int lastsrc;
+	int off;                     /* an allocation failed: the trace is no longer kept */
+} FeTrace;
+
+/* Where the trace was when a pcall began (fe_trace_mark). */
+typedef struct FeTraceMark {
+	int nframes, ntails;
+} FeTraceMark;
+
+/* One function of a real frame, as fe_trace_level gives it. */
+typedef struct FeFrame {
+	int level;                   /* the real frame's level (lua_getstack) */
+	int live;                    /* 1: the function running there; 0: one it replaced by a tail call */
+	const char *src;             /* the chunk's name ("@file"); NULL: a mark for tail calls not kept */
+	int line, linedefined;
+	long long times;             /* tail calls it stands for (1 when live); for a mark, how many */
+	int user;                    /* a Lua function in a user file, at a known line */
+	int lib;                     /* a Lua function of the library */
+	int oldest;                  /* replaced: the first function of its frame (the frame above called it) */
+} FeFrame;
 
 typedef struct Fe {
 	lua_State *L;
@@ -63,6 +115,7 @@ typedef struct Fe {
 	char config_loc[FE_PATHMAX]; /* where the first config{} was called */
 	uint64_t hash;               /* FNV-1a 64 of the spec so far */
 	int loss;                    /* node of the sum of the loss terms so far, -1 when none */
+	FeTrace trace;               /* the user's frames tail calls replaced (trace.c) */
 } Fe;
 
 /* The names nearest to a misspelt word (near.c). */
@@ -80,6 +133,15 @@ Fe *fe_get(lua_State *L);
 ** does not see); the script stops at its next instruction once it is spent. */
 void fe_charge(Fe *fe, long long n);
 void fe_hash(Fe *fe, const void *p, size_t n);
+
+/* trace.c: the shadow call stack */
+void fe_trace_event(lua_State *L, lua_Debug *ar);
+FeTraceMark fe_trace_mark(lua_State *L);
+void fe_trace_restore(lua_State *L, FeTraceMark m);
+void fe_trace_free(lua_State *L);
+int fe_trace_level(lua_State *L, int level, FeFrame *out);
+int fe_trace_user_pos(Fe *fe, char *buf, size_t cap);
+#define FE_LEVELMAX (FE_TAILKEEP + 2)     /* room fe_trace_level needs */
 
 /* diag.c: locations and errors */
 int fe_where(lua_State *L, int level, char *buf, size_t cap);

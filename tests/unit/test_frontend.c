@@ -606,6 +606,60 @@ static void test_chain(void)
 	ir_free(g);
 }
 
+/* True when msg has the line text (a whole line). */
+static int has_line(const char *msg, const char *text)
+{
+	size_t n = strlen(text);
+	for (const char *p = msg; (p = strstr(p, text)); p++)
+		if ((p == msg || p[-1] == '\n') && (p[n] == '\n' || p[n] == 0))
+			return 1;
+	return 0;
+}
+
+/* Tail calls: a pcall that caught an error inside a tail-called helper
+** leaves no stale frames behind; the budget stopping a loop in one names
+** its line and the chain; a module's function whose frame a tail call took
+** is named by the module's field. */
+static void test_tail(void)
+{
+	Err e;
+	char want[1024];
+	const char *p = write_tmp("tail_pcall.lua",
+		"local x = input('x', {4})\n"
+		"local function bad() return relu(x, 2) end\n"
+		"local function try() return bad() end\n"
+		"local function b()\n"
+		"  for i = 1, 3 do pcall(function() local r = try() return r end) end\n"
+		"  local y = relu(x, 3)\n"
+		"  return y\n"
+		"end\n"
+		"local function a() return b() end\n"
+		"output('y', a())\n");
+	Graph *g = load(p, NULL, &e);
+	snprintf(want, sizeof want, "    %s:9: in a (tail call)", p);
+	t_check(!g && strstr(e.msg, ":6: relu: surplus argument 2") && has_line(e.msg, want),
+	        "tail: a caught error leaves the trace as it was", "%s", g ? "(loaded)" : e.msg);
+	ir_free(g);
+	p = write_tmp("tail_budget.lua", "local function spin()\n  local i = 0\n  while true do i = i + 1 end\nend\n"
+	              "local function f() return spin() end\nf()\n");
+	g = load(p, NULL, &e);
+	snprintf(want, sizeof want, "    %s:5: in f (tail call)", p);
+	t_check(!g && strstr(e.msg, ":3: instruction budget of 20000000 exhausted") && has_line(e.msg, want),
+	        "tail: the budget stops a tail-called loop at its line, with the chain", "%s", g ? "(loaded)" : e.msg);
+	ir_free(g);
+	const char *mod = write_tmp("tblocks.lua", "local M = {}\nfunction M.unit(v) return relu(v, 1) end\n"
+	                            "function M.stage(v) return M.unit(v) end\nreturn M\n");
+	p = write_tmp("uses_tblocks.lua", "local blocks = require 'tblocks'\nlocal x = input('x', {4})\n"
+	              "output('y', blocks.stage(x))\n");
+	snprintf(want, sizeof want, "%s:2: relu: surplus argument 2 (a number); relu(x) takes 1 argument\n"
+	         "  call chain, outermost first:\n    %s:3: in the main chunk\n    %s:3: in tblocks.stage (tail call)\n"
+	         "    %s:2: in tblocks.unit", mod, p, mod, mod);
+	g = load(p, NULL, &e);
+	t_check(!g && !strcmp(e.msg, want), "tail: a module's function a tail call replaced is named by its field",
+	        "got \"%s\"\nwant \"%s\"", g ? "(loaded)" : e.msg, want);
+	ir_free(g);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -624,6 +678,7 @@ int main(void)
 	test_patterns();
 	test_surplus();
 	test_chain();
+	test_tail();
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
