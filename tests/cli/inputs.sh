@@ -70,6 +70,8 @@ def data(d):
     npy(d + "/onef.npy", "<f4", (1, 1, 8, 8), b"".join(struct.pack("<f", v / 255) for v in one))
     npy(d + "/y1.npy", "<i8", (1,), struct.pack("<q", 1))
     png(d + "/f/c0/one.png", 16, 16, [(i * 53) % 251 for i in range(16 * 16 * 3)])
+    for c in range(3):   # a folder of every class the model has, for train
+        png(d + "/f3/c%d/x.png" % c, 16, 16, [(i * 53 + c * 31) % 251 for i in range(16 * 16 * 3)])
     npy(d + "/two.npy", "|u1", (2, 1, 8, 8), bytes(one) * 2)
     npy(d + "/x.npy", "|u1", (1, 1, 8, 8), bytes(img(1)))
     npy(d + "/xy.npy", "|u1", (2, 1, 8, 8), bytes(img(1) + img(2)))
@@ -99,7 +101,7 @@ elif cmd == "mc_prefix":    # alone, in [x,y], in [x,y,z]: sample i's numbers do
     alone, two, three = means(a[0]), means(a[1]), means(a[2])
     assert alone[0] == two[0] == three[0] and two[1] == three[1], (alone, two, three)
 PY
-mkdir -p "$tmp/f/c0"
+mkdir -p "$tmp/f/c0" "$tmp/f3/c0" "$tmp/f3/c1" "$tmp/f3/c2"
 python3 "$tmp/h.py" data "$tmp" || { notok "inputs: write the data" "h.py data failed"; exit 0; }
 T="--threads 1"
 
@@ -130,9 +132,9 @@ has "eval: the resize is said" "$tmp/e_png.err" "note: image: image 16x16 RGB re
 if [ ! -s "$tmp/p_one.err" ]; then ok "an array that fits is not mentioned"; else notok "npy note" "$(head -c 200 "$tmp/p_one.err")"; fi
 
 # ---- --resize ----------------------------------------------------------------
-expect_status "train --resize bilinear on a PNG folder" 0 "$tmp/m0" train --data folders:$tmp/f --resize bilinear \
+expect_status "train --resize bilinear on a PNG folder" 0 "$tmp/m0" train --data folders:$tmp/f3 --resize bilinear \
 	--epochs 1 --val-split 0 --out "$tmp/rb" $T
-has "train: says how it resizes" "$tmp/err" "image: image 16x16 RGB resized to 8x8 grey (bilinear)"
+has "train: says how it resizes" "$tmp/err" "image: 3 images 16x16 RGB resized to 8x8 grey (bilinear)"
 has "train: the checkpoint records train.resize" "$tmp/rb/last.safetensors" '"train.resize":"bilinear"'
 WB=$tmp/rb/last.safetensors
 expect_status "predict: the checkpoint's filter by default" 0 "$tmp/m0" predict -w "$WB" --input "$tmp/f/c0/one.png" $T
