@@ -8,19 +8,8 @@
 cd "$(dirname "$0")/../.." || exit 2
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
+. tests/cli/lib/common.sh
 
-ok() { echo "ok - $1"; }
-notok() { echo "not ok - $1: $2"; }
-# check NAME CMD...: ok when CMD succeeds.
-check() { n=$1; shift; if "$@" >"$tmp/check.out" 2>&1; then ok "$n"; else notok "$n" "$(head -c 400 "$tmp/check.out")"; fi; }
-# expect_status NAME WANT CMD...: the exit status is WANT; stdout in $tmp/out, stderr in $tmp/err.
-expect_status() {
-	n=$1; want=$2; shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err"; rc=$?
-	if [ "$rc" -eq "$want" ]; then ok "$n"; else notok "$n" "exit $rc, wanted $want: $(head -c 300 "$tmp/err")"; fi
-}
-# has NAME FILE TEXT: FILE mentions TEXT.
-has() { if grep -qF -- "$3" "$2"; then ok "$1"; else notok "$1" "lacks '$3': $(head -c 300 "$2")"; fi; }
 # fails NAME TEXT CMD...: CMD exits 1 with TEXT on stderr, one line, and makes no $tmp/r/x.
 fails() {
 	n=$1; want=$2; shift 2

@@ -10,11 +10,7 @@
 cd "$(dirname "$0")/../.." || exit 2
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
-
-ok() { echo "ok - $1"; }
-notok() { echo "not ok - $1: $2"; }
-# check NAME CMD...: ok when CMD succeeds.
-check() { n=$1; shift; if "$@" >"$tmp/check.out" 2>&1; then ok "$n"; else notok "$n" "$(head -c 400 "$tmp/check.out")"; fi; }
+. tests/cli/lib/common.sh
 
 cat >"$tmp/h.py" <<'PY'
 import json, struct, sys, random
@@ -97,14 +93,6 @@ elif cmd == "npyshape":     # a .npy's shape equals the given one
 PY
 py() { python3 "$tmp/h.py" "$@"; }
 
-# expect_status NAME WANT CMD...: the exit status is WANT; stderr is in $tmp/err.
-expect_status() {
-	n=$1; want=$2; shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err"; rc=$?
-	if [ "$rc" -eq "$want" ]; then ok "$n"; else notok "$n" "exit $rc, wanted $want: $(head -c 300 "$tmp/err")"; fi
-}
-# err_has NAME TEXT: the last command's stderr mentions TEXT.
-err_has() { if grep -qF -- "$2" "$tmp/err"; then ok "$1"; else notok "$1" "stderr lacks '$2': $(head -c 300 "$tmp/err")"; fi; }
 # no_leftovers NAME FILE: FILE does not exist and no temporary is left in $d.
 no_leftovers() {
 	if [ ! -e "$2" ] && ! ls "$d" | grep -q '\.tmp\.'; then ok "$1"; else notok "$1" "$(ls "$d")"; fi

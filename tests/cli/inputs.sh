@@ -8,17 +8,8 @@
 cd "$(dirname "$0")/../.." || exit 2
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
+. tests/cli/lib/common.sh
 
-ok() { echo "ok - $1"; }
-notok() { echo "not ok - $1: $2"; }
-# expect_status NAME WANT CMD...: the exit status is WANT; stdout in $tmp/out, stderr in $tmp/err.
-expect_status() {
-	n=$1; want=$2; shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err"; rc=$?
-	if [ "$rc" -eq "$want" ]; then ok "$n"; else notok "$n" "exit $rc, wanted $want: $(head -c 300 "$tmp/err")"; fi
-}
-# has NAME FILE TEXT: FILE mentions TEXT.
-has() { if grep -qF -- "$3" "$2"; then ok "$1"; else notok "$1" "lacks '$3': $(head -c 300 "$2")"; fi; }
 # first NAME TEXT: the first line of the last stderr mentions TEXT.
 first() { if head -1 "$tmp/err" | grep -qF -- "$2"; then ok "$1"; else notok "$1" "first line: $(head -1 "$tmp/err")"; fi; }
 # py NAME ARGS...: a check in Python (plain python3) passes.

@@ -8,20 +8,9 @@
 cd "$(dirname "$0")/../.." || exit 2
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
+. tests/cli/lib/common.sh
 S=bin/lunac-synth
 
-ok() { echo "ok - $1"; }
-notok() { echo "not ok - $1: $2"; }
-# check NAME CMD...: ok when CMD succeeds.
-check() { n=$1; shift; if "$@" >"$tmp/check.out" 2>&1; then ok "$n"; else notok "$n" "$(head -c 400 "$tmp/check.out")"; fi; }
-# expect_status NAME WANT CMD...: the exit status is WANT; stderr in $tmp/err.
-expect_status() {
-	n=$1; want=$2; shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err"; rc=$?
-	if [ "$rc" -eq "$want" ]; then ok "$n"; else notok "$n" "exit $rc, wanted $want: $(head -c 300 "$tmp/err")"; fi
-}
-# err_has NAME TEXT: the last command's stderr mentions TEXT.
-err_has() { if grep -qF -- "$2" "$tmp/err"; then ok "$1"; else notok "$1" "stderr lacks '$2': $(head -c 300 "$tmp/err")"; fi; }
 # nothing_left NAME DIR: neither DIR nor a staging DIR.tmp.* exists.
 nothing_left() {
 	if [ ! -e "$2" ] && ! ls -d "$2".tmp.* >/dev/null 2>&1; then ok "$1"; else notok "$1" "$(ls -d "$2"*)"; fi
