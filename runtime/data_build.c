@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "data.h"
@@ -32,14 +31,6 @@ typedef struct Work {
 	double drawn;               /* when progress was last drawn, 0: never */
 } Work;
 
-/* Seconds on the monotonic clock. */
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* Count one decoded image; on a terminal, for a list of at least
 ** DECODE_SHOWN images, redraw "decoding images K/N (P%)" in place on stderr
 ** at most ten times a second. Called under wk->mu. */
@@ -48,7 +39,7 @@ static void decoded(Work *wk)
 	wk->done++;
 	if (!wk->tty)
 		return;
-	double t = now();
+	double t = rt_now();
 	if (wk->n < DECODE_SHOWN || (wk->drawn > 0 && t - wk->drawn < 0.1 && wk->done < wk->n))
 		return;
 	wk->drawn = t;

@@ -109,6 +109,9 @@ void rt_model_free(RtModel *m);
 ** and how to rebuild (cpucheck.c). */
 int rt_cpu_check(const RtModel *m, RtErr *e);
 
+/* Seconds on a monotonic clock (progress.c). */
+double rt_now(void);
+
 /* rt_cpu_check on a CPU name and feature string, with `has` telling whether
 ** the CPU has a feature (name, length): 1 yes, 0 no, -1 not known (skipped). */
 typedef int (*RtCpuHas)(const char *name, size_t n);

@@ -254,8 +254,6 @@ typedef struct RtProgress {
 	int drawn;                  /* a bar is on the line */
 } RtProgress;
 
-/* Seconds on a monotonic clock. */
-double rt_now(void);
 
 /* ---- benchmarks (bench.c) ---------------------------------------------- */
 

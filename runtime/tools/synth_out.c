@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "synth.h"
@@ -138,14 +137,6 @@ typedef struct Pool {
 	double last_draw;
 } Pool;
 
-/* Seconds on the monotonic clock. */
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* Count one finished job; on a terminal redraw "  images K/N (P%)" in
 ** place at most ten times a second. Called with the pool's lock held. */
 static void job_done(Pool *p)
@@ -153,7 +144,7 @@ static void job_done(Pool *p)
 	p->done++;
 	if (!p->tty)
 		return;
-	double t = now();
+	double t = rt_now();
 	if (t - p->last_draw < 0.1 && p->done < p->n)
 		return;
 	p->last_draw = t;
