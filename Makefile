@@ -56,11 +56,11 @@ all: $(BIN)/lunac $(BIN)/lunac-synth $(LIB)/liblunacrt.a
 
 help:
 	@echo "make deps        install missing Debian packages (apt-get)"
-	@echo "make             build bin/lunac, bin/lunac-synth and lib/liblunacrt.a"
+	@echo "make             build bin/lunac, bin/lunac-synth and lib/liblunacrt.a (V=1: show the commands)"
 	@echo "make check       build and run every test (N passed, N failed)"
 	@echo "make check-asan  the runtime's file-format tests under AddressSanitizer"
 	@echo "make faults      fail every allocation, read and write of the runtime in turn (minutes)"
-	@echo "make demo        compile a model, initialise, predict (end to end)"
+	@echo "make demo        DRIFA-Net end to end: synthetic data, compile, train, evaluate, MC dropout"
 	@echo "make bench       time the training step against PyTorch (installs python3-torch)"
 	@echo "make fuzz        run every parser's libFuzzer harness FUZZ_SECONDS (60) each"
 	@echo "make golden      accept new printed IR in tests/golden (read the diff!)"
