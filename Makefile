@@ -30,6 +30,7 @@ DEPS_PKGS = llvm-19-dev liblua5.4-dev lua5.4 libcjson-dev libopenblas-dev zlib1g
             libpng-dev libjpeg62-turbo-dev pkg-config dataset-fashion-mnist python3 python3-numpy clang-19 libclang-rt-19-dev
 
 IR_SRC      = $(wildcard compiler/ir/*.c compiler/passes/*.c compiler/interp/*.c)
+COMPILE_SRC = compiler/compile.c
 CG_SRC      = $(wildcard compiler/codegen/*.c)
 FE_SRC      = $(wildcard frontend/*.c)
 DRIVER_SRC  = $(wildcard compiler/driver/*.c)
@@ -40,6 +41,7 @@ SYNTH_SRC   = $(wildcard runtime/tools/synth*.c)
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 IR_OBJ      = $(call obj,$(IR_SRC))
+COMPILE_OBJ = $(call obj,$(COMPILE_SRC))
 CG_OBJ      = $(call obj,$(CG_SRC))
 FE_OBJ      = $(call obj,$(FE_SRC))
 DRIVER_OBJ  = $(call obj,$(DRIVER_SRC))
@@ -94,7 +96,7 @@ $(B)/runtime/%.o: runtime/%.c
 	$(say) CC $<
 	$(Q)$(CC) $(CFLAGS) -fPIC -c $< -o $@
 
-$(LIBLUNAC): $(IR_OBJ) $(CG_OBJ) $(FE_OBJ)
+$(LIBLUNAC): $(IR_OBJ) $(COMPILE_OBJ) $(CG_OBJ) $(FE_OBJ)
 	@mkdir -p $(dir $@)
 	$(say) AR $@
 	$(Q)rm -f $@ && ar rcs $@ $^

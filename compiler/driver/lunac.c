@@ -2,6 +2,7 @@
 ** lunac.c -- the compiler driver: `lunac build | ir | stats | passes`.
 ** The only place in compiler/ that prints to the user and exits.
 */
+#include "../compile.h"
 #include "../codegen/codegen.h"
 #include "../../frontend/frontend.h"
 #include "../ir/ir.h"
@@ -382,60 +383,6 @@ static int link_exe(const char *rtdir, const char *obj, const char *out, Err *e)
 	return 0;
 }
 
-/* 1 if g has a dropout that Monte-Carlo sampling would switch on. */
-static int has_dropout(const Graph *g)
-{
-	for (int i = 0; i < g->nnodes; i++)
-		if (g->nodes[i]->op == OP_DROPOUT && g->nodes[i]->a.mode != MODE_OFF && g->nodes[i]->a.p > 0)
-			return 1;
-	return 0;
-}
-
-enum { MAXENTRIES = 5 };
-
-/* The executable's entry points: always predict; mc when there is dropout;
-** eval and the two training steps when the model defines a loss. */
-static int entry_list(const Graph *g, PassOpts *list)
-{
-	int n = 0;
-	list[n++] = (PassOpts){.entry = ENTRY_PREDICT};
-	if (has_dropout(g))
-		list[n++] = (PassOpts){.entry = ENTRY_MC};
-	if (ir_find_output(g, "loss") >= 0) {
-		list[n++] = (PassOpts){.entry = ENTRY_EVAL};
-		list[n++] = (PassOpts){.entry = ENTRY_TRAIN, .optimizer = OPT_SGD};
-		list[n++] = (PassOpts){.entry = ENTRY_TRAIN, .optimizer = OPT_ADAM};
-	}
-	return n;
-}
-
-/* Specialise, lay out and plan every entry of g; fills gs, plans, es. */
-static int plan_entries(const Options *o, const Graph *g, Graph **gs, Plan *plans, CgEntry *es, Layout *l, Err *e)
-{
-	PassOpts list[MAXENTRIES];
-	Plan *pp[MAXENTRIES];
-	int n = entry_list(g, list);
-	for (int i = 0; i < n; i++) {
-		list[i].disable = o->passes.disable;
-		int shown = list[i].entry == o->passes.entry &&
-		            (list[i].entry != ENTRY_TRAIN || list[i].optimizer == o->passes.optimizer);
-		list[i].print_after = shown ? o->passes.print_after : NULL;
-		gs[i] = ir_clone(g);
-		if (pass_pipeline(gs[i], &list[i], e))
-			return -1;
-	}
-	if (pass_layout(gs, n, l, e))
-		return -1;
-	for (int i = 0; i < n; i++) {
-		if (pass_plan(gs[i], l, &plans[i], e))
-			return -1;
-		pp[i] = &plans[i];
-		es[i] = (CgEntry){pass_entry_name(list[i].entry, list[i].optimizer), gs[i], &plans[i]};
-	}
-	pass_plan_unify(pp, n);
-	return n;
-}
-
 /* Show what build does next on a terminal's status line (phase.c), unless
 ** --print-after writes IR to the same stderr. */
 static void phase(const Options *o, const char *what)
@@ -444,13 +391,10 @@ static void phase(const Options *o, const char *what)
 		drv_phase(what);
 }
 
-/* lunac build: every entry through the pipeline, one layout, codegen, link. */
+/* lunac build: the compile recipe (compile.c), then linking. */
 static int cmd_build(Options *o, Graph *g, Err *e)
 {
-	Graph *gs[MAXENTRIES] = {0};
-	Plan plans[MAXENTRIES];
-	CgEntry es[MAXENTRIES];
-	Layout l = {0};
+	Compiled c;
 	int rc = -1;
 	if (!o->out)
 		return ir_errorf(e, "build: -o OUT is required");
@@ -458,20 +402,19 @@ static int cmd_build(Options *o, Graph *g, Err *e)
 		return ir_errorf(e, "build: -o: the path is %s", o->out[0] ? "too long" : "empty");
 	char *rtdir = o->emit == EMIT_EXE ? find_part(o, 1, "liblunacrt.a") : NULL;   /* before any work */
 	phase(o, "passes and memory plans");
-	int n = plan_entries(o, g, gs, plans, es, &l, e);
-	if (n > 0 && o->emit != EMIT_EXE) {
-		rc = cg_emit_entries(es, n, &o->cg, o->emit, o->out, e);
-	} else if (n > 0) {
+	if (compile_plan(g, &o->passes, &c, e)) {
+		rc = -1;
+	} else if (o->emit != EMIT_EXE) {
+		rc = compile_emit(&c, &o->cg, o->emit, o->out, e);
+	} else {
 		char obj[PATH_MAX + 16];
 		snprintf(obj, sizeof obj, "%s.o.tmp%d", o->out, (int)getpid());
-		rc = cg_emit_entries(es, n, &o->cg, EMIT_OBJ, obj, e) ||
+		rc = compile_emit(&c, &o->cg, EMIT_OBJ, obj, e) ||
 		     (phase(o, "linking"), link_exe(rtdir, obj, o->out, e)) ? -1 : 0;
 		unlink(obj);
 	}
 	free(rtdir);
-	for (int i = 0; i < MAXENTRIES; i++)
-		ir_free(gs[i]);
-	pass_layout_free(&l);
+	compile_free(&c);
 	return rc;
 }
 
@@ -500,6 +443,12 @@ static int cmd_stats(Options *o, Graph *g, Err *e)
 ** with --print-after, only the graphs it prints (on stderr). */
 static int cmd_ir(Options *o, Graph *g, Err *e)
 {
+	if (o->passes.print_after && pass_listed(o->passes.print_after, "plan")) {
+		Compiled c;   /* every entry, as build plans them: the plan needs the shared layout */
+		int rc = compile_plan(g, &o->passes, &c, e);
+		compile_free(&c);
+		return rc;
+	}
 	Graph *c = o->entry_given || o->passes.print_after ? g : ir_clone(g);
 	int rc = pass_pipeline(c, &o->passes, e);
 	if (c != g)

@@ -63,12 +63,15 @@ typedef enum {
 typedef enum { OPT_ADAM, OPT_SGD } OptKind;
 
 typedef struct PassOpts {
-	const char *print_after;  /* comma-separated pass names, "input", "all", or NULL */
+	const char *print_after;  /* comma-separated pass names, "input", "plan", "all", or NULL */
 	const char *disable;      /* comma-separated pass names to skip, or NULL */
 	EntryKind entry;          /* which entry point the graph is specialised for */
 	OptKind optimizer;        /* ENTRY_TRAIN: which update rule */
 	void *print_file;         /* FILE * for --print-after, default stderr */
 } PassOpts;
+
+/* 1 if --print-after's list asks for name: it lists name or "all". */
+int pass_listed(const char *print_after, const char *name);
 
 /* The entry's name in the executable ("predict", "train_adam", ...). */
 const char *pass_entry_name(EntryKind k, OptKind opt);
@@ -95,6 +98,9 @@ int pass_plan(const Graph *g, const Layout *l, Plan *p, Err *e);
 /* Give every plan the largest fixed and batched sizes among them, so that
 ** one arena and one address rule serve every entry. */
 void pass_plan_unify(Plan *const *ps, int n);
+/* Print plan p of g as IR comments (lines starting "# "): per value its
+** region, offset, bytes and lifetime (node ids). -1 when out of memory. */
+int pass_plan_print(const Graph *g, const Plan *p, void *file);
 
 int pass_mode(Graph *g, const PassOpts *o, Err *e);
 int pass_autodiff(Graph *g, const PassOpts *o, Err *e);

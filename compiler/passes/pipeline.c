@@ -33,10 +33,15 @@ static int listed(const char *list, const char *name)
 	return 0;
 }
 
+int pass_listed(const char *print_after, const char *name)
+{
+	return print_after && (listed(print_after, "all") || listed(print_after, name));
+}
+
 /* Print the graph after a pass when asked to ("input": before any pass). */
 static void maybe_print(const Graph *g, const PassOpts *o, const char *name)
 {
-	if (!o->print_after || !(listed(o->print_after, "all") || listed(o->print_after, name)))
+	if (!pass_listed(o->print_after, name))
 		return;
 	FILE *f = o->print_file ? o->print_file : stderr;
 	fprintf(f, "# after %s\n", name);
@@ -52,7 +57,8 @@ static int check_names(const char *list, const char *flag, Err *e)
 		int found = 0;
 		for (int i = 0; i < pass_count; i++)
 			found |= strlen(pass_list[i].name) == k && !strncmp(pass_list[i].name, p, k);
-		int extra = flag[2] == 'p' && ((k == 3 && !strncmp(p, "all", 3)) || (k == 5 && !strncmp(p, "input", 5)));
+		int extra = flag[2] == 'p' && ((k == 3 && !strncmp(p, "all", 3)) || (k == 5 && !strncmp(p, "input", 5)) ||
+		                               (k == 4 && !strncmp(p, "plan", 4)));
 		if (!found && !extra)
 			return ir_errorf(e, "%s: unknown pass \"%.*s\" (lunac passes lists them)", flag, (int)k, p);
 		p = c ? c + 1 : NULL;

@@ -10,6 +10,7 @@
 */
 #include "passes.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 enum { ALIGN = 64 };
@@ -164,4 +165,52 @@ void pass_plan_unify(Plan *const *ps, int n)
 		ps[i]->batch_bytes = b;
 		ps[i]->peak_bytes_b1 = f + b;
 	}
+}
+
+/* The last node that reads each value (0: none), into last[0..n). */
+static void last_uses(const Graph *g, int *last)
+{
+	for (int i = 0; i < g->nnodes; i++)
+		for (int k = 0; k < g->nodes[i]->nin; k++)
+			last[g->nodes[i]->in[k]] = i;
+}
+
+/* One value of the plan: its region, offset, bytes and lifetime. */
+static void print_value(const Graph *g, const Plan *p, const Node *nd, int last, const char *out, FILE *f)
+{
+	int id = nd->id;
+	if (p->off[id] == -1) {
+		fprintf(f, "#   %%%-5d writes into %%%d\n", id, nd->nin ? nd->in[0] : -1);
+		return;
+	}
+	fprintf(f, "#   %%%-5d %-5s %10lld %10lld  ", id, ir_batched(&nd->shape) ? "batch" : "fixed",
+	        (long long)p->off[id], (long long)align_up(ir_numel(&nd->shape, 1) * 4));
+	if (ir_ops[nd->op].kind == K_SOURCE || out[id])
+		fprintf(f, "whole run\n");
+	else if (last)
+		fprintf(f, "%%%d..%%%d\n", id, last);
+	else
+		fprintf(f, "%%%d only\n", id);
+}
+
+int pass_plan_print(const Graph *g, const Plan *p, void *file)
+{
+	FILE *f = file;
+	int n = g->nnodes;
+	int *last = calloc((size_t)n + 1, sizeof *last);
+	char *out = calloc((size_t)n + 1, 1);
+	if (!last || !out) {
+		free(last), free(out);
+		return -1;
+	}
+	last_uses(g, last);
+	for (int i = 0; i < g->noutputs; i++)
+		out[g->outputs[i].node] = 1;
+	fprintf(f, "# plan %s: fixed %lld bytes, batched %lld bytes per sample\n"
+	        "#   value  region     offset      bytes  lives (batched: per sample)\n",
+	        g->entry ? g->entry : g->name, (long long)p->fixed_bytes, (long long)p->batch_bytes);
+	for (int i = 0; i < n; i++)
+		print_value(g, p, g->nodes[i], last[i], out, f);
+	free(last), free(out);
+	return 0;
 }

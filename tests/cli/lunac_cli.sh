@@ -131,4 +131,16 @@ if [ -n "$lack" ] && bin/lunac build models/mlp.lua -O0 --cpu=x86-64-v2 --featur
 else
 	ok "a CPU without the code's features: not testable here (this CPU has every feature tried)"
 fi
+# The memory plan is one more level --print-after shows (compile.c): on
+# stderr, as IR comments, for the entry --entry names, in build and ir alike.
+bin/lunac build models/tiny_cnn.lua -O0 --entry=train_adam --print-after=plan -o "$T/plan_exe" 2>"$T/plan_build" >"$T/plan_out"
+bin/lunac ir models/tiny_cnn.lua --entry=train_adam --print-after=plan 2>"$T/plan_ir" >"$T/plan_ir_out"
+if grep -q '^# plan train_adam: fixed [0-9]* bytes, batched [0-9]* bytes per sample$' "$T/plan_build" &&
+   [ ! -s "$T/plan_out" ] && [ ! -s "$T/plan_ir_out" ] && cmp -s "$T/plan_build" "$T/plan_ir" &&
+   ! grep -qv '^# ' "$T/plan_ir" && [ -x "$T/plan_exe" ]; then
+	ok "--print-after=plan: the entry's plan on stderr, the same in build and ir"
+else
+	bad "--print-after=plan: the entry's plan on stderr, the same in build and ir" "$(head -3 "$T/plan_build")"
+fi
+refused "--print-after: an unknown level is refused" 1 'unknown pass "plann"' bin/lunac ir models/mlp.lua --print-after=plann
 exit 0
