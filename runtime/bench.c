@@ -58,9 +58,9 @@ static void adam_hypers(const RtModel *m, char *arena, int64_t n, uint64_t t)
 }
 
 /* Run fn warmup + repeat*steps times on batch n; ms[r] is the mean
-** milliseconds per call of round r. */
+** milliseconds per call of round r; prof (or NULL) profiles the timed calls. */
 int rt_bench(const RtModel *m, RtPredictFn fn, int64_t n, int steps, int repeat, int threads, double *ms,
-             RtErr *e)
+             RtProf *prof, RtErr *e)
 {
 	char *arena = rt_arena_new(m, n, e);
 	if (!arena)
@@ -71,7 +71,7 @@ int rt_bench(const RtModel *m, RtPredictFn fn, int64_t n, int steps, int repeat,
 	for (int r = -1; r < repeat; r++) {
 		double t0 = rt_now();
 		for (int s = 0; s < (r < 0 ? 3 : steps); s++) {
-			RtCtx ctx = {1, ++t, threads};
+			RtCtx ctx = {.seed = 1, .step = ++t, .nthreads = threads, .prof = r < 0 ? NULL : prof};
 			adam_hypers(m, arena, n, t);
 			fn(arena, n, &ctx);
 		}

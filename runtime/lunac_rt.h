@@ -41,7 +41,12 @@
 **                  "fan_in","fan_out"}]
 **                 state: optimizer state (opt.m.<param>, opt.v.<param>), zeros
 **     "tasks":   [{"name","output","label","classes","weight"}]   one per classification head
-**     "entries": [{"name":"predict","outputs":["probs"]}, ...]
+**     "entries": [{"name":"predict","outputs":["probs"],
+**                  "calls": [[node, "op", "shape", flops, fixed_bytes, batch_bytes], ...]}, ...]
+**                 calls: the entry's kernel calls in order (rt_prof_tick's k):
+**                 the graph node, its op and result shape, and per call the
+**                 floating-point operations per sample and the bytes its
+**                 operands and result take (fixed, and per sample)
 **   }
 ** Every input, output, parameter, buffer and state has ONE offset, the same
 ** in every entry, so the runtime fills inputs and reads outputs in one place.
@@ -60,11 +65,17 @@ typedef struct RtCtx {
 	uint64_t step;     /* train_*: the 1-based step t (as in hyper.ibc1/ibc2);
 	                      mc: the Monte-Carlo sample index; predict, eval: 0 */
 	int nthreads;      /* threads the kernels may use */
+	struct RtProf *prof;   /* NULL, or where rt_prof_tick adds each kernel's time */
 } RtCtx;
 
 /* Philox-4x32-10 keyed by (seed), counter (idx, stream, step): a uniform
 ** float in [0, 1). Dropout keeps element idx of stream s iff u >= p. The
 ** interpreter calls the same function, so masks match bit for bit. */
 float rt_uniform(uint64_t seed, uint64_t step, uint32_t stream, uint64_t idx);
+
+/* Called by an entry before its kernel call k (0-based, in the order of the
+** entry's "calls" in the descriptor) and once more with k = the number of
+** calls when it ends. Returns at once when ctx->prof is NULL (prof_tick.c). */
+void rt_prof_tick(const RtCtx *ctx, uint32_t k);
 
 #endif

@@ -202,7 +202,8 @@ static int bind(const char *cmd, const char *flag, const char *what, const char 
 /* Flag slots: indices into each command's flag table below (help is 0 in all). */
 enum { F_HELP };
 enum { INIT_SEED = 1, INIT_OUT };
-enum { P_WEIGHTS = 1, P_INPUT, P_OUTPUT, P_BATCH, P_THREADS, P_QUIET, P_NORMALIZE, P_RESIZE, P_DATA };
+enum { P_WEIGHTS = 1, P_INPUT, P_OUTPUT, P_BATCH, P_THREADS, P_QUIET, P_NORMALIZE, P_RESIZE, P_DATA,
+       P_PROFILE };
 enum { X_WEIGHTS = 1, X_OUT };
 
 /* `info` */
@@ -279,6 +280,9 @@ static int predict_data(const Cmd *c, const char **vals[], int nvals[], uint64_t
 		                   "cases, --input one file per model input)");
 	if (nvals[P_OUTPUT] > 1)
 		return usage_error(c->name, "with --data, -o takes one FILE.csv or FILE.jsonl");
+	if (nvals[P_PROFILE])
+		return usage_error(c->name, "--profile profiles --input runs (bench --profile times any "
+		                   "entry at any batch)");
 	if (nvals[P_OUTPUT] && rt_results_format(vals[P_OUTPUT][0], &e) < 0)
 		return usage_error(c->name, "-o %s", e.msg);
 	RtEvalOpts o = {.weights = vals[P_WEIGHTS][0], .batch = batch ? (int64_t)batch : 32,
@@ -333,10 +337,16 @@ static int predict(const Cmd *c, const char **vals[], int nvals[], const char **
 	DataPrep prep = {.note = &note};
 	RtErr e = {0}, w = {0};
 	rc = rt_prep_for(vals[P_WEIGHTS][0], &model, nf, rf, &prep, NULL, &e, &w);
+	RtProf prof = {.prev = -1};
 	RtPredictOpts o = {vals[P_WEIGHTS][0], in, out, (int64_t)batch, (int)threads,
-	                   nvals[P_QUIET] ? NULL : stdout, &prep};
+	                   nvals[P_QUIET] ? NULL : stdout, &prep, nvals[P_PROFILE] ? &prof : NULL};
+	if (!rc && nvals[P_PROFILE])
+		rc = rt_prof_open(&prof, lunac_model_json, "predict", &e);
 	if (!rc)
 		rc = rt_predict(&model, lunac_predict, &o, &e, &w);
+	if (!rc && nvals[P_PROFILE])
+		rt_prof_print(&prof, 0, stderr);
+	rt_prof_free(&prof);
 	warn(&w);
 	notes(note);
 	return rc ? runtime_error(&e) : 0;
@@ -560,7 +570,7 @@ static int cmd_mc(const Cmd *c, const char **vals[], int nvals[])
 	return rc;
 }
 
-enum { B_ENTRY = 1, B_BATCH, B_STEPS, B_REPEAT, B_THREADS };
+enum { B_ENTRY = 1, B_BATCH, B_STEPS, B_REPEAT, B_THREADS, B_PROFILE };
 
 /* `bench [--entry E] [--batch B] [--steps S] [--repeat R] [--threads T]`:
 ** one JSON line of timings on synthetic data (bench/ compares it with PyTorch). */
@@ -581,8 +591,14 @@ static int cmd_bench(const Cmd *c, const char **vals[], int nvals[])
 		return usage_error(c->name, "--entry %s: this model has no such entry (see info)", name);
 	double ms[1000];
 	RtErr e = {0};
-	if (rt_bench(&model, fn, (int64_t)batch, (int)steps, (int)repeat, (int)threads, ms, &e))
+	RtProf prof = {.prev = -1};
+	if (nvals[B_PROFILE] && rt_prof_open(&prof, lunac_model_json, name, &e))
 		return runtime_error(&e);
+	if (rt_bench(&model, fn, (int64_t)batch, (int)steps, (int)repeat, (int)threads, ms,
+	             nvals[B_PROFILE] ? &prof : NULL, &e)) {
+		rt_prof_free(&prof);
+		return runtime_error(&e);
+	}
 	double sorted[1000];
 	memcpy(sorted, ms, sizeof(double) * repeat);
 	for (uint64_t i = 1; i < repeat; i++)
@@ -597,6 +613,9 @@ static int cmd_bench(const Cmd *c, const char **vals[], int nvals[])
 	for (uint64_t r = 0; r < repeat; r++)
 		printf("%s%.3f", r ? ", " : "", ms[r]);
 	printf("], \"median_ms\": %.3f}\n", median);
+	if (nvals[B_PROFILE])
+		rt_prof_print(&prof, (int64_t)batch, stdout);
+	rt_prof_free(&prof);
 	return 0;
 }
 
@@ -626,6 +645,8 @@ static const Flag predict_flags[] = {
 	{"data", 'd', "[INPUT=]SPEC", 1, "many cases at once instead of --input: any data spec "
 	 "(docs/data.md), labelled or not (npy:X.npy, images:DIR); one row per case, to -o "
 	 "FILE.csv or FILE.jsonl, else a table (--batch default 32)"},
+	{"profile", 0, NULL, 0, "with --input: on stderr, the time, share and GFLOP/s (or GB/s) of "
+	 "each kernel call of the model, slowest first"},
 	{0},
 };
 static const Flag export_flags[] = {
@@ -714,6 +735,8 @@ static const Flag bench_flags[] = {
 	{"steps", 0, "S", 0, "calls per round (default 20)"},
 	{"repeat", 0, "R", 0, "rounds; the median is reported (default 5)"},
 	{"threads", 't', "T", 0, "passed to the model, which runs on one thread yet (default 1)"},
+	{"profile", 0, NULL, 0, "after the JSON line, a table of the timed calls' kernels: time, "
+	 "share and GFLOP/s (or GB/s) of each, slowest first"},
 	{0},
 };
 
@@ -733,7 +756,7 @@ static const Cmd cmds[] = {
 	{"export", "--weights CKPT.safetensors -o W.safetensors",
 	 "write the model's weights alone (no optimizer state), for shipping and PyTorch",
 	 export_flags, cmd_export},
-	{"bench", "[--entry train_adam] [--batch B] [--steps S] [--repeat R] [--threads T]",
+	{"bench", "[--entry train_adam] [--batch B] [--steps S] [--repeat R] [--threads T] [--profile]",
 	 "time an entry point on synthetic data (JSON; for bench/)", bench_flags, cmd_bench},
 };
 #define NCMDS ((int)(sizeof cmds / sizeof cmds[0]))

@@ -114,12 +114,15 @@ static void move(const Run *r, const RtTensor *t, RtArray *a, int64_t s, int64_t
 /* Run fn over all samples, chunk by chunk. */
 static void run_chunks(Run *r, RtPredictFn fn)
 {
-	RtCtx ctx = {.seed = 0, .step = 0, .nthreads = r->o->nthreads > 0 ? r->o->nthreads : 1};
+	RtCtx ctx = {.seed = 0, .step = 0, .nthreads = r->o->nthreads > 0 ? r->o->nthreads : 1,
+	             .prof = r->o->prof};
 	for (int64_t s = 0; s < r->n; s += r->chunk) {
 		int64_t c = r->n - s < r->chunk ? r->n - s : r->chunk;
 		for (int i = 0; i < r->m->ndata; i++)
 			move(r, &r->m->inputs[i], &r->in[i], s, c, 1);
 		fn(r->arena, c, &ctx);
+		if (ctx.prof)
+			ctx.prof->samples += c;
 		for (int i = 0; i < r->m->npredict; i++)
 			move(r, &r->m->outputs[i], &r->out[i], s, c, 0);
 	}

@@ -15,13 +15,6 @@
 
 #define BAR 24
 
-double rt_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 void rt_progress_epoch(RtProgress *p, int64_t epoch, int64_t epochs, int64_t nbatches)
 {
 	p->epoch = epoch;

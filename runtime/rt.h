@@ -109,8 +109,37 @@ void rt_model_free(RtModel *m);
 ** and how to rebuild (cpucheck.c). */
 int rt_cpu_check(const RtModel *m, RtErr *e);
 
-/* Seconds on a monotonic clock (progress.c). */
+/* Seconds on a monotonic clock (clock.c). */
 double rt_now(void);
+
+/* A per-kernel profile of one entry (profile.c, prof_tick.c): the entry's
+** kernel calls as the descriptor lists them, and the seconds spent in each
+** over `runs` calls of the entry. */
+typedef struct RtProfCall {
+	int node;                   /* graph node id */
+	char *op, *shape;           /* "conv2d", "[N,8,16,16]" */
+	double flops;               /* per sample */
+	double fixed_bytes, batch_bytes;   /* operands and result; batch: per sample */
+} RtProfCall;
+
+typedef struct RtProf {
+	RtProfCall *calls;
+	double *sec;                /* per call, summed over runs */
+	int64_t ncalls, runs, prev; /* prev: the call under way, -1 none */
+	int64_t samples;            /* samples the runs took together, when the caller counts */
+	double t;                   /* when it started */
+} RtProf;
+
+/* The profile of entry `entry` from the descriptor json (the executable's
+** lunac_model_json); 0, or -1 with e set (an entry without "calls"). */
+int rt_prof_open(RtProf *p, const char *json, const char *entry, RtErr *e);
+
+/* Print p for batches of n samples (n <= 0: p->samples / p->runs, the mean
+** batch): per kernel call, slowest first, its
+** node, op and shape, milliseconds per run, share of the total and GFLOP/s
+** (GB/s for calls without arithmetic worth counting); then the total. */
+void rt_prof_print(const RtProf *p, int64_t n, FILE *out);
+void rt_prof_free(RtProf *p);
 
 /* rt_cpu_check on a CPU name and feature string, with `has` telling whether
 ** the CPU has a feature (name, length): 1 yes, 0 no, -1 not known (skipped). */
@@ -354,6 +383,7 @@ typedef struct RtPredictOpts {
 	FILE *json;                 /* NULL: print nothing */
 	const struct DataPrep *prep;    /* how files become inputs (data.h); NULL: no
 	                                   normalisation, area resize */
+	RtProf *prof;               /* NULL, or profile the calls of the model (profile.c) */
 } RtPredictOpts;
 
 /* `predict`: load weights and inputs, run fn in chunks, print and save the

@@ -109,8 +109,44 @@ static cJSON *weight(const Graph *g, const Plan *p, const Node *nd)
 	return t;
 }
 
+/* Bytes of nd's operands and result: fixed and per sample (batched). */
+static void call_bytes(const Graph *g, const Node *nd, double *fixed, double *batch)
+{
+	*fixed = *batch = 0;
+	for (int k = -1; k < nd->nin; k++) {
+		const Shape *s = k < 0 ? &nd->shape : &g->nodes[nd->in[k]]->shape;
+		*(ir_batched(s) ? batch : fixed) += (double)ir_numel(s, 1) * 4;
+	}
+}
+
+/* The entry's kernel calls in the order its code makes them (emit.c
+** build_entry): [node, "op", "shape", flops, fixed_bytes, batch_bytes]. */
+static cJSON *calls(const Graph *g, const Plan *p)
+{
+	Cg c = {.g = g, .p = p};
+	cJSON *a = cJSON_CreateArray();
+	for (int i = 0; a && i < g->nnodes; i++) {
+		const Node *nd = g->nodes[i];
+		if (!cg_needs_kernel(&c, nd))
+			continue;
+		char shape[160];
+		double fixed, batch;
+		ir_fmt_type(shape, sizeof shape, nd->dtype, &nd->shape);
+		call_bytes(g, nd, &fixed, &batch);
+		cJSON *k = cJSON_CreateArray();
+		cJSON_AddItemToArray(a, k);
+		cJSON_AddItemToArray(k, cJSON_CreateNumber(nd->id));
+		cJSON_AddItemToArray(k, cJSON_CreateString(ir_ops[nd->op].name));
+		cJSON_AddItemToArray(k, cJSON_CreateString(shape));
+		cJSON_AddItemToArray(k, cJSON_CreateNumber((double)ir_node_flops(g, nd)));
+		cJSON_AddItemToArray(k, cJSON_CreateNumber(fixed));
+		cJSON_AddItemToArray(k, cJSON_CreateNumber(batch));
+	}
+	return a;
+}
+
 /* Add one entry's inputs, outputs and weights (node order); its object
-** {"name","outputs"} goes to en. */
+** {"name","outputs","calls"} goes to en. */
 static int entry(Desc *d, const CgEntry *en, cJSON *ens)
 {
 	const Graph *g = en->g;
@@ -135,6 +171,7 @@ static int entry(Desc *d, const CgEntry *en, cJSON *ens)
 			return -1;
 		cJSON_AddItemToArray(names, cJSON_CreateString(out->name));
 	}
+	cJSON_AddItemToObject(o, "calls", calls(g, p));
 	return 0;
 }
 

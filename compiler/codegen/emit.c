@@ -194,9 +194,24 @@ static void ret_void(Cg *c, LLVMValueRef f)
 	LLVMBuildRetVoid(c->b);
 }
 
+/* Call `void rt_prof_tick(ptr ctx, i32 k)` (the runtime's, lunac_rt.h) at
+** the builder: kernel call k of the entry starts here, or the entry ends when
+** k is the number of calls. It returns at once unless the run profiles. */
+static void prof_tick(Cg *c, LLVMValueRef ctx, int k)
+{
+	LLVMTypeRef params[2] = {c->ptr, c->i32};
+	LLVMTypeRef t = LLVMFunctionType(c->voidt, params, 2, 0);
+	LLVMValueRef f = LLVMGetNamedFunction(c->mod, "rt_prof_tick");
+	if (!f)
+		f = LLVMAddFunction(c->mod, "rt_prof_tick", t);
+	LLVMValueRef args[2] = {ctx, LLVMConstInt(c->i32, (unsigned long long)k, 0)};
+	LLVMBuildCall2(c->b, t, f, args, 2, "");
+}
+
 /* Emit one entry: its constants, the kernels no earlier node shares, and
 ** `void lunac_<name>(ptr arena, i64 n, ptr ctx)`, which calls each node's
-** kernel in order on the addresses of its slots (through its parts). */
+** kernel in order on the addresses of its slots (through its parts), each
+** call preceded by a profile tick (and one tick at the end). */
 static int build_entry(Cg *c, const CgEntry *en)
 {
 	char sym[128];
@@ -225,6 +240,7 @@ static int build_entry(Cg *c, const CgEntry *en)
 			part = entry_part(c, f, sym, nparts++);
 		}
 		LLVMPositionBuilderAtEnd(c->b, LLVMGetEntryBasicBlock(part));
+		prof_tick(c, LLVMGetParam(part, 2), calls - 1);
 		c->n = LLVMGetParam(part, 1);
 		LLVMValueRef args[IR_MAXIN + 3];
 		for (int s = 0; s < c->nslot; s++)
@@ -235,6 +251,8 @@ static int build_entry(Cg *c, const CgEntry *en)
 	}
 	if (part)
 		ret_void(c, part);
+	LLVMPositionBuilderAtEnd(c->b, LLVMGetEntryBasicBlock(f));
+	prof_tick(c, LLVMGetParam(f, 2), calls);
 	ret_void(c, f);
 	return 0;
 }

@@ -217,6 +217,9 @@ Graph *ir_parse(const char *text, const char *filename, Err *e);
 int64_t ir_param_count(const Graph *g);
 int64_t ir_buffer_count(const Graph *g);
 int64_t ir_macs(const Graph *g);
+/* Floating-point operations of node nd per sample: 2 per multiply-accumulate
+** of convolutions, dense and matrix products (forward and backward), else 0. */
+int64_t ir_node_flops(const Graph *g, const Node *nd);
 /* v in buf with the unit that fits, three significant digits: "1.80 M",
 ** "183 K", "2.40 G" (binary 0: K M G T P E, powers of 1000), or "6.50 KiB",
 ** "206 MiB", "512 bytes" (binary 1: powers of 1024). Returns buf. */

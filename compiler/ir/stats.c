@@ -64,6 +64,34 @@ static int64_t node_macs(const Graph *g, const Node *nd)
 	}
 }
 
+/* Floating-point operations of one node for one sample: 2 per
+** multiply-accumulate of the products in convolutions, dense layers and
+** matrix products, forward and backward; 0 for every other op (their
+** rate is memory's). A weight gradient's work grows with the batch like
+** the rest, so it too is counted per sample. */
+int64_t ir_node_flops(const Graph *g, const Node *nd)
+{
+	const Shape *a = nd->nin > 0 ? &g->nodes[nd->in[0]]->shape : NULL;
+	const Shape *b = nd->nin > 1 ? &g->nodes[nd->in[1]]->shape : NULL;
+	switch (nd->op) {
+	case OP_CONV2D:
+	case OP_DENSE:
+	case OP_MATMUL:
+		return sat_mul(2, node_macs(g, nd));
+	case OP_CONV2D_DX:   /* dy [N,K,OH,OW], w [K,C,kh,kw] */
+		return sat_mul(2, sat_mul(sat_mul(sat_mul(ir_numel(a, 1), b->d[1]), b->d[2]), b->d[3]));
+	case OP_CONV2D_DW:   /* x [N,C,H,W], dy [N,K,OH,OW] -> [K,C,kh,kw] */
+		return sat_mul(2, sat_mul(ir_numel(b, 1), sat_mul(sat_mul(nd->shape.d[1], nd->shape.d[2]),
+		                                                  nd->shape.d[3])));
+	case OP_MATMUL_NT:   /* a [M,K] x b[N,K]^T: the result's elements times K */
+		return sat_mul(2, sat_mul(ir_numel(&nd->shape, 1), a->d[a->rank - 1]));
+	case OP_MATMUL_TN:   /* a[K,M]^T x b [K,N]: the result's elements times K */
+		return sat_mul(2, sat_mul(ir_numel(&nd->shape, 1), ir_numel(a, 1) / (a->d[a->rank - 1] ? a->d[a->rank - 1] : 1)));
+	default:
+		return 0;
+	}
+}
+
 /* Multiply-accumulates per sample over the whole graph. */
 int64_t ir_macs(const Graph *g)
 {

@@ -58,6 +58,33 @@ static void expect_error(const char *name, const char *text, const char *want)
 	ir_free(g);
 }
 
+/* The profile's arithmetic per node: 2 flops per multiply-accumulate of a
+** convolution forward, and the same products for its two gradients; none
+** for elementwise ops. conv 3->4 channels, 3x3, stride 2, 8x8 -> 4x4: 4*4*4
+** outputs, 3*3*3 products each. */
+static void test_node_flops(void)
+{
+	Err e;
+	Graph *g = parse("graph f\n"
+	                 "%0 = input \"x\" : f32[N,3,8,8]\n"
+	                 "%1 = param \"w\" init=glorot : f32[4,3,3,3]\n"
+	                 "%2 = conv2d %0, %1 stride=2 pad=1 : f32[N,4,4,4]\n"
+	                 "%3 = conv2d_dx %2, %1 stride=2 pad=1 shape=[N,3,8,8] : f32[N,3,8,8]\n"
+	                 "%4 = conv2d_dw %0, %2 stride=2 pad=1 shape=[4,3,3,3] : f32[4,3,3,3]\n"
+	                 "%5 = relu %2 : f32[N,4,4,4]\n"
+	                 "output \"y\" %5\noutput \"dx\" %3\noutput \"dw\" %4\n", &e);
+	t_check(g != NULL, "flops: parse", "%s", e.msg);
+	if (!g)
+		return;
+	const int64_t want = 2 * 4 * 4 * 4 * 3 * 3 * 3;
+	t_check(ir_node_flops(g, g->nodes[2]) == want && ir_node_flops(g, g->nodes[3]) == want &&
+	        ir_node_flops(g, g->nodes[4]) == want && ir_node_flops(g, g->nodes[5]) == 0,
+	        "flops: conv2d, its two gradients, relu", "%lld %lld %lld %lld",
+	        (long long)ir_node_flops(g, g->nodes[2]), (long long)ir_node_flops(g, g->nodes[3]),
+	        (long long)ir_node_flops(g, g->nodes[4]), (long long)ir_node_flops(g, g->nodes[5]));
+	ir_free(g);
+}
+
 /* Counts and sizes are printed with the unit that fits (lunac stats printed
 ** 1.8 million MACs as "0.00 G"). */
 static void test_human(void)
@@ -483,6 +510,7 @@ int main(void)
 	test_roundtrip();
 	test_graph_line();
 	test_human();
+	test_node_flops();
 	test_shape_errors();
 	test_verifier();
 	test_passes();

@@ -1,0 +1,52 @@
+#!/bin/sh
+# profile.sh -- the per-kernel profile (runtime/profile.c, prof_tick.c):
+# bench --profile and predict --profile print one line per kernel call of
+# the entry, in the descriptor's order of calls, with shares that add up to
+# the whole; profiling changes no output; predict --data refuses it.
+cd "$(dirname "$0")/../.." || exit 2
+tmp=$(mktemp -d) || exit 2
+trap 'rm -rf "$tmp"' EXIT
+. tests/cli/lib/common.sh
+
+if ! bin/lunac build models/tiny_cnn.lua -O1 -o "$tmp/m" 2>"$tmp/err"; then
+	notok "profile: build tiny_cnn" "$(head -c 300 "$tmp/err")"; exit 0
+fi
+expect_status "bench --profile: exit 0" 0 "$tmp/m" bench --entry train_adam --batch 4 --steps 2 --repeat 2 --profile
+cp "$tmp/out" "$tmp/bench"
+# the table: a header, one row per call, a total naming the number of calls and runs
+calls=$(grep -c '^[0-9]' "$tmp/bench")
+if grep -q "^total $calls kernel calls, [0-9.]* ms per run (4 runs, batch 4)" "$tmp/bench" && [ "$calls" -gt 20 ]; then
+	ok "bench --profile: a row per kernel call, and the total"
+else
+	notok "bench --profile: a row per kernel call, and the total" "$(tail -2 "$tmp/bench")"
+fi
+share=$(awk '/^[0-9]/ { sub("%", "", $6); s += $6 } END { printf "%.0f", s }' "$tmp/bench")
+if [ "$share" -ge 99 ] && [ "$share" -le 101 ]; then ok "bench --profile: the shares add up to 100%"
+else notok "bench --profile: the shares add up to 100%" "sum $share"; fi
+for op in conv2d conv2d_dw maxpool_dx batchnorm; do
+	has "bench --profile: names $op" "$tmp/bench" " $op "
+done
+if grep -q '^[0-9].* conv2d .*GFLOP/s$' "$tmp/bench" && grep -q '^[0-9].* relu .*GB/s$' "$tmp/bench"; then
+	ok "bench --profile: GFLOP/s for convolutions, GB/s for elementwise ops"
+else
+	notok "bench --profile: rates" "$(grep -m2 ' conv2d \| relu ' "$tmp/bench")"
+fi
+rows=$(grep -c '^[0-9]' "$tmp/bench")
+if [ "$(awk '/^[0-9]/ { print $1 }' "$tmp/bench" | sort -n | uniq | wc -l)" -eq "$rows" ]; then
+	ok "bench --profile: each call once"
+else
+	notok "bench --profile: each call once" "$(awk '/^[0-9]/ { print $1 }' "$tmp/bench" | sort -n | uniq -d | head -3)"
+fi
+
+"$tmp/m" init --seed 3 -o "$tmp/w.safetensors" 2>/dev/null
+/usr/bin/python3 -c 'import numpy as np; np.save("'"$tmp"'/x.npy", (np.arange(3 * 784, dtype="f4") % 17 / 17).reshape(3, 1, 28, 28))' 2>/dev/null ||
+	python3 -c 'import numpy as np; np.save("'"$tmp"'/x.npy", (np.arange(3 * 784, dtype="f4") % 17 / 17).reshape(3, 1, 28, 28))'
+expect_status "predict: exit 0" 0 "$tmp/m" predict --weights "$tmp/w.safetensors" --input "$tmp/x.npy"
+cp "$tmp/out" "$tmp/plain.json"
+expect_status "predict --profile: exit 0" 0 "$tmp/m" predict --weights "$tmp/w.safetensors" --input "$tmp/x.npy" --profile
+check "predict --profile: the same JSON on stdout" cmp "$tmp/plain.json" "$tmp/out"
+err_has "predict --profile: the table on stderr" "total 7 kernel calls"
+err_has "predict --profile: the batch it ran" "(1 run, batch 3)"
+expect_status "predict --data --profile: a usage error" 2 "$tmp/m" predict --weights "$tmp/w.safetensors" --data "npy:$tmp/x.npy" --profile
+err_has "predict --data --profile: says what profiles" "--profile profiles --input runs"
+exit 0
