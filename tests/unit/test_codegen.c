@@ -85,6 +85,9 @@ static const Case cases[] = {
 	{"unary neg relu sigmoid tanh exp", 0, X4(3, 4, 5) "%1 = neg %0\n%2 = relu %0\n%3 = sigmoid %0\n"
 	 "%4 = tanh %0\n%5 = exp %0\noutput \"neg\" %1\noutput \"relu\" %2\noutput \"sigmoid\" %3\n"
 	 "output \"tanh\" %4\noutput \"exp\" %5\n"},
+	{"sigmoid far out (|x| up to 1000)", 0,
+	 "%0 = const [-1000, -104, -88.8, -80, -1, 0, 1, 80, 88.8, 104, 1000] : f32[11]\n%1 = sigmoid %0\n"
+	 "output \"y\" %1\n"},
 	{"unary log", 1, "%0 = input \"x\" : f32[N,33]\n%1 = log %0\noutput \"y\" %1\n"},
 	{"gavg gmax gmin", 0, X4(5, 7, 9) "%1 = gavg %0 keepdims=0\n%2 = gmax %0 keepdims=0\n"
 	 "%3 = gmin %0 keepdims=0\noutput \"avg\" %1\noutput \"max\" %2\noutput \"min\" %3\n"},
