@@ -25,6 +25,16 @@ if [ $ort = 1 ] && [ ! -d bench/node_modules/onnxruntime-node ]; then
 	ort=0
 fi
 
+# compare WHAT REF.npz NAME=X.npy ...: agree.py compare, its line printed and
+# appended to agreement.json; exit 1 when it fails.
+compare() {
+	st=0
+	r=$($py bench/agree.py compare "$@") || st=$?
+	echo "$r"
+	echo "$r" >> "$out/agreement.json"
+	[ $st = 0 ] || { echo "check_agreement: $1: the outputs differ by more than ${AGREE_LIMIT:-1e-5} relative" >&2; exit 1; }
+}
+
 # check NAME EXE "MODEL FLAGS FOR drifa_torch.py" SIZE N: the comparison for one configuration.
 check() {
 	name=$1 exe=$2 flags=$3 size=$4 n=$5
@@ -37,16 +47,14 @@ check() {
 	# shellcheck disable=SC2086
 	$py bench/drifa_torch.py predict --weights "$d/w.safetensors" --input a="$d/a.npy" --input b="$d/b.npy" \
 		-o "$d/torch.npz" $flags >/dev/null
-	$py bench/agree.py compare "lunac vs pytorch, $name" "$d/torch.npz" \
-		task1="$d/lunac1.npy" task2="$d/lunac2.npy" | tee -a "$out/agreement.json"
+	compare "lunac vs pytorch, $name" "$d/torch.npz" task1="$d/lunac1.npy" task2="$d/lunac2.npy"
 	if [ $ort = 1 ]; then
 		# shellcheck disable=SC2086
 		$py bench/drifa_torch.py onnx --weights "$d/w.safetensors" -o "$d/model.onnx" $flags >/dev/null 2>"$d/onnx.log" ||
 			{ cat "$d/onnx.log" >&2; exit 1; }
 		node bench/ort_run.js "$d/model.onnx" --input a="$d/a.npy" --input b="$d/b.npy" \
 			--output task1="$d/ort1.npy" --output task2="$d/ort2.npy" >/dev/null
-		$py bench/agree.py compare "onnxruntime vs pytorch, $name" "$d/torch.npz" \
-			task1="$d/ort1.npy" task2="$d/ort2.npy" | tee -a "$out/agreement.json"
+		compare "onnxruntime vs pytorch, $name" "$d/torch.npz" task1="$d/ort1.npy" task2="$d/ort2.npy"
 	fi
 }
 
