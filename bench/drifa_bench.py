@@ -137,6 +137,19 @@ def bench_compile(rounds, exe):
             "lunac_cpu_s": statistics.median(cpu), "lunac_wall_rounds_s": wall, "lunac_cpu_rounds_s": cpu}
 
 
+def machine():
+    """The CPU's name, core count and vector extensions (from /proc/cpuinfo)."""
+    info = {"cpus": os.cpu_count(), "platform": platform.platform(), "cpu": "?", "vector": []}
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            key, _, val = line.partition(":")
+            if key.strip() == "model name" and info["cpu"] == "?":
+                info["cpu"] = val.strip()
+            elif key.strip() == "flags" and not info["vector"]:
+                info["vector"] = [x for x in val.split() if x in ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_bf16")]
+    return info
+
+
 def table(results):
     """The results as a Markdown table."""
     rows = ["| case | threads | lunac | PyTorch | ONNX Runtime | lunac / best peer |",
@@ -186,9 +199,7 @@ def main():
         "command": " ".join(["%s='%s'" % (k, os.environ[k]) for k in env_keys if k in os.environ]
                             + ["make bench"]),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
-                                 if l.startswith("model name")), "?")},
+        "machine": machine(),
         "model": "drifa_net.lua -D classes1=5 -D classes2=7 (128x128, 53,865,668 parameters)",
         "agreement": agreement,
         "cases": results,
