@@ -63,7 +63,7 @@ help:
 	@echo "make check-asan  the runtime's file-format tests under AddressSanitizer"
 	@echo "make faults      fail every allocation, read and write of the runtime in turn (minutes)"
 	@echo "make demo        DRIFA-Net end to end: synthetic data, compile, train, evaluate, MC dropout"
-	@echo "make bench       time the training step against PyTorch (installs python3-torch)"
+	@echo "make bench       DRIFA-Net against PyTorch and ONNX Runtime, fashion_cnn's training step (installs python3-torch; QUICK=1: shorter)"
 	@echo "make fuzz        run every parser's libFuzzer harness FUZZ_SECONDS (60) each"
 	@echo "make golden      accept new printed IR in tests/golden (read the diff!)"
 	@echo "make install     install lunac under PREFIX (/usr/local): bin/, share/lunac/lua/, lib/lunac/"
@@ -156,6 +156,7 @@ bench: deps
 	@dpkg-query -W -f='$${Status}' python3-torch 2>/dev/null | grep -q 'ok installed' || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch; }
 	@sh bench/train_step.sh
+	@sh bench/drifa_bench.sh
 
 golden: all
 	@UPDATE=1 sh tests/cli/golden.sh
