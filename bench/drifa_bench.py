@@ -76,7 +76,7 @@ def case_cmds(case, threads, exe, onnx, variant):
     s = str(STEPS[case])
     cmds = {
         "lunac": ([exe, "bench", "--entry", entry, "--batch", batch, "--threads", str(threads),
-                   "--steps", s, "--repeat", "1"], None),
+                   "--steps", s, "--repeat", "1", "--warmup", "1"], None),
         "pytorch": ([PY, "bench/drifa_torch.py", "bench", "--entry", entry, "--batch", batch,
                      "--threads", str(threads), "--steps", s, "--repeat", "1", "--variant", variant,
                      "--classes1", "5", "--classes2", "7"], torch_env(threads)),

@@ -59,8 +59,8 @@ static void adam_hypers(const RtModel *m, char *arena, int64_t n, uint64_t t)
 
 /* Run fn warmup + repeat*steps times on batch n; ms[r] is the mean
 ** milliseconds per call of round r; prof (or NULL) profiles the timed calls. */
-int rt_bench(const RtModel *m, RtPredictFn fn, int64_t n, int steps, int repeat, int threads, double *ms,
-             RtProf *prof, RtErr *e)
+int rt_bench(const RtModel *m, RtPredictFn fn, int64_t n, int warmup, int steps, int repeat, int threads,
+             double *ms, RtProf *prof, RtErr *e)
 {
 	char *arena = rt_arena_new(m, n, e);
 	if (!arena)
@@ -70,7 +70,7 @@ int rt_bench(const RtModel *m, RtPredictFn fn, int64_t n, int steps, int repeat,
 	uint64_t t = 0;
 	for (int r = -1; r < repeat; r++) {
 		double t0 = rt_now();
-		for (int s = 0; s < (r < 0 ? 3 : steps); s++) {
+		for (int s = 0; s < (r < 0 ? warmup : steps); s++) {
 			RtCtx ctx = {.seed = 1, .step = ++t, .nthreads = threads, .prof = r < 0 ? NULL : prof};
 			adam_hypers(m, arena, n, t);
 			fn(arena, n, &ctx);

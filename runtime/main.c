@@ -570,19 +570,21 @@ static int cmd_mc(const Cmd *c, const char **vals[], int nvals[])
 	return rc;
 }
 
-enum { B_ENTRY = 1, B_BATCH, B_STEPS, B_REPEAT, B_THREADS, B_PROFILE };
+enum { B_ENTRY = 1, B_BATCH, B_STEPS, B_REPEAT, B_THREADS, B_PROFILE, B_WARMUP };
 
 /* `bench [--entry E] [--batch B] [--steps S] [--repeat R] [--threads T]`:
 ** one JSON line of timings on synthetic data (bench/ compares it with PyTorch). */
 static int cmd_bench(const Cmd *c, const char **vals[], int nvals[])
 {
-	uint64_t batch = 64, steps = 20, repeat = 5, threads = 1;
+	uint64_t batch = 64, steps = 20, repeat = 5, threads = 1, warmup = 3;
 	const char *name = nvals[B_ENTRY] ? vals[B_ENTRY][0] : "train_adam";
 	if ((nvals[B_BATCH] && parse_u64(vals[B_BATCH][0], 1, 1 << 20, &batch)) ||
 	    (nvals[B_STEPS] && parse_u64(vals[B_STEPS][0], 1, 1 << 20, &steps)) ||
 	    (nvals[B_REPEAT] && parse_u64(vals[B_REPEAT][0], 1, 1000, &repeat)) ||
 	    (nvals[B_THREADS] && parse_u64(vals[B_THREADS][0], 1, 4096, &threads)))
 		return usage_error(c->name, "--batch, --steps, --repeat and --threads take positive integers");
+	if (nvals[B_WARMUP] && parse_u64(vals[B_WARMUP][0], 0, 1 << 20, &warmup))
+		return usage_error(c->name, "--warmup %s: not a non-negative integer", vals[B_WARMUP][0]);
 	RtEntries fns = entries();
 	RtPredictFn fn = !strcmp(name, "predict") ? fns.predict : !strcmp(name, "mc") ? fns.mc
 	               : !strcmp(name, "eval") ? fns.eval : !strcmp(name, "train_sgd") ? fns.train_sgd
@@ -594,7 +596,7 @@ static int cmd_bench(const Cmd *c, const char **vals[], int nvals[])
 	RtProf prof = {.prev = -1};
 	if (nvals[B_PROFILE] && rt_prof_open(&prof, lunac_model_json, name, &e))
 		return runtime_error(&e);
-	if (rt_bench(&model, fn, (int64_t)batch, (int)steps, (int)repeat, (int)threads, ms,
+	if (rt_bench(&model, fn, (int64_t)batch, (int)warmup, (int)steps, (int)repeat, (int)threads, ms,
 	             nvals[B_PROFILE] ? &prof : NULL, &e)) {
 		rt_prof_free(&prof);
 		return runtime_error(&e);
@@ -737,6 +739,7 @@ static const Flag bench_flags[] = {
 	{"threads", 't', "T", 0, "passed to the model, which runs on one thread yet (default 1)"},
 	{"profile", 0, NULL, 0, "after the JSON line, a table of the timed calls' kernels: time, "
 	 "share and GFLOP/s (or GB/s) of each, slowest first"},
+	{"warmup", 0, "W", 0, "untimed calls before the first round (default 3)"},
 	{0},
 };
 
@@ -756,7 +759,7 @@ static const Cmd cmds[] = {
 	{"export", "--weights CKPT.safetensors -o W.safetensors",
 	 "write the model's weights alone (no optimizer state), for shipping and PyTorch",
 	 export_flags, cmd_export},
-	{"bench", "[--entry train_adam] [--batch B] [--steps S] [--repeat R] [--threads T] [--profile]",
+	{"bench", "[--entry train_adam] [--batch B] [--steps S] [--repeat R] [--threads T] [--warmup W] [--profile]",
 	 "time an entry point on synthetic data (JSON; for bench/)", bench_flags, cmd_bench},
 };
 #define NCMDS ((int)(sizeof cmds / sizeof cmds[0]))

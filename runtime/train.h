@@ -259,8 +259,8 @@ typedef struct RtProgress {
 
 /* Time fn on n synthetic samples: 3 warm-up calls, then repeat rounds of
 ** steps calls; ms[r] is round r's mean milliseconds per call. */
-int rt_bench(const RtModel *m, RtPredictFn fn, int64_t n, int steps, int repeat, int threads, double *ms,
-             RtProf *prof, RtErr *e);
+int rt_bench(const RtModel *m, RtPredictFn fn, int64_t n, int warmup, int steps, int repeat, int threads,
+             double *ms, RtProf *prof, RtErr *e);
 void rt_progress_epoch(RtProgress *p, int64_t epoch, int64_t epochs, int64_t nbatches);
 /* After batch b (1-based): redraw the bar, at most ~10 times a second, with
 ** the epoch's running loss and training accuracy (NaN: not shown). */

@@ -37,6 +37,10 @@ if [ "$(awk '/^[0-9]/ { print $1 }' "$tmp/bench" | sort -n | uniq | wc -l)" -eq 
 else
 	notok "bench --profile: each call once" "$(awk '/^[0-9]/ { print $1 }' "$tmp/bench" | sort -n | uniq -d | head -3)"
 fi
+expect_status "bench --warmup 0: exit 0" 0 "$tmp/m" bench --entry predict --batch 2 --steps 1 --repeat 1 --warmup 0
+out_has "bench --warmup 0: the JSON line" '"median_ms": '
+expect_status "bench --warmup x: a usage error" 2 "$tmp/m" bench --warmup x
+err_has "bench --warmup x: says why" "--warmup x: not a non-negative integer"
 
 "$tmp/m" init --seed 3 -o "$tmp/w.safetensors" 2>/dev/null
 /usr/bin/python3 -c 'import numpy as np; np.save("'"$tmp"'/x.npy", (np.arange(3 * 784, dtype="f4") % 17 / 17).reshape(3, 1, 28, 28))' 2>/dev/null ||
