@@ -4,6 +4,8 @@
 */
 #include "shape_impl.h"
 
+#pragma GCC diagnostic error "-Wswitch"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -261,13 +263,16 @@ static int check_result(Node *nd, Err *e)
 	return 0;
 }
 
-/* The shape rule of nd's op. */
+/* The shape rule of nd's op. The switch names every op and has no default,
+** and a missing op is a compile error (-Wswitch below): a new op cannot
+** silently take its operand's shape. */
 static int infer_op(Graph *g, Node *nd, Err *e)
 {
-	if (ir_ops[nd->op].kind == K_SOURCE)
-		return infer_source(g, nd, e);
-	nd->dtype = DT_F32;
+	if (ir_ops[nd->op].kind != K_SOURCE)
+		nd->dtype = DT_F32;
 	switch (nd->op) {
+	case OP_INPUT: case OP_PARAM: case OP_BUFFER: case OP_CONST: case OP_STATE:
+		return infer_source(g, nd, e);
 	case OP_CONV2D: return infer_conv(g, nd, e);
 	case OP_DENSE: return infer_dense(g, nd, e);
 	case OP_MATMUL: return infer_matmul(g, nd, e);
@@ -277,15 +282,22 @@ static int infer_op(Graph *g, Node *nd, Err *e)
 	case OP_BATCHNORM: return infer_bn(g, nd, e);
 	case OP_CONCAT: return infer_concat(g, nd, e);
 	case OP_RESHAPE: return infer_reshape(g, nd, e);
-	default: {
-		int r = sh_infer_train(g, nd, e);
-		if (r <= 0)
-			return r;
-		/* elementwise, softmax: same shape as the operand */
+	case OP_NEG: case OP_RELU: case OP_SIGMOID: case OP_TANH: case OP_EXP: case OP_LOG: case OP_SQRT:
+	case OP_SOFTMAX: case OP_LOGSOFTMAX: case OP_DROPOUT:   /* the operand's shape */
 		nd->shape = *sh_arg(g, nd, 0);
 		return 0;
+	case OP_SUMTO: case OP_BROADCAST: case OP_CONV2D_DX: case OP_CONV2D_DW: case OP_MATMUL_NT:
+	case OP_MATMUL_TN: case OP_RELU_DX: case OP_GSEL_DX: case OP_MAXPOOL_DX: case OP_AVGPOOL_DX:
+	case OP_BN_DX: case OP_BN_DGAMMA: case OP_BN_MEAN: case OP_BN_VAR: case OP_SLICE: case OP_SOFTMAX_DX:
+	case OP_LOGSOFTMAX_DX: case OP_XENT: case OP_XENT_DX: case OP_BMEAN: case OP_BMEAN_DX: case OP_ASSIGN:
+	{
+		int r = sh_infer_train(g, nd, e);
+		return r > 0 ? sh_fail(e, nd, "internal error: no training shape rule") : r;
 	}
+	case OP_COUNT:
+		break;
 	}
+	return sh_fail(e, nd, "internal error: op %d has no shape rule", (int)nd->op);
 }
 
 /* Infer nd's shape from its operands (which must already be inferred):
