@@ -26,20 +26,8 @@ if [ ! -f lib/liblunacrt.a ]; then
 	notok "outputs: build" "lib/liblunacrt.a is not built (run make)"
 	exit 0
 fi
-PY=
-for p in python3 /usr/bin/python3; do
-	if "$p" -c 'import numpy' >/dev/null 2>&1; then PY=$p; break; fi
-done
-if [ -z "$PY" ]; then
-	notok "numpy" "no python3 with numpy (make deps installs python3-numpy)"
-	exit 0
-fi
-if cc -std=c11 -O2 -Iruntime -o "$tmp/x" tests/cli/fixture_train.c lib/liblunacrt.a \
-	-lcjson -lpng -ljpeg -lm -lpthread -lz >"$tmp/cc.log" 2>&1; then
-	ok "fixture_train: builds against lib/liblunacrt.a"
-else
-	notok "fixture_train: build" "$(head -c 400 "$tmp/cc.log")"; exit 0
-fi
+numpy_python || exit 0
+build_fixture fixture_train "$tmp/x" || exit 0
 X=$tmp/x
 
 cat >"$tmp/h.py" <<'PY'

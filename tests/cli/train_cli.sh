@@ -23,21 +23,9 @@ if [ ! -f lib/liblunacrt.a ]; then
 	notok "train fixture: build" "lib/liblunacrt.a is not built (run make)"
 	exit 0
 fi
-PY=
-for p in python3 /usr/bin/python3; do
-	if "$p" -c 'import numpy' >/dev/null 2>&1; then PY=$p; break; fi
-done
-if [ -z "$PY" ]; then
-	notok "numpy" "no python3 with numpy (make deps installs python3-numpy)"
-	exit 0
-fi
+numpy_python || exit 0
 for f in fixture_train fixture_model; do
-	if cc -std=c11 -O2 -Iruntime -o "$tmp/$f" "tests/cli/$f.c" lib/liblunacrt.a \
-		-lcjson -lpng -ljpeg -lm -lpthread -lz >"$tmp/cc.log" 2>&1; then
-		ok "$f: builds against lib/liblunacrt.a"
-	else
-		notok "$f: build" "$(head -c 400 "$tmp/cc.log")"; exit 0
-	fi
+	build_fixture "$f" "$tmp/$f" || exit 0
 done
 X=$tmp/fixture_train
 NOLOSS=$tmp/fixture_model

@@ -45,14 +45,7 @@ if [ "$all" -gt 0 ] && [ "$a" -eq "$all" ] && [ "$b" -eq "$all" ]; then
 else notok "DRIFA-Net bn_momentum" "$all batch norms, $a at 0.1 by default, $b at 0.01 with the flag"; fi
 
 # ---- data (numpy) and two compiled models -------------------------------------------
-PY=
-for p in python3 /usr/bin/python3; do
-	if "$p" -c 'import numpy' >/dev/null 2>&1; then PY=$p; break; fi
-done
-if [ -z "$PY" ]; then
-	notok "numpy" "no python3 with numpy (make deps installs python3-numpy)"
-	exit 0
-fi
+numpy_python || exit 0
 cat >"$tmp/h.py" <<'PY'
 import json, sys
 import numpy as np
@@ -161,12 +154,7 @@ err_has "resume with another --min-delta is refused" "--min-delta 0.100000000000
 
 # ---- 12. init reports what it writes ---------------------------------------------------
 for f in fixture_train; do
-	if cc -std=c11 -O2 -Iruntime -o "$tmp/$f" "tests/cli/$f.c" lib/liblunacrt.a \
-		-lcjson -lpng -ljpeg -lm -lpthread -lz >"$tmp/cc.log" 2>&1; then
-		ok "$f: builds against lib/liblunacrt.a"
-	else
-		notok "$f: build" "$(head -c 400 "$tmp/cc.log")"; exit 0
-	fi
+	build_fixture "$f" "$tmp/$f" || exit 0
 done
 X=$tmp/fixture_train
 expect_status "init exits 0" 0 "$X" init -o "$tmp/init.safetensors"

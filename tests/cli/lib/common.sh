@@ -29,3 +29,24 @@ out_has() { if grep -qF -- "$2" "$tmp/out"; then ok "$1"; else notok "$1" "stdou
 
 # has NAME FILE TEXT: FILE mentions TEXT.
 has() { if grep -qF -- "$3" "$2"; then ok "$1"; else notok "$1" "lacks '$3': $(head -c 300 "$2")"; fi; }
+
+# numpy_python: set PY to a python3 that has numpy; else report it and return 1.
+numpy_python() {
+	PY=
+	for p in python3 /usr/bin/python3; do
+		if "$p" -c 'import numpy' >/dev/null 2>&1; then PY=$p; return 0; fi
+	done
+	notok "numpy" "no python3 with numpy (make deps installs python3-numpy)"
+	return 1
+}
+
+# build_fixture NAME OUT: compile tests/cli/NAME.c against lib/liblunacrt.a into
+# OUT, a hand-written stand-in for generated code; report it, return its status.
+build_fixture() {
+	if cc -std=c11 -O2 -Iruntime -o "$2" "tests/cli/$1.c" lib/liblunacrt.a \
+		-lcjson -lpng -ljpeg -lm -lpthread -lz >"$tmp/cc.log" 2>&1; then
+		ok "$1: builds against lib/liblunacrt.a"
+	else
+		notok "$1: build" "$(head -c 400 "$tmp/cc.log")"; return 1
+	fi
+}
