@@ -14,6 +14,13 @@
 **                    buffers and optimizer state in the arena when it returns)
 **        eval, train_* exist only when the model defines a loss.
 **
+**   const char lunac_profile_json[];   each entry's kernel calls in order
+**        (rt_prof_tick's k), for --profile only:
+**        {"predict": [[node, "op", "shape", flops, fixed_bytes, batch_bytes], ...], ...}:
+**        the graph node, its op and result shape, the floating-point operations
+**        per sample and the bytes its operands and result take (fixed, and per
+**        sample)
+**
 ** and may call the rt_* functions declared below. The runtime owns main().
 **
 ** The descriptor:
@@ -41,12 +48,7 @@
 **                  "fan_in","fan_out"}]
 **                 state: optimizer state (opt.m.<param>, opt.v.<param>), zeros
 **     "tasks":   [{"name","output","label","classes","weight"}]   one per classification head
-**     "entries": [{"name":"predict","outputs":["probs"],
-**                  "calls": [[node, "op", "shape", flops, fixed_bytes, batch_bytes], ...]}, ...]
-**                 calls: the entry's kernel calls in order (rt_prof_tick's k):
-**                 the graph node, its op and result shape, and per call the
-**                 floating-point operations per sample and the bytes its
-**                 operands and result take (fixed, and per sample)
+**     "entries": [{"name":"predict","outputs":["probs"]}, ...]
 **   }
 ** Every input, output, parameter, buffer and state has ONE offset, the same
 ** in every entry, so the runtime fills inputs and reads outputs in one place.

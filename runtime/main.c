@@ -31,6 +31,9 @@
 #include "data.h"
 
 extern const char lunac_model_json[];
+/* Each entry's kernel calls, for --profile (weak: hand-written stand-ins for
+** generated code in the tests have none). */
+__attribute__((weak)) extern const char lunac_profile_json[];
 void lunac_predict(char *arena, int64_t n, const RtCtx *ctx);
 __attribute__((weak)) void lunac_mc(char *arena, int64_t n, const RtCtx *ctx);
 __attribute__((weak)) void lunac_eval(char *arena, int64_t n, const RtCtx *ctx);
@@ -341,7 +344,7 @@ static int predict(const Cmd *c, const char **vals[], int nvals[], const char **
 	RtPredictOpts o = {vals[P_WEIGHTS][0], in, out, (int64_t)batch, (int)threads,
 	                   nvals[P_QUIET] ? NULL : stdout, &prep, nvals[P_PROFILE] ? &prof : NULL};
 	if (!rc && nvals[P_PROFILE])
-		rc = rt_prof_open(&prof, lunac_model_json, "predict", &e);
+		rc = rt_prof_open(&prof, lunac_profile_json ? lunac_profile_json : "{}", "predict", &e);
 	if (!rc)
 		rc = rt_predict(&model, lunac_predict, &o, &e, &w);
 	if (!rc && nvals[P_PROFILE])
@@ -594,7 +597,7 @@ static int cmd_bench(const Cmd *c, const char **vals[], int nvals[])
 	double ms[1000];
 	RtErr e = {0};
 	RtProf prof = {.prev = -1};
-	if (nvals[B_PROFILE] && rt_prof_open(&prof, lunac_model_json, name, &e))
+	if (nvals[B_PROFILE] && rt_prof_open(&prof, lunac_profile_json ? lunac_profile_json : "{}", name, &e))
 		return runtime_error(&e);
 	if (rt_bench(&model, fn, (int64_t)batch, (int)warmup, (int)steps, (int)repeat, (int)threads, ms,
 	             nvals[B_PROFILE] ? &prof : NULL, &e)) {

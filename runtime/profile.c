@@ -29,27 +29,15 @@ static int read_call(const cJSON *a, RtProfCall *c)
 	return c->op && c->shape ? 0 : -1;
 }
 
-/* The "calls" array of entry `entry` in the descriptor root, or NULL. */
-static const cJSON *entry_calls(const cJSON *root, const char *entry)
-{
-	const cJSON *en;
-	cJSON_ArrayForEach(en, cJSON_GetObjectItemCaseSensitive(root, "entries")) {
-		const cJSON *name = cJSON_GetObjectItemCaseSensitive(en, "name");
-		if (cJSON_IsString(name) && !strcmp(name->valuestring, entry))
-			return cJSON_GetObjectItemCaseSensitive(en, "calls");
-	}
-	return NULL;
-}
-
 int rt_prof_open(RtProf *p, const char *json, const char *entry, RtErr *e)
 {
 	memset(p, 0, sizeof *p);
 	p->prev = -1;
 	cJSON *root = cJSON_Parse(json);
-	const cJSON *calls = root ? entry_calls(root, entry) : NULL;
+	const cJSON *calls = root ? cJSON_GetObjectItemCaseSensitive(root, entry) : NULL;
 	int rc = 0, n = cJSON_GetArraySize(calls);
 	if (!cJSON_IsArray(calls))
-		rc = rt_errorf(e, "the descriptor lists no kernel calls for the entry %s", entry);
+		rc = rt_errorf(e, "this executable lists no kernel calls for the entry %s", entry);
 	else if (!(p->calls = calloc((size_t)n + 1, sizeof *p->calls)) ||
 	         !(p->sec = calloc((size_t)n + 1, sizeof *p->sec)))
 		rc = rt_errorf(e, "out of memory");

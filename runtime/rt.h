@@ -130,8 +130,8 @@ typedef struct RtProf {
 	double t;                   /* when it started */
 } RtProf;
 
-/* The profile of entry `entry` from the descriptor json (the executable's
-** lunac_model_json); 0, or -1 with e set (an entry without "calls"). */
+/* The profile of entry `entry` from json, the executable's
+** lunac_profile_json; 0, or -1 with e set (an entry without calls). */
 int rt_prof_open(RtProf *p, const char *json, const char *entry, RtErr *e);
 
 /* Print p for batches of n samples (n <= 0: p->samples / p->runs, the mean

@@ -235,6 +235,11 @@ void cg_target_free(CgTarget *t);
 /* cg_descriptor_entries with the reason for a failure in e; t (the target
 ** recorded as "target") may be NULL for the host's. */
 char *cg_descriptor_check(const CgEntry *es, int n, const CgTarget *t, Err *e);
+/* The kernel calls of every entry, {"predict": [[node, "op", "shape", flops,
+** fixed_bytes, batch_bytes], ...], ...}, in the order its code makes them:
+** the executable's lunac_profile_json, read only by --profile. Malloc'ed;
+** NULL when out of memory. */
+char *cg_profile_json(const CgEntry *es, int n);
 
 /* ---- kernels.c ---- */
 

@@ -146,7 +146,7 @@ static cJSON *calls(const Graph *g, const Plan *p)
 }
 
 /* Add one entry's inputs, outputs and weights (node order); its object
-** {"name","outputs","calls"} goes to en. */
+** {"name","outputs"} goes to en. */
 static int entry(Desc *d, const CgEntry *en, cJSON *ens)
 {
 	const Graph *g = en->g;
@@ -171,8 +171,17 @@ static int entry(Desc *d, const CgEntry *en, cJSON *ens)
 			return -1;
 		cJSON_AddItemToArray(names, cJSON_CreateString(out->name));
 	}
-	cJSON_AddItemToObject(o, "calls", calls(g, p));
 	return 0;
+}
+
+char *cg_profile_json(const CgEntry *es, int n)
+{
+	cJSON *d = cJSON_CreateObject();
+	for (int i = 0; d && i < n; i++)
+		cJSON_AddItemToObject(d, es[i].name, calls(es[i].g, es[i].p));
+	char *s = d ? cJSON_PrintUnformatted(d) : NULL;
+	cJSON_Delete(d);
+	return s;
 }
 
 /* The "tasks" array of graph g. */

@@ -130,20 +130,31 @@ static const Kernel *kernel(Cg *c, const Node *nd)
 	return k;
 }
 
-/* The descriptor of every entry as the NUL-terminated global lunac_model_json. */
-static int descriptor_global(Cg *c, const CgEntry *es, int n)
+/* A constant, external, NUL-terminated string global: name = text. */
+static void string_global(Cg *c, const char *name, const char *text)
 {
-	CgTarget t = {(char *)c->cpu, (char *)c->features};
-	char *json = cg_descriptor_check(es, n, &t, c->e);
-	if (!json)
-		return -1;
-	LLVMValueRef init = LLVMConstStringInContext2(c->ctx, json, strlen(json), 0);
-	free(json);
-	LLVMValueRef gv = LLVMAddGlobal(c->mod, LLVMTypeOf(init), "lunac_model_json");
+	LLVMValueRef init = LLVMConstStringInContext2(c->ctx, text, strlen(text), 0);
+	LLVMValueRef gv = LLVMAddGlobal(c->mod, LLVMTypeOf(init), name);
 	LLVMSetInitializer(gv, init);
 	LLVMSetGlobalConstant(gv, 1);
 	LLVMSetLinkage(gv, LLVMExternalLinkage);
-	return 0;
+}
+
+/* The descriptor of every entry as the global lunac_model_json, and their
+** kernel calls as lunac_profile_json (--profile reads it). */
+static int descriptor_global(Cg *c, const CgEntry *es, int n)
+{
+	CgTarget t = {(char *)c->cpu, (char *)c->features};
+	char *json = cg_descriptor_check(es, n, &t, c->e), *prof = json ? cg_profile_json(es, n) : NULL;
+	if (json && !prof)
+		ir_errorf(c->e, "codegen: out of memory");
+	if (prof) {
+		string_global(c, "lunac_model_json", json);
+		string_global(c, "lunac_profile_json", prof);
+	}
+	free(json);
+	free(prof);
+	return prof ? 0 : -1;
 }
 
 /* Is name usable in a symbol (letters, digits, '_'), and new in the module? */
