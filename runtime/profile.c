@@ -52,12 +52,13 @@ int rt_prof_open(RtProf *p, const char *json, const char *entry, RtErr *e)
 	return rc;
 }
 
-/* qsort: calls by time, slowest first; equal times by call order. */
-static const RtProf *sorting;
-static int by_time(const void *a, const void *b)
+/* qsort_r: calls by their time in profile p, slowest first; equal times by
+** call order. */
+static int by_time(const void *a, const void *b, void *p)
 {
+	const RtProf *prof = p;
 	int i = *(const int *)a, j = *(const int *)b;
-	double d = sorting->sec[j] - sorting->sec[i];
+	double d = prof->sec[j] - prof->sec[i];
 	return d > 0 ? 1 : d < 0 ? -1 : i - j;
 }
 
@@ -86,8 +87,7 @@ void rt_prof_print(const RtProf *p, int64_t n, FILE *out)
 		order[k] = k;
 		total += p->sec[k];
 	}
-	sorting = p;
-	qsort(order, (size_t)p->ncalls, sizeof *order, by_time);
+	qsort_r(order, (size_t)p->ncalls, sizeof *order, by_time, (void *)p);
 	fprintf(out, "%-5s %-7s %-14s %-22s %10s %7s  %s\n", "call", "node", "op", "shape", "ms/run",
 	        "share", "rate");
 	for (int i = 0; i < p->ncalls; i++) {
