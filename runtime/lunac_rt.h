@@ -75,6 +75,17 @@ typedef struct RtCtx {
 ** interpreter calls the same function, so masks match bit for bit. */
 float rt_uniform(uint64_t seed, uint64_t step, uint32_t stream, uint64_t idx);
 
+/* A parallel loop's body: run chunk `chunk` of env's loop, with `scratch`
+** (rt_parallel_for's scratch_bytes, 64-byte aligned) to itself. */
+typedef void (*RtChunkFn)(void *env, int64_t chunk, void *scratch);
+
+/* Run task(env, i, scratch) for every i in [0, nchunks) on up to
+** ctx->nthreads threads (pool.c), returning when all are done. Chunks may
+** run in any order on any thread: generated code gives each chunk outputs
+** of its own and a fixed order of summation, so results do not depend on
+** the thread count. */
+void rt_parallel_for(const RtCtx *ctx, RtChunkFn task, void *env, int64_t nchunks, int64_t scratch_bytes);
+
 /* Called by an entry before its kernel call k (0-based, in the order of the
 ** entry's "calls" in the descriptor) and once more with k = the number of
 ** calls when it ends. Returns at once when ctx->prof is NULL (prof_tick.c). */

@@ -125,12 +125,16 @@ LLVMValueRef dimsv(Cg *c, const Shape *s, int from, int to);
 LLVMValueRef ld(Cg *c, LLVMValueRef p, LLVMValueRef idx);
 void st(Cg *c, LLVMValueRef p, LLVMValueRef idx, LLVMValueRef v);
 LLVMValueRef ld_i32(Cg *c, LLVMValueRef p, LLVMValueRef idx);
+/* &p[idx] for an f32 p. */
+LLVMValueRef cg_at(Cg *c, LLVMValueRef p, LLVMValueRef idx);
 
 /* A mutable f32 (an alloca in the entry block; mem2reg makes it a phi);
 ** var_new_i64 makes an i64 one. var_get reads either. */
 LLVMValueRef var_new(Cg *c, LLVMValueRef init);
 LLVMValueRef var_new_i64(Cg *c, LLVMValueRef init);
 LLVMValueRef var_get(Cg *c, LLVMValueRef v);
+/* A new variable of any type t (vectors: gemm.c). */
+LLVMValueRef var_of(Cg *c, LLVMTypeRef t, LLVMValueRef init);
 void var_set(Cg *c, LLVMValueRef v, LLVMValueRef x);
 
 /* Float arithmetic; f_acc (an add) carries reassoc+contract for reductions. */
@@ -145,6 +149,8 @@ LLVMValueRef i2f(Cg *c, LLVMValueRef i);                    /* signed i64 -> f32
 /* Calls to the llvm.<name>.f32 intrinsic (exp, log, sqrt) and to libm tanhf. */
 LLVMValueRef f_call(Cg *c, const char *intrinsic, LLVMValueRef x);
 LLVMValueRef f_tanh(Cg *c, LLVMValueRef x);
+/* e^x in straight-line arithmetic that vectorises, about 1 ulp (math.c). */
+LLVMValueRef f_exp(Cg *c, LLVMValueRef x);
 
 /* ---- op families ---- */
 int cg_unary(Cg *c, const Node *nd);      /* cg_elementwise.c: also sqrt */
@@ -230,7 +236,65 @@ typedef struct CgTarget {
 int cg_target(const CgOptions *o, CgTarget *t, Err *e);
 void cg_target_free(CgTarget *t);
 
-/* ---- descriptor.c ---- */
+/* Attributes of every generated function: nounwind, the target CPU and
+** features, 512-bit vectors where AVX-512 exists (emit.c). */
+void cg_fn_attrs(Cg *c, LLVMValueRef f);
+/* Add the enum attribute name to f at index i (a parameter, or the function). */
+void cg_enum_attr(Cg *c, LLVMValueRef f, unsigned i, const char *name);
+
+/* ---- gemm.c: the GEMM lowering ---- */
+
+/* C[m,j] = sum_k A[m,k] B[k,j] (+ bias), or C += that, for m < M, j < N,
+** k < K; dimensions are i64 values (constants where the shapes fix them).
+** A may have any strides; B and C have unit column stride. */
+typedef struct Gemm {
+	LLVMValueRef M, N, K;
+	LLVMValueRef a, b, c;       /* f32 pointers to element (0,0) */
+	LLVMValueRef rsa, csa;      /* A(m,k) = a[m*rsa + k*csa] */
+	LLVMValueRef ldb, ldc;      /* B(k,j) = b[k*ldb + j], C(m,j) = c[m*ldc + j] */
+	int acc;                    /* C += A B instead of C = A B (+ bias) */
+	LLVMValueRef bias;          /* !acc: NULL or the bias, per row, or per column when bias_cols */
+	int bias_cols;
+} Gemm;
+void cg_gemm(Cg *c, const Gemm *g);
+
+/* ---- im2col.c: convolutions as GEMMs ---- */
+
+/* A convolution of x[N,C,H,W] by w[O,C,KH,KW] giving y[N,O,OH,OW]: its
+** geometry, R = C*KH*KW rows of a column matrix, P = OH*OW columns. */
+typedef struct Conv {
+	int64_t C, H, W, O, KH, KW, OH, OW, sh, sw, ph, pw, R, P;
+	int direct;     /* 1x1, stride 1, no padding: x itself is the column matrix */
+} Conv;
+Conv cg_conv_geom(const Shape *x, const Shape *w, const Shape *y, const Node *nd);
+/* The column matrix of one sample x (its C*H*W floats), rows [r0, r0+R)
+** and output rows [oh0, oh1): element (r, (oh-oh0)*OW + ow) is
+** x[c, oh*sh-ph+kh, ow*sw-pw+kw] for r0 + r = (c*KH + kh)*KW + kw (0 where
+** that is padding), stored at cols[r*ld + col], or at cols[col*ld + r]
+** when transposed. */
+void cg_im2col(Cg *c, const Conv *k, LLVMValueRef x, LLVMValueRef cols, LLVMValueRef r0, int64_t R,
+               LLVMValueRef oh0, LLVMValueRef oh1, LLVMValueRef ld, int transposed);
+/* The inverse scatter for one sample: dx[c, ih, iw] += cols[r*P + oh*OW + ow]
+** for rows [0, R) (input channels c0.. as above, all output positions),
+** after zeroing dx's channels c0..c0+R/(KH*KW). */
+void cg_col2im(Cg *c, const Conv *k, LLVMValueRef cols, LLVMValueRef dx, LLVMValueRef c0, int64_t R);
+
+/* ---- par.c: parallel loops ---- */
+
+/* A kernel's parallel loop: the task function its chunks run in, and what
+** par_close restores. */
+typedef struct Par {
+	LLVMValueRef kfn, kslotp[IR_MAXIN + 1], kn, kctx;
+	LLVMBasicBlockRef kallocas, kat;
+	LLVMValueRef chunk, scratch;   /* in the task: the chunk index (i64), its scratch */
+} Par;
+/* In the kernel being built: call rt_parallel_for(ctx, task, env, nchunks,
+** scratch_bytes) and open `internal void <kernel>.task(ptr env, i64 chunk,
+** ptr scratch)`: until par_close the builder fills the task, in which
+** c->slotp, c->n and c->rtctx are the kernel's (read from env). */
+void par_open(Cg *c, Par *p, LLVMValueRef nchunks, int64_t scratch_bytes);
+/* End the task and continue in the kernel after the call. */
+void par_close(Cg *c, Par *p);
 
 /* cg_descriptor_entries with the reason for a failure in e; t (the target
 ** recorded as "target") may be NULL for the host's. */

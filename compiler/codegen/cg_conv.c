@@ -39,45 +39,59 @@ LLVMBasicBlockRef cg_row_in_bounds(Cg *c, LLVMValueRef oh, LLVMValueRef kh, int6
 	return if_open(c, LLVMBuildICmp(c->b, LLVMIntULT, *ih, ci(c, H), ""));
 }
 
-/* y[n,o,oh,:] = b[o] + sum_{c,kh,kw} w[o,c,kh,kw] * x[n,c,oh*sh-ph+kh, :*sw-pw+kw]. */
+/* Output rows per chunk of a conv: about 256 output positions, so a block
+** of the column matrix (KC x that) stays in L2 while the GEMM reads it. */
+static int64_t conv_rows(const Conv *k)
+{
+	int64_t r = 256 / k->OW;
+	return r < 1 ? 1 : r > k->OH ? k->OH : r;
+}
+
+/* y[n] = w . im2col(x[n]) + b, a GEMM per (sample, block of output rows,
+** block of output channels) chunk: the column matrix of the chunk's rows
+** is built in its scratch (x[n] itself for a direct 1x1 conv). Channel
+** blocks exist only where a sample has fewer than 4 row blocks, to give
+** batch 1 chunks for every thread. */
 int cg_conv2d(Cg *c, const Node *nd)
 {
 	const Shape *xs = &c->g->nodes[nd->in[0]]->shape, *ws = &c->g->nodes[nd->in[1]]->shape;
-	int64_t C = xs->d[1], H = xs->d[2], W = xs->d[3], O = ws->d[0], KH = ws->d[2], KW = ws->d[3];
-	int64_t OH = nd->shape.d[2], OW = nd->shape.d[3];
-	int64_t sh = nd->a.stride[0], sw = nd->a.stride[1], ph = nd->a.pad[0], pw = nd->a.pad[1];
+	Conv k = cg_conv_geom(xs, ws, &nd->shape, nd);
+	int64_t rows = conv_rows(&k), npb = (k.OH + rows - 1) / rows, nob = 1, mr = c->avx512 ? 12 : 6;
+	if (npb < 4) {
+		nob = (4 + npb - 1) / npb;
+		if (nob > k.O / (2 * mr))
+			nob = k.O / (2 * mr) > 0 ? k.O / (2 * mr) : 1;
+	}
+	int64_t ob = (k.O + nob - 1) / nob;
+	ob = (ob + mr - 1) / mr * mr;
+	nob = (k.O + ob - 1) / ob;
+	Par p;
+	par_open(c, &p, imul(c, c->n, ci(c, npb * nob)), k.direct ? 0 : k.R * rows * k.OW * 4);
 	LLVMValueRef x = base(c, nd->in[0]), w = base(c, nd->in[1]), y = base(c, nd->id);
-	LLVMValueRef bias = nd->nin == 3 ? base(c, nd->in[2]) : NULL;
-	Loop ln, lo, loh, lc, lkh, lkw, low;
-	loop_open(c, &ln, ci(c, 0), dimv(c, xs, 0));
-	loop_open(c, &lo, ci(c, 0), ci(c, O));
-	loop_open(c, &loh, ci(c, 0), ci(c, OH));
-	LLVMValueRef yrow = imul(c, iadd(c, imul(c, iadd(c, imul(c, ln.i, ci(c, O)), lo.i), ci(c, OH)), loh.i), ci(c, OW));
-	cg_fill(c, y, yrow, ci(c, OW), bias ? ld(c, bias, lo.i) : cf(c, 0));
-	loop_open(c, &lc, ci(c, 0), ci(c, C));
-	loop_open(c, &lkh, ci(c, 0), ci(c, KH));
-	LLVMValueRef ih;
-	LLVMBasicBlockRef join = cg_row_in_bounds(c, loh.i, lkh.i, sh, ph, H, &ih);
-	LLVMValueRef xrow = imul(c, iadd(c, imul(c, iadd(c, imul(c, ln.i, ci(c, C)), lc.i), ci(c, H)), ih), ci(c, W));
-	LLVMValueRef wrow = imul(c, iadd(c, imul(c, iadd(c, imul(c, lo.i, ci(c, C)), lc.i), ci(c, KH)), lkh.i), ci(c, KW));
-	loop_open(c, &lkw, ci(c, 0), ci(c, KW));
-	LLVMValueRef wv = ld(c, w, iadd(c, wrow, lkw.i)), from, to;
-	cg_span(c, lkw.i, sw, pw, W, OW, &from, &to);
-	LLVMValueRef xoff = isub(c, iadd(c, xrow, lkw.i), ci(c, pw));
-	loop_open(c, &low, from, to);
-	LLVMValueRef at = iadd(c, yrow, low.i);
-	LLVMValueRef xv = ld(c, x, iadd(c, xoff, imul(c, low.i, ci(c, sw))));
-	LLVMValueRef yv = ld(c, y, at);
-	st(c, y, at, f_acc(c, yv, f_mul(c, wv, xv)));
-	low.keep = 1;
-	loop_close(c, &low);
-	loop_close(c, &lkw);
-	if_close(c, join);
-	loop_close(c, &lkh);
-	loop_close(c, &lc);
-	loop_close(c, &loh);
-	loop_close(c, &lo);
-	loop_close(c, &ln);
+	LLVMValueRef s = LLVMBuildUDiv(c->b, p.chunk, ci(c, npb * nob), "");
+	LLVMValueRef rest = LLVMBuildURem(c->b, p.chunk, ci(c, npb * nob), "");
+	LLVMValueRef oh0 = imul(c, LLVMBuildUDiv(c->b, rest, ci(c, nob), ""), ci(c, rows));
+	LLVMValueRef oh1 = imin(c, ci(c, k.OH), iadd(c, oh0, ci(c, rows)));
+	LLVMValueRef o0 = imul(c, LLVMBuildURem(c->b, rest, ci(c, nob), ""), ci(c, ob));
+	LLVMValueRef xs0 = cg_at(c, x, imul(c, s, ci(c, k.C * k.H * k.W)));
+	Gemm g = {.M = isub(c, imin(c, ci(c, k.O), iadd(c, o0, ci(c, ob))), o0), .N = imul(c, isub(c, oh1, oh0), ci(c, k.OW)),
+	          .K = ci(c, k.R), .a = cg_at(c, w, imul(c, o0, ci(c, k.R))), .rsa = ci(c, k.R), .csa = ci(c, 1),
+	          .c = cg_at(c, y, iadd(c, imul(c, iadd(c, imul(c, s, ci(c, k.O)), o0), ci(c, k.P)), imul(c, oh0, ci(c, k.OW)))),
+	          .ldc = ci(c, k.P)};
+	if (nob == 1)
+		g.M = ci(c, k.O);
+	if (nd->nin == 3)
+		g.bias = cg_at(c, base(c, nd->in[2]), o0);
+	if (k.direct) {
+		g.b = cg_at(c, xs0, imul(c, oh0, ci(c, k.OW)));
+		g.ldb = ci(c, k.P);
+	} else {
+		cg_im2col(c, &k, xs0, p.scratch, ci(c, 0), k.R, oh0, oh1, ci(c, rows * k.OW), 0);
+		g.b = p.scratch;
+		g.ldb = ci(c, rows * k.OW);
+	}
+	cg_gemm(c, &g);
+	par_close(c, &p);
 	return 0;
 }
 

@@ -42,7 +42,7 @@ static int has_feature(const char *features, const char *name)
 /* Add the attributes every generated function carries: nounwind, the
 ** target CPU and features, and 512-bit vectors where AVX-512 exists (LLVM
 ** otherwise prefers 256-bit vectors on many AVX-512 CPUs). */
-static void fn_attrs(Cg *c, LLVMValueRef f)
+void cg_fn_attrs(Cg *c, LLVMValueRef f)
 {
 	unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
 	LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->ctx, nounwind, 0));
@@ -67,7 +67,7 @@ static int check_storage(Cg *c, const Node *nd)
 }
 
 /* Add the enum attribute name to f at index i (a parameter, or the function). */
-static void enum_attr(Cg *c, LLVMValueRef f, unsigned i, const char *name)
+void cg_enum_attr(Cg *c, LLVMValueRef f, unsigned i, const char *name)
 {
 	unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
 	LLVMAddAttributeAtIndex(f, i, LLVMCreateEnumAttribute(c->ctx, kind, 0));
@@ -89,12 +89,12 @@ static int build_kernel(Cg *c, const Node *nd, Kernel *k)
 	snprintf(name, sizeof name, "%s_k%d_%s", c->prefix, nd->id, ir_ops[nd->op].name);
 	k->fn = c->fn = LLVMAddFunction(c->mod, name, k->ty);
 	LLVMSetLinkage(c->fn, LLVMInternalLinkage);
-	fn_attrs(c, c->fn);
-	enum_attr(c, c->fn, LLVMAttributeFunctionIndex, "noinline"); /* one symbol per kernel in .s and profiles */
+	cg_fn_attrs(c, c->fn);
+	cg_enum_attr(c, c->fn, LLVMAttributeFunctionIndex, "noinline"); /* one symbol per kernel in .s and profiles */
 	for (int i = 0; i < ns; i++) {
 		c->slotp[i] = LLVMGetParam(c->fn, (unsigned)i);
 		if (cg_slot_noalias(c, i))
-			enum_attr(c, c->fn, (unsigned)i + 1, "noalias");
+			cg_enum_attr(c, c->fn, (unsigned)i + 1, "noalias");
 	}
 	c->n = LLVMGetParam(c->fn, (unsigned)ns);
 	c->rtctx = LLVMGetParam(c->fn, (unsigned)ns + 1);
@@ -188,9 +188,9 @@ static LLVMValueRef entry_part(Cg *c, LLVMValueRef f, const char *sym, int k)
 	LLVMTypeRef ty = LLVMGlobalGetValueType(f);
 	LLVMValueRef part = LLVMAddFunction(c->mod, name, ty);
 	LLVMSetLinkage(part, LLVMInternalLinkage);
-	fn_attrs(c, part);
-	enum_attr(c, part, LLVMAttributeFunctionIndex, "noinline");
-	enum_attr(c, part, LLVMAttributeFunctionIndex, "optnone"); /* glue: fast instruction selection */
+	cg_fn_attrs(c, part);
+	cg_enum_attr(c, part, LLVMAttributeFunctionIndex, "noinline");
+	cg_enum_attr(c, part, LLVMAttributeFunctionIndex, "optnone"); /* glue: fast instruction selection */
 	LLVMValueRef args[3] = {LLVMGetParam(f, 0), LLVMGetParam(f, 1), LLVMGetParam(f, 2)};
 	LLVMPositionBuilderAtEnd(c->b, LLVMGetEntryBasicBlock(f));
 	LLVMBuildCall2(c->b, ty, part, args, 3, "");
@@ -232,7 +232,7 @@ static int build_entry(Cg *c, const CgEntry *en)
 	c->g = en->g, c->p = en->p, c->prefix = en->name;
 	LLVMTypeRef params[3] = {c->ptr, c->i64, c->ptr};
 	LLVMValueRef f = LLVMAddFunction(c->mod, sym, LLVMFunctionType(c->voidt, params, 3, 0)), part = NULL;
-	fn_attrs(c, f);
+	cg_fn_attrs(c, f);
 	LLVMAppendBasicBlockInContext(c->ctx, f, "entry");
 	cg_const_globals(c);
 	if (cg_check_plan(c))

@@ -192,6 +192,12 @@ void st(Cg *c, LLVMValueRef p, LLVMValueRef idx, LLVMValueRef v)
 	LLVMSetAlignment(LLVMBuildStore(c->b, v, a), 4);
 }
 
+/* &p[idx] for an f32 p. */
+LLVMValueRef cg_at(Cg *c, LLVMValueRef p, LLVMValueRef idx)
+{
+	return LLVMBuildInBoundsGEP2(c->b, c->f32, p, &idx, 1, "");
+}
+
 /* Load the i32 at p[idx], sign-extended to i64. */
 LLVMValueRef ld_i32(Cg *c, LLVMValueRef p, LLVMValueRef idx)
 {
@@ -202,7 +208,7 @@ LLVMValueRef ld_i32(Cg *c, LLVMValueRef p, LLVMValueRef idx)
 }
 
 /* A new variable of type t in the entry block, initialised (here) to init. */
-static LLVMValueRef var_of(Cg *c, LLVMTypeRef t, LLVMValueRef init)
+LLVMValueRef var_of(Cg *c, LLVMTypeRef t, LLVMValueRef init)
 {
 	LLVMValueRef v = LLVMBuildAlloca(c->ab, t, "acc"); /* c->ab sits at the end of the entry block */
 	var_set(c, v, init);

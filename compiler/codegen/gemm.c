@@ -1,0 +1,245 @@
+/*
+** gemm.c -- the one GEMM lowering: C = A B (+ bias) or C += A B, on
+** register-blocked micro-kernels written with explicit vectors and
+** llvm.fma. Every matrix op (conv2d and its gradients through im2col,
+** dense, matmul and its transposed forms) comes down to this.
+**
+** Schedule (BLIS's loop order without packing): K in blocks of KC; for
+** each block, column tiles of NR = NV vectors of width W, and inside them
+** row tiles of MR rows, so the K x NR panel of B a micro-kernel streams
+** stays in L1 while every row tile of A passes over it. The micro-kernel
+** keeps an MR x NR tile of C in MR*NV vector registers: per k it loads NV
+** vectors of a row of B, broadcasts MR elements of a column of A and
+** issues MR*NV fused multiply-adds. A partial column tile uses masked
+** loads and stores; partial row tiles use a micro-kernel of fewer rows.
+**
+** Summation order: every element of C is A's row times B's column summed
+** over k in increasing order, block after block, whatever the tile it
+** falls in, so M and N may be split among chunks (threads) freely without
+** changing a bit of the result.
+*/
+#include "cg.h"
+
+#include <string.h>
+
+#define KC 256      /* k per block: a KC x NR panel of B is 16 KiB (AVX2) */
+#define NV 2        /* vectors per row of a C tile */
+
+/* The vector shape of the target: width W lanes, MR rows per tile. */
+typedef struct Vec {
+	int w, mr;
+	LLVMTypeRef t;          /* <W x float> */
+	LLVMTypeRef mt;         /* <W x i1> */
+} Vec;
+
+static Vec vec(Cg *c)
+{
+	Vec v;
+	v.w = c->avx512 ? 16 : 8;
+	v.mr = c->avx512 ? 12 : 6;   /* MR*NV accumulators + NV + 1 of 32 (16) registers */
+	v.t = LLVMVectorType(c->f32, (unsigned)v.w);
+	v.mt = LLVMVectorType(LLVMInt1TypeInContext(c->ctx), (unsigned)v.w);
+	return v;
+}
+
+/* Call the overloaded intrinsic name with types tys on args. */
+static LLVMValueRef intrinsic(Cg *c, const char *name, LLVMTypeRef *tys, int ntys, LLVMValueRef *args, int nargs)
+{
+	unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+	LLVMValueRef f = LLVMGetIntrinsicDeclaration(c->mod, id, tys, (size_t)ntys);
+	LLVMTypeRef ft = LLVMIntrinsicGetType(c->ctx, id, tys, (size_t)ntys);
+	return LLVMBuildCall2(c->b, ft, f, args, (unsigned)nargs, "");
+}
+
+/* The lanes of vector v of a tile row that lie before rem columns: lane i
+** is on iff v*W + i < rem. */
+static LLVMValueRef lanes(Cg *c, const Vec *vt, int v, LLVMValueRef rem)
+{
+	LLVMValueRef iota[16], splat = LLVMBuildInsertElement(c->b, LLVMGetUndef(LLVMVectorType(c->i64, (unsigned)vt->w)),
+	                                                      rem, ci(c, 0), "");
+	for (int i = 0; i < vt->w; i++)
+		iota[i] = ci(c, (int64_t)v * vt->w + i);
+	LLVMValueRef zero = LLVMConstNull(LLVMVectorType(c->i32, (unsigned)vt->w));
+	splat = LLVMBuildShuffleVector(c->b, splat, LLVMGetUndef(LLVMTypeOf(splat)), zero, "");
+	return LLVMBuildICmp(c->b, LLVMIntSLT, LLVMConstVector(iota, (unsigned)vt->w), splat, "");
+}
+
+/* Load the vector at p (masked by mask unless NULL: off lanes read 0). */
+static LLVMValueRef vload(Cg *c, const Vec *vt, LLVMValueRef p, LLVMValueRef mask)
+{
+	if (!mask) {
+		LLVMValueRef v = LLVMBuildLoad2(c->b, vt->t, p, "");
+		LLVMSetAlignment(v, 4);
+		return v;
+	}
+	LLVMTypeRef tys[2] = {vt->t, c->ptr};
+	LLVMValueRef args[4] = {p, LLVMConstInt(c->i32, 4, 0), mask, LLVMConstNull(vt->t)};
+	return intrinsic(c, "llvm.masked.load", tys, 2, args, 4);
+}
+
+/* Store vector x at p (masked by mask unless NULL). */
+static void vstore(Cg *c, const Vec *vt, LLVMValueRef p, LLVMValueRef x, LLVMValueRef mask)
+{
+	if (!mask) {
+		LLVMSetAlignment(LLVMBuildStore(c->b, x, p), 4);
+		return;
+	}
+	LLVMTypeRef tys[2] = {vt->t, c->ptr};
+	LLVMValueRef args[4] = {x, p, LLVMConstInt(c->i32, 4, 0), mask};
+	intrinsic(c, "llvm.masked.store", tys, 2, args, 4);
+}
+
+/* The scalar x in every lane. */
+static LLVMValueRef splat(Cg *c, const Vec *vt, LLVMValueRef x)
+{
+	LLVMValueRef v = LLVMBuildInsertElement(c->b, LLVMGetUndef(vt->t), x, ci(c, 0), "");
+	return LLVMBuildShuffleVector(c->b, v, LLVMGetUndef(vt->t), LLVMConstNull(LLVMVectorType(c->i32, (unsigned)vt->w)),
+	                              "");
+}
+
+/* Where a micro-kernel's tile starts and how it starts. */
+typedef struct Tile {
+	LLVMValueRef m0, j0;    /* first row and column */
+	int mr;                 /* rows */
+	LLVMValueRef last;      /* NULL, or the last row: rows past it repeat it */
+	LLVMValueRef rem;       /* columns left from j0 when fewer than NR, else NULL */
+	LLVMValueRef k0, k1;    /* the k block */
+	int init;               /* 1: start from the bias (or 0), 0: from C */
+} Tile;
+
+/* The value a tile row starts from when it does not load C: the bias of
+** row m (per-row bias), of columns j (per-column bias), or 0. */
+static LLVMValueRef start(Cg *c, const Gemm *g, const Vec *vt, LLVMValueRef m, LLVMValueRef j, LLVMValueRef mask)
+{
+	if (!g->bias)
+		return LLVMConstNull(vt->t);
+	if (g->bias_cols)
+		return vload(c, vt, cg_at(c, g->bias, j), mask);
+	return splat(c, vt, ld(c, g->bias, m));
+}
+
+/* One micro-kernel: C tile t (+)= A[m0.., k0..k1) B[k0..k1), j0..]. */
+static void micro(Cg *c, const Gemm *g, const Vec *vt, const Tile *t)
+{
+	LLVMValueRef acc[16][NV], mask[NV], crow[16], row[16];
+	for (int v = 0; v < NV; v++)
+		mask[v] = t->rem ? lanes(c, vt, v, t->rem) : NULL;
+	for (int r = 0; r < t->mr; r++) {
+		LLVMValueRef m = iadd(c, t->m0, ci(c, r));
+		if (t->last)
+			m = imin(c, m, t->last);
+		row[r] = m;
+		crow[r] = iadd(c, imul(c, m, g->ldc), t->j0);
+		for (int v = 0; v < NV; v++) {
+			LLVMValueRef j = iadd(c, t->j0, ci(c, (int64_t)v * vt->w));
+			LLVMValueRef x = t->init ? start(c, g, vt, m, j, mask[v])
+			                         : vload(c, vt, cg_at(c, g->c, iadd(c, crow[r], ci(c, (int64_t)v * vt->w))), mask[v]);
+			acc[r][v] = var_of(c, vt->t, x);
+		}
+	}
+	Loop lk;
+	loop_open(c, &lk, t->k0, t->k1);
+	LLVMValueRef brow = iadd(c, imul(c, lk.i, g->ldb), t->j0), bv[NV];
+	for (int v = 0; v < NV; v++)
+		bv[v] = vload(c, vt, cg_at(c, g->b, iadd(c, brow, ci(c, (int64_t)v * vt->w))), mask[v]);
+	LLVMValueRef acol = imul(c, lk.i, g->csa);
+	for (int r = 0; r < t->mr; r++) {
+		LLVMValueRef a = splat(c, vt, ld(c, g->a, iadd(c, imul(c, row[r], g->rsa), acol)));
+		for (int v = 0; v < NV; v++) {
+			LLVMValueRef args[3] = {a, bv[v], var_get(c, acc[r][v])};
+			LLVMTypeRef ty = vt->t;
+			var_set(c, acc[r][v], intrinsic(c, "llvm.fma", &ty, 1, args, 3));
+		}
+	}
+	loop_close(c, &lk);
+	for (int r = 0; r < t->mr; r++)
+		for (int v = 0; v < NV; v++)
+			vstore(c, vt, cg_at(c, g->c, iadd(c, crow[r], ci(c, (int64_t)v * vt->w))), var_get(c, acc[r][v]), mask[v]);
+}
+
+/* The constant value of an i64 v, or -1 when it is not a constant. */
+static int64_t constant(LLVMValueRef v)
+{
+	return LLVMIsAConstantInt(v) ? LLVMConstIntGetSExtValue(v) : -1;
+}
+
+/* The row tiles of one column tile (j0, rem): full MR-row tiles, then the
+** rows left over: M % MR of them when M is a constant, else a full tile
+** whose rows past M-1 repeat row M-1 (computing and storing the same
+** values again, which changes nothing). */
+static void rows(Cg *c, const Gemm *g, const Vec *vt, Tile t)
+{
+	LLVMValueRef full = imul(c, LLVMBuildUDiv(c->b, g->M, ci(c, vt->mr), ""), ci(c, vt->mr));
+	Loop lm;
+	loop_open(c, &lm, ci(c, 0), LLVMBuildUDiv(c->b, g->M, ci(c, vt->mr), ""));
+	t.m0 = imul(c, lm.i, ci(c, vt->mr));
+	t.mr = vt->mr;
+	micro(c, g, vt, &t);
+	loop_close(c, &lm);
+	int64_t M = constant(g->M);
+	if (M >= 0) {
+		if (M % vt->mr) {
+			t.m0 = full;
+			t.mr = (int)(M % vt->mr);
+			micro(c, g, vt, &t);
+		}
+		return;
+	}
+	LLVMBasicBlockRef join = if_open(c, ilt(c, full, g->M));
+	t.m0 = full;
+	t.last = isub(c, g->M, ci(c, 1));
+	micro(c, g, vt, &t);
+	if_close(c, join);
+}
+
+/* All tiles of one k block [k0, k1): column tiles outermost. */
+static void block(Cg *c, const Gemm *g, const Vec *vt, LLVMValueRef k0, LLVMValueRef k1, int init)
+{
+	int64_t nr = (int64_t)NV * vt->w;
+	Tile t = {.k0 = k0, .k1 = k1, .init = init};
+	Loop lj;
+	LLVMValueRef ntile = LLVMBuildUDiv(c->b, g->N, ci(c, nr), "");
+	loop_open(c, &lj, ci(c, 0), ntile);
+	t.j0 = imul(c, lj.i, ci(c, nr));
+	rows(c, g, vt, t);
+	loop_close(c, &lj);
+	int64_t N = constant(g->N);
+	if (N >= 0 && N % nr == 0)
+		return;
+	t.j0 = imul(c, ntile, ci(c, nr));
+	t.rem = isub(c, g->N, t.j0);
+	LLVMBasicBlockRef join = N >= 0 ? NULL : if_open(c, LLVMBuildICmp(c->b, LLVMIntSGT, t.rem, ci(c, 0), ""));
+	rows(c, g, vt, t);
+	if (join)
+		if_close(c, join);
+}
+
+/* C = bias (per row or column) or 0, before K blocks accumulate into it. */
+static void prefill(Cg *c, const Gemm *g)
+{
+	Loop lm, lj;
+	loop_open(c, &lm, ci(c, 0), g->M);
+	LLVMValueRef row = imul(c, lm.i, g->ldc);
+	LLVMValueRef rb = g->bias && !g->bias_cols ? ld(c, g->bias, lm.i) : cf(c, 0);
+	loop_open(c, &lj, ci(c, 0), g->N);
+	st(c, g->c, iadd(c, row, lj.i), g->bias && g->bias_cols ? ld(c, g->bias, lj.i) : rb);
+	loop_close(c, &lj);
+	loop_close(c, &lm);
+}
+
+void cg_gemm(Cg *c, const Gemm *g)
+{
+	Vec vt = vec(c);
+	int64_t K = constant(g->K);
+	if (K >= 0 && K <= KC) {
+		block(c, g, &vt, ci(c, 0), g->K, !g->acc);
+		return;
+	}
+	if (!g->acc)
+		prefill(c, g);
+	Loop lk;
+	loop_open(c, &lk, ci(c, 0), iceildiv(c, g->K, KC));
+	LLVMValueRef k0 = imul(c, lk.i, ci(c, KC));
+	block(c, g, &vt, k0, imin(c, g->K, iadd(c, k0, ci(c, KC))), 0);
+	loop_close(c, &lk);
+}

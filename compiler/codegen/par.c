@@ -1,0 +1,99 @@
+/*
+** par.c -- parallel loops: a kernel hands its chunks to the runtime's pool
+** (lunac_rt.h, rt_parallel_for) as a task function.
+**
+** The kernel stores its slot pointers, n and the RtCtx pointer in an
+** environment struct on its stack and calls rt_parallel_for with the task
+** `<kernel>.task(ptr env, i64 chunk, ptr scratch)`. The task reloads them
+** from env, so an emitter writes the task's body with the same base(),
+** c->n and c->rtctx as a serial kernel's, and with the chunk index and
+** its scratch from the Par. How a loop splits into chunks is the
+** emitter's: the count must not depend on the thread count, and every
+** chunk must own its outputs, so results are the same at any thread count.
+*/
+#include "cg.h"
+
+#include <stdio.h>
+
+/* The environment struct {ptr slot..., i64 n, ptr ctx} of c's kernel. */
+static LLVMTypeRef env_type(Cg *c)
+{
+	LLVMTypeRef f[IR_MAXIN + 3];
+	for (int i = 0; i < c->nslot; i++)
+		f[i] = c->ptr;
+	f[c->nslot] = c->i64;
+	f[c->nslot + 1] = c->ptr;
+	return LLVMStructTypeInContext(c->ctx, f, (unsigned)c->nslot + 2, 0);
+}
+
+/* Declare (once) `void rt_parallel_for(ptr ctx, ptr task, ptr env, i64, i64)`. */
+static LLVMValueRef parallel_for(Cg *c, LLVMTypeRef *ty)
+{
+	LLVMTypeRef pt[5] = {c->ptr, c->ptr, c->ptr, c->i64, c->i64};
+	*ty = LLVMFunctionType(c->voidt, pt, 5, 0);
+	LLVMValueRef f = LLVMGetNamedFunction(c->mod, "rt_parallel_for");
+	return f ? f : LLVMAddFunction(c->mod, "rt_parallel_for", *ty);
+}
+
+void par_open(Cg *c, Par *p, LLVMValueRef nchunks, int64_t scratch_bytes)
+{
+	LLVMTypeRef et = env_type(c);
+	LLVMValueRef env = LLVMBuildAlloca(c->ab, et, "env");
+	for (int i = 0; i <= c->nslot + 1; i++) {
+		LLVMValueRef v = i < c->nslot ? c->slotp[i] : i == c->nslot ? c->n : c->rtctx;
+		LLVMBuildStore(c->b, v, LLVMBuildStructGEP2(c->b, et, env, (unsigned)i, ""));
+	}
+	/* the task */
+	size_t len;
+	char name[192];
+	snprintf(name, sizeof name, "%s.task", LLVMGetValueName2(c->fn, &len));
+	LLVMTypeRef tp[3] = {c->ptr, c->i64, c->ptr};
+	LLVMValueRef task = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->voidt, tp, 3, 0));
+	LLVMSetLinkage(task, LLVMInternalLinkage);
+	cg_fn_attrs(c, task);
+	LLVMTypeRef pty;
+	LLVMValueRef pf = parallel_for(c, &pty);
+	LLVMValueRef args[5] = {c->rtctx, task, env, nchunks, ci(c, scratch_bytes)};
+	LLVMBuildCall2(c->b, pty, pf, args, 5, "");
+	/* save the kernel's state, and switch to the task */
+	p->kfn = c->fn;
+	for (int i = 0; i < c->nslot; i++)
+		p->kslotp[i] = c->slotp[i];
+	p->kn = c->n;
+	p->kctx = c->rtctx;
+	p->kallocas = c->allocas;
+	p->kat = LLVMGetInsertBlock(c->b);
+	c->fn = task;
+	c->allocas = LLVMAppendBasicBlockInContext(c->ctx, task, "entry");
+	LLVMPositionBuilderAtEnd(c->ab, c->allocas);
+	LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, task, "body");
+	LLVMPositionBuilderAtEnd(c->b, body);
+	LLVMValueRef tenv = LLVMGetParam(task, 0);
+	for (int i = 0; i <= c->nslot + 1; i++) {
+		LLVMTypeRef ft = i == c->nslot ? c->i64 : c->ptr;
+		LLVMValueRef v = LLVMBuildLoad2(c->b, ft, LLVMBuildStructGEP2(c->b, et, tenv, (unsigned)i, ""), "");
+		if (i < c->nslot)
+			c->slotp[i] = v;
+		else if (i == c->nslot)
+			c->n = v;
+		else
+			c->rtctx = v;
+	}
+	p->chunk = LLVMGetParam(task, 1);
+	p->scratch = LLVMGetParam(task, 2);
+}
+
+void par_close(Cg *c, Par *p)
+{
+	LLVMBuildRetVoid(c->b);
+	LLVMPositionBuilderAtEnd(c->b, c->allocas);
+	LLVMBuildBr(c->b, LLVMGetNextBasicBlock(c->allocas));
+	c->fn = p->kfn;
+	for (int i = 0; i < c->nslot; i++)
+		c->slotp[i] = p->kslotp[i];
+	c->n = p->kn;
+	c->rtctx = p->kctx;
+	c->allocas = p->kallocas;
+	LLVMPositionBuilderAtEnd(c->ab, c->allocas);
+	LLVMPositionBuilderAtEnd(c->b, p->kat);
+}
