@@ -125,7 +125,7 @@ $(BIN)/lunac-synth: $(SYNTH_OBJ) $(LIBRTCORE)
 $(B)/tests/%: tests/unit/%.c $(LIBLUNAC) $(LIBRTCORE)
 	@mkdir -p $(dir $@)
 	$(say) LINK $@
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(LUA_CFLAGS) -Icompiler -Iruntime -Itests/unit -o $@ $< $(LIBLUNAC) $(LIBRTCORE) $(LUA_LIBS) $(LLVM_LIBS) $(RT_LIBS) -ldl
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -rdynamic $(LUA_CFLAGS) -Icompiler -Iruntime -Itests/unit -o $@ $< $(LIBLUNAC) $(LIBRTCORE) $(LUA_LIBS) $(LLVM_LIBS) $(RT_LIBS) -ldl
 
 # Test programs that live outside tests/unit (fuzz-corpus replay, fault
 # injection) add themselves here from their own rules files.

@@ -295,6 +295,12 @@ typedef struct Par {
 void par_open(Cg *c, Par *p, LLVMValueRef nchunks, int64_t scratch_bytes);
 /* End the task and continue in the kernel after the call. */
 void par_close(Cg *c, Par *p);
+/* An outer loop over [0, d) (times n when batched) whose iterations each
+** cover `inner` elements, split into chunks of about 16K elements: opens
+** the task and sets [*lo, *hi) to the chunk's iterations, returning 1 (end
+** it with par_close); or, for loops too short to split, returns 0 with
+** [*lo, *hi) the whole loop and the builder still in the kernel. */
+int par_range(Cg *c, Par *p, int64_t d, int batched, int64_t inner, LLVMValueRef *lo, LLVMValueRef *hi);
 
 /* cg_descriptor_entries with the reason for a failure in e; t (the target
 ** recorded as "target") may be NULL for the host's. */

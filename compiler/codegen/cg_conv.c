@@ -1,14 +1,11 @@
 /*
-** cg_conv.c -- conv2d, dense, matmul (and its transposed forms matmul_nt,
-** matmul_tn), maxpool and avgpool.
+** cg_conv.c -- conv2d (a GEMM over im2col, gemm.c), maxpool and avgpool
+** (dense and the matmuls: cg_matrix.c).
 **
-** Window ops (conv, pools) accumulate into one output row at a time: for
-** each output row (n, o, oh) and each tap (c, kh, kw) the innermost loop runs
-** over the output columns whose input column is in bounds, so it is
-** contiguous in the output and padding costs no branch in the inner loop.
-** dense and matmul_nt are a dot product per output (a vectorisable
-** reduction); matmul and matmul_tn accumulate rows of b into a row of the
-** result.
+** Pools accumulate into one output row at a time: for each output row
+** (n, c, oh) and each tap (kh, kw) the innermost loop runs over the output
+** columns whose input column is in bounds, so it is contiguous in the
+** output and padding costs no branch in the inner loop.
 */
 #include "cg.h"
 
@@ -92,100 +89,6 @@ int cg_conv2d(Cg *c, const Node *nd)
 	}
 	cg_gemm(c, &g);
 	par_close(c, &p);
-	return 0;
-}
-
-/* Dot product sum_k a[ia + k] * b[ib + k*sb] for k in [0, K). */
-static LLVMValueRef dot(Cg *c, LLVMValueRef a, LLVMValueRef ia, LLVMValueRef b, LLVMValueRef ib, int64_t K)
-{
-	LLVMValueRef acc = var_new(c, cf(c, 0));
-	Loop l;
-	loop_open(c, &l, ci(c, 0), ci(c, K));
-	LLVMValueRef va = ld(c, a, iadd(c, ia, l.i)), vb = ld(c, b, iadd(c, ib, l.i));
-	LLVMValueRef t = f_mul(c, va, vb);
-	var_set(c, acc, f_acc(c, var_get(c, acc), t));
-	loop_close(c, &l);
-	return var_get(c, acc);
-}
-
-/* y[n,o] = b[o] + sum_k x[n,k] * w[o,k]. */
-int cg_dense(Cg *c, const Node *nd)
-{
-	const Shape *xs = &c->g->nodes[nd->in[0]]->shape;
-	int64_t K = xs->d[1], O = nd->shape.d[1];
-	LLVMValueRef x = base(c, nd->in[0]), w = base(c, nd->in[1]), y = base(c, nd->id);
-	LLVMValueRef bias = nd->nin == 3 ? base(c, nd->in[2]) : NULL;
-	Loop ln, lo;
-	loop_open(c, &ln, ci(c, 0), dimv(c, xs, 0));
-	loop_open(c, &lo, ci(c, 0), ci(c, O));
-	LLVMValueRef v = dot(c, x, imul(c, ln.i, ci(c, K)), w, imul(c, lo.i, ci(c, K)), K);
-	if (bias)
-		v = f_add(c, ld(c, bias, lo.i), v);
-	st(c, y, iadd(c, imul(c, ln.i, ci(c, O)), lo.i), v);
-	loop_close(c, &lo);
-	loop_close(c, &ln);
-	return 0;
-}
-
-/* y[m,:] = sum_k a[m,k] * b[k,:]. */
-int cg_matmul(Cg *c, const Node *nd)
-{
-	const Shape *as = &c->g->nodes[nd->in[0]]->shape;
-	int64_t K = as->d[1], P = nd->shape.d[1];
-	LLVMValueRef a = base(c, nd->in[0]), b = base(c, nd->in[1]), y = base(c, nd->id);
-	Loop lm, lk, lp;
-	loop_open(c, &lm, ci(c, 0), dimv(c, as, 0));
-	LLVMValueRef yrow = imul(c, lm.i, ci(c, P));
-	cg_fill(c, y, yrow, ci(c, P), cf(c, 0));
-	loop_open(c, &lk, ci(c, 0), ci(c, K));
-	LLVMValueRef av = ld(c, a, iadd(c, imul(c, lm.i, ci(c, K)), lk.i));
-	LLVMValueRef brow = imul(c, lk.i, ci(c, P));
-	loop_open(c, &lp, ci(c, 0), ci(c, P));
-	LLVMValueRef at = iadd(c, yrow, lp.i);
-	LLVMValueRef yv = ld(c, y, at), bv = ld(c, b, iadd(c, brow, lp.i));
-	st(c, y, at, f_acc(c, yv, f_mul(c, av, bv)));
-	loop_close(c, &lp);
-	loop_close(c, &lk);
-	loop_close(c, &lm);
-	return 0;
-}
-
-/* y[m,k] = sum_p a[m,p] * b[k,p]: a row of a dotted with each row of b. */
-int cg_matmul_nt(Cg *c, const Node *nd)
-{
-	const Shape *as = &c->g->nodes[nd->in[0]]->shape;
-	int64_t P = as->d[1], K = nd->shape.d[1];
-	LLVMValueRef a = base(c, nd->in[0]), b = base(c, nd->in[1]), y = base(c, nd->id);
-	Loop lm, lk;
-	loop_open(c, &lm, ci(c, 0), dimv(c, as, 0));
-	loop_open(c, &lk, ci(c, 0), ci(c, K));
-	LLVMValueRef v = dot(c, a, imul(c, lm.i, ci(c, P)), b, imul(c, lk.i, ci(c, P)), P);
-	st(c, y, iadd(c, imul(c, lm.i, ci(c, K)), lk.i), v);
-	loop_close(c, &lk);
-	loop_close(c, &lm);
-	return 0;
-}
-
-/* y[k,:] = sum_m a[m,k] * b[m,:], m outermost: rows of b accumulate into
-** rows of y in order of m, so a sum over the batch has one fixed order. */
-int cg_matmul_tn(Cg *c, const Node *nd)
-{
-	const Shape *as = &c->g->nodes[nd->in[0]]->shape;
-	int64_t K = as->d[1], P = nd->shape.d[1];
-	LLVMValueRef a = base(c, nd->in[0]), b = base(c, nd->in[1]), y = base(c, nd->id);
-	cg_fill(c, y, ci(c, 0), ci(c, K * P), cf(c, 0));
-	Loop lm, lk, lp;
-	loop_open(c, &lm, ci(c, 0), dimv(c, as, 0));
-	loop_open(c, &lk, ci(c, 0), ci(c, K));
-	LLVMValueRef av = ld(c, a, iadd(c, imul(c, lm.i, ci(c, K)), lk.i));
-	LLVMValueRef yrow = imul(c, lk.i, ci(c, P)), brow = imul(c, lm.i, ci(c, P));
-	loop_open(c, &lp, ci(c, 0), ci(c, P));
-	LLVMValueRef at = iadd(c, yrow, lp.i);
-	LLVMValueRef yv = ld(c, y, at), bv = ld(c, b, iadd(c, brow, lp.i));
-	st(c, y, at, f_acc(c, yv, f_mul(c, av, bv)));
-	loop_close(c, &lp);
-	loop_close(c, &lk);
-	loop_close(c, &lm);
 	return 0;
 }
 

@@ -43,14 +43,28 @@ static LLVMValueRef unop(Cg *c, Op op, LLVMValueRef x)
 	}
 }
 
-/* y[i] = f(x[i]) over the whole tensor. */
+/* Elements of s per sample (all of them when s is not batched). */
+static int64_t per_sample(const Shape *s)
+{
+	int64_t k = 1;
+	for (int i = 0; i < s->rank; i++)
+		k *= s->d[i] == IR_N ? 1 : s->d[i];
+	return k;
+}
+
+/* y[i] = f(x[i]) over the whole tensor, in parallel chunks. */
 int cg_unary(Cg *c, const Node *nd)
 {
+	Par p;
+	LLVMValueRef lo, hi;
+	int par = par_range(c, &p, per_sample(&nd->shape), ir_batched(&nd->shape), 1, &lo, &hi);
 	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id);
 	Loop l;
-	loop_open(c, &l, ci(c, 0), dimsv(c, &nd->shape, 0, nd->shape.rank));
+	loop_open(c, &l, lo, hi);
 	st(c, y, l.i, unop(c, nd->op, ld(c, x, l.i)));
 	loop_close(c, &l);
+	if (par)
+		par_close(c, &p);
 	return 0;
 }
 
@@ -108,19 +122,32 @@ static int walk(const Shape *y, const Shape *a, const Shape *b, BDim out[IR_MAXD
 	return m;
 }
 
-/* Open the nest over the walk's dims; bounds[] gets each extent (n-scaled),
+/* Open the nest over the walk's dims, its outermost dim split into
+** parallel chunks when p is given and the nest is worth it (returns 1: end
+** with par_close after nest_close); bounds[] gets each extent (n-scaled),
 ** ia / ib the operands' element offsets at the innermost counters. */
-static void walk_open(Cg *c, const BDim *d, int m, Nest *s, LLVMValueRef bounds[IR_MAXDIM], LLVMValueRef *ia,
-                      LLVMValueRef *ib)
+static int walk_open(Cg *c, const BDim *d, int m, Nest *s, LLVMValueRef bounds[IR_MAXDIM], LLVMValueRef *ia,
+                     LLVMValueRef *ib, Par *p)
 {
+	int64_t inner = 1;
+	int split = p && m > 0;
+	for (int k = 1; k < m; k++) {
+		inner *= d[k].d;
+		split &= !d[k].n;
+	}
+	LLVMValueRef lo = ci(c, 0), hi = NULL;
+	int par = split && par_range(c, p, d[0].d, d[0].n, inner, &lo, &hi);
 	for (int k = 0; k < m; k++)
 		bounds[k] = d[k].n ? imul(c, ci(c, d[k].d), c->n) : ci(c, d[k].d);
-	nest_open(c, s, m, bounds);
+	s->depth = m;
+	for (int k = 0; k < m; k++)
+		loop_open(c, &s->l[k], k == 0 ? lo : ci(c, 0), k == 0 && par ? hi : bounds[k]);
 	*ia = ci(c, 0), *ib = ci(c, 0);
 	for (int k = 0; k < m; k++) {
 		*ia = iadd(c, *ia, imul(c, s->l[k].i, ci(c, d[k].s[0])));
 		*ib = iadd(c, *ib, imul(c, s->l[k].i, ci(c, d[k].s[1])));
 	}
+	return par;
 }
 
 /* a OP b in f32 (correctly rounded, as the interpreter's double then float);
@@ -145,13 +172,16 @@ int cg_binary(Cg *c, const Node *nd)
 	int m = walk(&nd->shape, &c->g->nodes[nd->in[0]]->shape, &c->g->nodes[nd->in[1]]->shape, d);
 	if (m < 0)
 		return cg_fail(c, nd, "operands do not broadcast to the result shape");
-	LLVMValueRef a = base(c, nd->in[0]), b = base(c, nd->in[1]), y = base(c, nd->id);
 	LLVMValueRef bounds[IR_MAXDIM], ia, ib;
 	Nest s;
-	walk_open(c, d, m, &s, bounds, &ia, &ib);
+	Par p;
+	int par = walk_open(c, d, m, &s, bounds, &ia, &ib, &p);
+	LLVMValueRef a = base(c, nd->in[0]), b = base(c, nd->in[1]), y = base(c, nd->id);
 	LLVMValueRef va = ld(c, a, ia), vb = ld(c, b, ib); /* sequenced: deterministic IR */
 	st(c, y, nest_flat(c, &s, bounds), binop(c, nd->op, va, vb));
 	nest_close(c, &s);
+	if (par)
+		par_close(c, &p);
 	return 0;
 }
 
@@ -162,12 +192,15 @@ int cg_broadcast(Cg *c, const Node *nd)
 	int m = walk(&nd->shape, &c->g->nodes[nd->in[0]]->shape, NULL, d);
 	if (m < 0)
 		return cg_fail(c, nd, "x does not broadcast to the result shape");
-	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id);
 	LLVMValueRef bounds[IR_MAXDIM], ix, unused;
 	Nest s;
-	walk_open(c, d, m, &s, bounds, &ix, &unused);
+	Par p;
+	int par = walk_open(c, d, m, &s, bounds, &ix, &unused, &p);
+	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id);
 	st(c, y, nest_flat(c, &s, bounds), ld(c, x, ix));
 	nest_close(c, &s);
+	if (par)
+		par_close(c, &p);
 	return 0;
 }
 
@@ -187,7 +220,7 @@ int cg_sumto(Cg *c, const Node *nd)
 	int red = m > 0 && d[m - 1].s[1] == 0;   /* innermost dim summed: reduce in a register */
 	LLVMValueRef bounds[IR_MAXDIM], ix, iy, acc = NULL;
 	Nest s;
-	walk_open(c, d, m - red, &s, bounds, &ix, &iy);
+	walk_open(c, d, m - red, &s, bounds, &ix, &iy, NULL);
 	if (red) {
 		Loop l;
 		acc = var_new(c, cf(c, 0));

@@ -1,114 +1,12 @@
 /*
-** cg_grad.c -- the gradients of the window ops and of the global max/min:
-** conv2d_dx, conv2d_dw, maxpool_dx, avgpool_dx, gsel_dx.
-**
-** conv2d_dx scatters: for each input plane (n, c) and each output row of
-** each channel o, every tap (kh, kw) adds w * dy[n,o,oh,:] into one input
-** row, so the innermost loop is contiguous in dy (and in dx when the stride
-** is 1), exactly the forward conv's row loop transposed. conv2d_dw is one
-** dot product per (n, o, c, kh, kw) over the output plane, the innermost
-** loop contiguous in dy (and in x at stride 1), added into dw in order of
-** n: one fixed summation order for every batch, whatever the thread count.
-** The pool gradients scatter each window's dy into a zeroed plane.
+** cg_grad.c -- the gradients of the pooling ops and of the global max/min:
+** maxpool_dx, avgpool_dx, gsel_dx (the conv gradients are GEMMs:
+** cg_conv_grad.c). The pool gradients scatter each window's dy into a
+** zeroed plane.
 */
 #include "cg.h"
 
 #include <math.h>
-
-/* Window geometry shared by the conv gradients. */
-typedef struct Win {
-	int64_t C, H, W, O, KH, KW, OH, OW, sh, sw, ph, pw;
-} Win;
-
-/* The geometry of a conv of x[N,C,H,W] by w[O,C,KH,KW] giving dy[N,O,OH,OW]. */
-static Win win(const Shape *x, const Shape *w, const Shape *dy, const Node *nd)
-{
-	return (Win){x->d[1], x->d[2], x->d[3], w->d[0], w->d[2], w->d[3], dy->d[2], dy->d[3],
-	             nd->a.stride[0], nd->a.stride[1], nd->a.pad[0], nd->a.pad[1]};
-}
-
-/* Row-major index ((a*B + b)*C + c)*D of a 4-d tensor's row start. */
-static LLVMValueRef row4(Cg *c, LLVMValueRef a, int64_t B, LLVMValueRef b, int64_t C, LLVMValueRef cc, int64_t D)
-{
-	return imul(c, iadd(c, imul(c, iadd(c, imul(c, a, ci(c, B)), b), ci(c, C)), cc), ci(c, D));
-}
-
-/* dx[n,c,oh*sh-ph+kh, ow*sw-pw+kw] += w[o,c,kh,kw] * dy[n,o,oh,ow]. */
-int cg_conv2d_dx(Cg *c, const Node *nd)
-{
-	const Shape *ds = &c->g->nodes[nd->in[0]]->shape, *ws = &c->g->nodes[nd->in[1]]->shape;
-	Win k = win(&nd->shape, ws, ds, nd);
-	LLVMValueRef dy = base(c, nd->in[0]), w = base(c, nd->in[1]), dx = base(c, nd->id);
-	Loop ln, lc, lo, loh, lkh, lkw, low;
-	loop_open(c, &ln, ci(c, 0), dimv(c, &nd->shape, 0));
-	loop_open(c, &lc, ci(c, 0), ci(c, k.C));
-	LLVMValueRef plane = imul(c, iadd(c, imul(c, ln.i, ci(c, k.C)), lc.i), ci(c, k.H * k.W));
-	cg_fill(c, dx, plane, ci(c, k.H * k.W), cf(c, 0));
-	loop_open(c, &lo, ci(c, 0), ci(c, k.O));
-	loop_open(c, &loh, ci(c, 0), ci(c, k.OH));
-	LLVMValueRef dyrow = row4(c, ln.i, k.O, lo.i, k.OH, loh.i, k.OW);
-	loop_open(c, &lkh, ci(c, 0), ci(c, k.KH));
-	LLVMValueRef ih;
-	LLVMBasicBlockRef join = cg_row_in_bounds(c, loh.i, lkh.i, k.sh, k.ph, k.H, &ih);
-	LLVMValueRef dxrow = iadd(c, plane, imul(c, ih, ci(c, k.W)));
-	LLVMValueRef wrow = row4(c, lo.i, k.C, lc.i, k.KH, lkh.i, k.KW);
-	loop_open(c, &lkw, ci(c, 0), ci(c, k.KW));
-	LLVMValueRef wv = ld(c, w, iadd(c, wrow, lkw.i)), from, to;
-	cg_span(c, lkw.i, k.sw, k.pw, k.W, k.OW, &from, &to);
-	LLVMValueRef xoff = isub(c, iadd(c, dxrow, lkw.i), ci(c, k.pw));
-	loop_open(c, &low, from, to);
-	LLVMValueRef at = iadd(c, xoff, imul(c, low.i, ci(c, k.sw)));
-	LLVMValueRef dv = ld(c, dy, iadd(c, dyrow, low.i));
-	st(c, dx, at, f_acc(c, ld(c, dx, at), f_mul(c, wv, dv)));
-	low.keep = 1;
-	loop_close(c, &low);
-	loop_close(c, &lkw);
-	if_close(c, join);
-	loop_close(c, &lkh);
-	loop_close(c, &loh);
-	loop_close(c, &lo);
-	loop_close(c, &lc);
-	loop_close(c, &ln);
-	return 0;
-}
-
-/* dw[o,c,kh,kw] = sum_n (sum_{oh,ow} dy[n,o,oh,ow] * x[n,c,oh*sh-ph+kh, ow*sw-pw+kw]). */
-int cg_conv2d_dw(Cg *c, const Node *nd)
-{
-	const Shape *xs = &c->g->nodes[nd->in[0]]->shape, *ds = &c->g->nodes[nd->in[1]]->shape;
-	Win k = win(xs, &nd->shape, ds, nd);
-	LLVMValueRef x = base(c, nd->in[0]), dy = base(c, nd->in[1]), dw = base(c, nd->id);
-	cg_fill(c, dw, ci(c, 0), ci(c, k.O * k.C * k.KH * k.KW), cf(c, 0));
-	Loop ln, lo, lc, lkh, lkw, loh, low;
-	loop_open(c, &ln, ci(c, 0), dimv(c, xs, 0));
-	loop_open(c, &lo, ci(c, 0), ci(c, k.O));
-	loop_open(c, &lc, ci(c, 0), ci(c, k.C));
-	loop_open(c, &lkh, ci(c, 0), ci(c, k.KH));
-	loop_open(c, &lkw, ci(c, 0), ci(c, k.KW));
-	LLVMValueRef acc = var_new(c, cf(c, 0)), from, to, ih;
-	cg_span(c, lkw.i, k.sw, k.pw, k.W, k.OW, &from, &to);
-	loop_open(c, &loh, ci(c, 0), ci(c, k.OH));
-	LLVMBasicBlockRef join = cg_row_in_bounds(c, loh.i, lkh.i, k.sh, k.ph, k.H, &ih);
-	LLVMValueRef xrow = imul(c, iadd(c, imul(c, iadd(c, imul(c, ln.i, ci(c, k.C)), lc.i), ci(c, k.H)), ih), ci(c, k.W));
-	LLVMValueRef xoff = isub(c, iadd(c, xrow, lkw.i), ci(c, k.pw));
-	LLVMValueRef dyrow = row4(c, ln.i, k.O, lo.i, k.OH, loh.i, k.OW);
-	loop_open(c, &low, from, to);
-	LLVMValueRef xv = ld(c, x, iadd(c, xoff, imul(c, low.i, ci(c, k.sw))));
-	LLVMValueRef dv = ld(c, dy, iadd(c, dyrow, low.i));
-	var_set(c, acc, f_acc(c, var_get(c, acc), f_mul(c, dv, xv)));
-	low.keep = 1;
-	loop_close(c, &low);
-	if_close(c, join);
-	loop_close(c, &loh);
-	LLVMValueRef at = iadd(c, row4(c, lo.i, k.C, lc.i, k.KH, lkh.i, k.KW), lkw.i);
-	st(c, dw, at, f_add(c, ld(c, dw, at), var_get(c, acc)));
-	loop_close(c, &lkw);
-	loop_close(c, &lkh);
-	loop_close(c, &lc);
-	loop_close(c, &lo);
-	loop_close(c, &ln);
-	return 0;
-}
 
 /* One pooling window: rows [*h0 + *klo, *h0 + *khi) of the input lie in
 ** bounds, for output index o along a dim of size H (kernel K, stride s, pad p). */

@@ -160,14 +160,23 @@ int cg_dropout(Cg *c, const Node *nd)
 	if (nd->a.mode != MODE_TRAIN && nd->a.mode != MODE_MC)
 		return cg_fail(c, nd, "mode=%s, expected off, train or mc", ir_mode_name(nd->a.mode));
 	float p = nd->a.p;
+	int64_t k = 1;
+	for (int i = 0; i < nd->shape.rank; i++)
+		k *= nd->shape.d[i] == IR_N ? 1 : nd->shape.d[i];
+	Par par;
+	LLVMValueRef lo, hi;
+	/* a uniform costs tens of element copies: chunks of about 1K elements */
+	int split = par_range(c, &par, k, ir_batched(&nd->shape), 16, &lo, &hi);
 	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id);
 	LLVMValueRef seed = ctx_u64(c, offsetof(RtCtx, seed)), step = ctx_u64(c, offsetof(RtCtx, step));
 	Loop l;
-	loop_open(c, &l, ci(c, 0), dimsv(c, &nd->shape, 0, nd->shape.rank));
+	loop_open(c, &l, lo, hi);
 	LLVMValueRef u = call_uniform(c, seed, step, nd->a.stream, l.i);
 	LLVMValueRef keep = LLVMBuildFCmp(c->b, LLVMRealOGE, u, cf(c, p), "");
 	LLVMValueRef v = f_div(c, ld(c, x, l.i), cf(c, 1.0f - p));
 	st(c, y, l.i, LLVMBuildSelect(c->b, keep, v, cf(c, 0), ""));
 	loop_close(c, &l);
+	if (split)
+		par_close(c, &par);
 	return 0;
 }

@@ -97,3 +97,23 @@ void par_close(Cg *c, Par *p)
 	LLVMPositionBuilderAtEnd(c->ab, c->allocas);
 	LLVMPositionBuilderAtEnd(c->b, p->kat);
 }
+
+/* Elements a chunk of a streaming loop should cover: enough that the
+** pool's hand-off (a few microseconds) is small beside the work. */
+#define GRAIN 16384
+
+int par_range(Cg *c, Par *p, int64_t d, int batched, int64_t inner, LLVMValueRef *lo, LLVMValueRef *hi)
+{
+	int64_t grain = inner >= GRAIN ? 1 : GRAIN / (inner > 0 ? inner : 1);
+	if (!batched && d * (inner > 0 ? inner : 1) < 2 * GRAIN) {
+		*lo = ci(c, 0);
+		*hi = ci(c, d);
+		return 0;
+	}
+	LLVMValueRef total = batched ? imul(c, ci(c, d), c->n) : ci(c, d);
+	par_open(c, p, iceildiv(c, total, grain), 0);
+	total = batched ? imul(c, ci(c, d), c->n) : ci(c, d);   /* again, in the task */
+	*lo = imul(c, p->chunk, ci(c, grain));
+	*hi = imin(c, total, iadd(c, *lo, ci(c, grain)));
+	return 1;
+}

@@ -1,0 +1,101 @@
+/*
+** cg_conv_grad.c -- conv2d_dx and conv2d_dw as GEMMs (gemm.c) over column
+** matrices (im2col.c), in parallel chunks (par.c).
+**
+** conv2d_dx: per (sample, block of input channels) chunk, the columns of
+** those channels' taps are w^T dy[n] (a GEMM into scratch), scattered back
+** onto the input plane (col2im); a direct 1x1 conv writes dx straight from
+** the GEMM. Chunks own disjoint channels of dx.
+**
+** conv2d_dw: per block of input channels, dw[:, block] = sum over samples
+** and over blocks of output rows of dy[n] . im2col(x[n])^T, the transposed
+** column matrix built a block of rows at a time. A chunk owns its columns
+** of dw and sums samples, then positions, in increasing order, so the
+** result is the same at any thread count and batch split.
+*/
+#include "cg.h"
+
+/* The largest divisor of C whose taps (times kk) fit in at most cap, at least 1. */
+static int64_t channel_block(int64_t C, int64_t kk, int64_t cap)
+{
+	int64_t best = 1;
+	for (int64_t d = 1; d <= C; d++)
+		if (C % d == 0 && d * kk <= cap)
+			best = d;
+	return best;
+}
+
+/* dx[n, c, ih, iw] = sum_{o,kh,kw} w[o,c,kh,kw] dy[n,o,oh,ow] over the taps that reach (ih, iw). */
+int cg_conv2d_dx(Cg *c, const Node *nd)
+{
+	const Shape *ds = &c->g->nodes[nd->in[0]]->shape, *ws = &c->g->nodes[nd->in[1]]->shape;
+	Conv k = cg_conv_geom(&nd->shape, ws, ds, nd);
+	int64_t kk = k.KH * k.KW;
+	int64_t cb = channel_block(k.C, kk * k.P, k.direct ? k.C * k.P : 131072), nb = k.C / cb;
+	Par p;
+	par_open(c, &p, imul(c, c->n, ci(c, nb)), k.direct ? 0 : cb * kk * k.P * 4);
+	LLVMValueRef dy = base(c, nd->in[0]), w = base(c, nd->in[1]), dx = base(c, nd->id);
+	LLVMValueRef s = LLVMBuildUDiv(c->b, p.chunk, ci(c, nb), "");
+	LLVMValueRef c0 = imul(c, LLVMBuildURem(c->b, p.chunk, ci(c, nb), ""), ci(c, cb));
+	LLVMValueRef dxs = cg_at(c, dx, imul(c, s, ci(c, k.C * k.H * k.W)));
+	Gemm g = {.M = ci(c, cb * kk), .N = ci(c, k.P), .K = ci(c, k.O), .a = cg_at(c, w, imul(c, c0, ci(c, kk))),
+	          .rsa = ci(c, 1), .csa = ci(c, k.R), .b = cg_at(c, dy, imul(c, s, ci(c, k.O * k.P))), .ldb = ci(c, k.P),
+	          .ldc = ci(c, k.P)};
+	g.c = k.direct ? cg_at(c, dxs, imul(c, c0, ci(c, k.H * k.W))) : p.scratch;
+	cg_gemm(c, &g);
+	if (!k.direct)
+		cg_col2im(c, &k, p.scratch, dxs, c0, cb * kk);
+	par_close(c, &p);
+	return 0;
+}
+
+/* The channel block of conv2d_dw: its taps are the GEMM's columns, best
+** when they fill whole vector tiles (up to 192 of them). */
+static int64_t dw_block(const Conv *k, int w)
+{
+	int64_t kk = k->KH * k->KW, best = 1;
+	double score = 0;
+	for (int64_t d = 1; d <= k->C; d++) {
+		int64_t n = d * kk, tiles = (n + 2 * w - 1) / (2 * w);
+		if (k->C % d || (n > 192 && d > 1))
+			continue;
+		double sc = (double)n / (double)(tiles * 2 * w) + (double)n * 1e-6;
+		if (sc > score)
+			score = sc, best = d;
+	}
+	return best;
+}
+
+/* dw[o,c,kh,kw] = sum_n sum_{oh,ow} dy[n,o,oh,ow] x[n,c,oh*sh-ph+kh, ow*sw-pw+kw]. */
+int cg_conv2d_dw(Cg *c, const Node *nd)
+{
+	const Shape *xs = &c->g->nodes[nd->in[0]]->shape, *ds = &c->g->nodes[nd->in[1]]->shape;
+	Conv k = cg_conv_geom(xs, &nd->shape, ds, nd);
+	int64_t kk = k.KH * k.KW, cb = dw_block(&k, c->avx512 ? 16 : 8), nb = k.C / cb, ncol = cb * kk;
+	int64_t rows = 256 / k.OW < 1 ? 1 : 256 / k.OW > k.OH ? k.OH : 256 / k.OW;
+	Par p;
+	par_open(c, &p, ci(c, nb), rows * k.OW * ncol * 4);
+	LLVMValueRef x = base(c, nd->in[0]), dy = base(c, nd->in[1]), dw = base(c, nd->id);
+	LLVMValueRef c0 = imul(c, p.chunk, ci(c, cb));
+	LLVMValueRef dwc = cg_at(c, dw, imul(c, c0, ci(c, kk)));
+	Loop lo, lj, ls, lb;
+	loop_open(c, &lo, ci(c, 0), ci(c, k.O));
+	loop_open(c, &lj, ci(c, 0), ci(c, ncol));
+	st(c, dwc, iadd(c, imul(c, lo.i, ci(c, k.R)), lj.i), cf(c, 0));
+	loop_close(c, &lj);
+	loop_close(c, &lo);
+	loop_open(c, &ls, ci(c, 0), c->n);
+	LLVMValueRef xs0 = cg_at(c, x, imul(c, ls.i, ci(c, k.C * k.H * k.W)));
+	loop_open(c, &lb, ci(c, 0), ci(c, (k.OH + rows - 1) / rows));
+	LLVMValueRef oh0 = imul(c, lb.i, ci(c, rows)), oh1 = imin(c, ci(c, k.OH), iadd(c, oh0, ci(c, rows)));
+	cg_im2col(c, &k, xs0, p.scratch, imul(c, c0, ci(c, kk)), ncol, oh0, oh1, ci(c, ncol), 1);
+	Gemm g = {.M = ci(c, k.O), .N = ci(c, ncol), .K = imul(c, isub(c, oh1, oh0), ci(c, k.OW)),
+	          .a = cg_at(c, dy, iadd(c, imul(c, ls.i, ci(c, k.O * k.P)), imul(c, oh0, ci(c, k.OW)))),
+	          .rsa = ci(c, k.P), .csa = ci(c, 1), .b = p.scratch, .ldb = ci(c, ncol), .c = dwc, .ldc = ci(c, k.R),
+	          .acc = 1};
+	cg_gemm(c, &g);
+	loop_close(c, &lb);
+	loop_close(c, &ls);
+	par_close(c, &p);
+	return 0;
+}
