@@ -7,7 +7,8 @@
 ** onto the input plane (col2im); a direct 1x1 conv writes dx straight from
 ** the GEMM. Chunks own disjoint channels of dx.
 **
-** conv2d_dw: per block of input channels, dw[:, block] = sum over samples
+** conv2d_dw: per block of input channels (and of output channels when
+** there are few input blocks), dw[:, block] = sum over samples
 ** and over blocks of output rows of dy[n] . im2col(x[n])^T, the transposed
 ** column matrix built a block of rows at a time. A chunk owns its columns
 ** of dw and sums samples, then positions, in increasing order, so the
@@ -50,14 +51,15 @@ int cg_conv2d_dx(Cg *c, const Node *nd)
 }
 
 /* The channel block of conv2d_dw: its taps are the GEMM's columns, best
-** when they fill whole vector tiles (up to 192 of them). */
+** when they fill whole vector tiles (up to 192 of them), with at least 4
+** blocks where there are 4 channels. */
 static int64_t dw_block(const Conv *k, int w)
 {
 	int64_t kk = k->KH * k->KW, best = 1;
 	double score = 0;
 	for (int64_t d = 1; d <= k->C; d++) {
 		int64_t n = d * kk, tiles = (n + 2 * w - 1) / (2 * w);
-		if (k->C % d || (n > 192 && d > 1))
+		if (k->C % d || (n > 192 && d > 1) || (d > 1 && k->C / d < 4))
 			continue;
 		double sc = (double)n / (double)(tiles * 2 * w) + (double)n * 1e-6;
 		if (sc > score)
@@ -73,13 +75,22 @@ int cg_conv2d_dw(Cg *c, const Node *nd)
 	Conv k = cg_conv_geom(xs, &nd->shape, ds, nd);
 	int64_t kk = k.KH * k.KW, cb = dw_block(&k, c->avx512 ? 16 : 8), nb = k.C / cb, ncol = cb * kk;
 	int64_t rows = 256 / k.OW < 1 ? 1 : 256 / k.OW > k.OH ? k.OH : 256 / k.OW;
+	/* fewer than 4 channel blocks: split the output channels too, in blocks
+	** of whole row tiles (each block builds its own column matrix) */
+	int64_t mr = c->avx512 ? 12 : 6, nob = nb >= 4 ? 1 : (4 + nb - 1) / nb;
+	if (nob > k.O / (2 * mr))
+		nob = k.O / (2 * mr) > 1 ? k.O / (2 * mr) : 1;
+	int64_t ob = ((k.O + nob - 1) / nob + mr - 1) / mr * mr;
+	nob = (k.O + ob - 1) / ob;
 	Par p;
-	par_open(c, &p, ci(c, nb), rows * k.OW * ncol * 4);
+	par_open(c, &p, ci(c, nb * nob), rows * k.OW * ncol * 4);
 	LLVMValueRef x = base(c, nd->in[0]), dy = base(c, nd->in[1]), dw = base(c, nd->id);
-	LLVMValueRef c0 = imul(c, p.chunk, ci(c, cb));
-	LLVMValueRef dwc = cg_at(c, dw, imul(c, c0, ci(c, kk)));
+	LLVMValueRef c0 = imul(c, LLVMBuildUDiv(c->b, p.chunk, ci(c, nob), ""), ci(c, cb));
+	LLVMValueRef o0 = imul(c, LLVMBuildURem(c->b, p.chunk, ci(c, nob), ""), ci(c, ob));
+	LLVMValueRef no = nob == 1 ? ci(c, k.O) : isub(c, imin(c, ci(c, k.O), iadd(c, o0, ci(c, ob))), o0);
+	LLVMValueRef dwc = cg_at(c, dw, iadd(c, imul(c, o0, ci(c, k.R)), imul(c, c0, ci(c, kk))));
 	Loop lo, lj, ls, lb;
-	loop_open(c, &lo, ci(c, 0), ci(c, k.O));
+	loop_open(c, &lo, ci(c, 0), no);
 	loop_open(c, &lj, ci(c, 0), ci(c, ncol));
 	st(c, dwc, iadd(c, imul(c, lo.i, ci(c, k.R)), lj.i), cf(c, 0));
 	loop_close(c, &lj);
@@ -89,8 +100,9 @@ int cg_conv2d_dw(Cg *c, const Node *nd)
 	loop_open(c, &lb, ci(c, 0), ci(c, (k.OH + rows - 1) / rows));
 	LLVMValueRef oh0 = imul(c, lb.i, ci(c, rows)), oh1 = imin(c, ci(c, k.OH), iadd(c, oh0, ci(c, rows)));
 	cg_im2col(c, &k, xs0, p.scratch, imul(c, c0, ci(c, kk)), ncol, oh0, oh1, ci(c, ncol), 1);
-	Gemm g = {.M = ci(c, k.O), .N = ci(c, ncol), .K = imul(c, isub(c, oh1, oh0), ci(c, k.OW)),
-	          .a = cg_at(c, dy, iadd(c, imul(c, ls.i, ci(c, k.O * k.P)), imul(c, oh0, ci(c, k.OW)))),
+	Gemm g = {.M = no, .N = ci(c, ncol), .K = imul(c, isub(c, oh1, oh0), ci(c, k.OW)),
+	          .a = cg_at(c, dy, iadd(c, imul(c, iadd(c, imul(c, ls.i, ci(c, k.O)), o0), ci(c, k.P)),
+	                                 imul(c, oh0, ci(c, k.OW)))),
 	          .rsa = ci(c, k.P), .csa = ci(c, 1), .b = p.scratch, .ldb = ci(c, ncol), .c = dwc, .ldc = ci(c, k.R),
 	          .acc = 1};
 	cg_gemm(c, &g);

@@ -185,6 +185,8 @@ static const Case train_cases[] = {
 	 "%1 = param \"w\" : f32[7,5,1,1]\n%2 = conv2d_dx %0, %1 stride=1 pad=0 shape=[N,5,20,20]\noutput \"y\" %2\n"},
 	{"conv2d_dw gemm: 13x32x3x3 over 300 positions", 0, X4(32, 20, 15) "%1 = input \"dy\" : f32[N,13,20,15]\n"
 	 "%2 = conv2d_dw %0, %1 stride=1 pad=1 shape=[13,32,3,3]\noutput \"y\" %2\n"},
+	{"conv2d_dw gemm: 3 channels, output-channel blocks", 0, X4(3, 12, 12) "%1 = input \"dy\" : f32[N,30,12,12]\n"
+	 "%2 = conv2d_dw %0, %1 stride=1 pad=1 shape=[30,3,3,3]\noutput \"y\" %2\n"},
 	{"conv2d_dw gemm: 1x1, 7 channels", 0, X4(5, 20, 20) "%1 = input \"dy\" : f32[N,7,20,20]\n"
 	 "%2 = conv2d_dw %0, %1 stride=1 pad=0 shape=[7,5,1,1]\noutput \"y\" %2\n"},
 	{"conv2d_dw s1 p1", 0, X4(3, 8, 8) "%1 = input \"dy\" : f32[N,4,8,8]\n"
