@@ -29,7 +29,7 @@ LIB = lib
 DEPS_PKGS = llvm-19-dev liblua5.4-dev lua5.4 libcjson-dev libopenblas-dev zlib1g-dev \
             libpng-dev libjpeg62-turbo-dev pkg-config dataset-fashion-mnist python3 python3-numpy clang-19 libclang-rt-19-dev
 
-IR_SRC      = $(wildcard compiler/ir/*.c compiler/passes/*.c compiler/interp/*.c)
+IR_SRC      = $(wildcard compiler/ir/*.c compiler/passes/*.c compiler/interp/*.c compiler/kernel/*.c)
 COMPILE_SRC = compiler/compile.c
 CG_SRC      = $(wildcard compiler/codegen/*.c)
 FE_SRC      = $(wildcard frontend/*.c)

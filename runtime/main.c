@@ -579,7 +579,7 @@ enum { B_ENTRY = 1, B_BATCH, B_STEPS, B_REPEAT, B_THREADS, B_PROFILE, B_WARMUP }
 ** one JSON line of timings on synthetic data (bench/ compares it with PyTorch). */
 static int cmd_bench(const Cmd *c, const char **vals[], int nvals[])
 {
-	uint64_t batch = 64, steps = 20, repeat = 5, threads = 1, warmup = 3;
+	uint64_t batch = 64, steps = 20, repeat = 5, threads = (uint64_t)ncpus(), warmup = 3;
 	const char *name = nvals[B_ENTRY] ? vals[B_ENTRY][0] : "train_adam";
 	if ((nvals[B_BATCH] && parse_u64(vals[B_BATCH][0], 1, 1 << 20, &batch)) ||
 	    (nvals[B_STEPS] && parse_u64(vals[B_STEPS][0], 1, 1 << 20, &steps)) ||
@@ -641,7 +641,7 @@ static const Flag predict_flags[] = {
 	 "(just FILE if there is one)"},
 	{"output", 'o', "[NAME=]FILE", 1, "also save an output as .npy (just FILE: the first output)"},
 	{"batch", 'b', "B", 0, "run at most B samples at a time (default: all at once)"},
-	{"threads", 't', "T", 0, "no effect yet: the model runs on one thread"},
+	{"threads", 't', "T", 0, "threads the model runs on (default: every CPU); the results do not depend on it"},
 	{"quiet", 'q', NULL, 0, "print nothing on stdout (with -o)"},
 	{"normalize", 0, "M,S[,...]", 0, "normalise images per channel (default: as the checkpoint "
 	 "was trained, else none)"},
@@ -668,7 +668,7 @@ static const Flag mc_flags[] = {
 	{"samples", 'T', "T", 0, "stochastic passes (default 30)"},
 	{"seed", 0, "S", 0, "dropout seed (default 0); the same seed gives the same numbers"},
 	{"batch", 'b', "B", 0, "passes per call of the model (default: all T at once)"},
-	{"threads", 't', "T", 0, "no effect yet: the model runs on one thread"},
+	{"threads", 't', "T", 0, "threads the model runs on (default: every CPU); the results do not depend on it"},
 	{"json", 0, NULL, 0, "print JSON instead of tables"},
 	{"normalize", 0, "M,S[,...]", 0, "normalise images per channel (default: as the checkpoint "
 	 "was trained, else none)"},
@@ -710,7 +710,8 @@ static const Flag train_flags[] = {
 	{"out", 'o', "RUNDIR", 0, "directory for best/last.safetensors and metrics.jsonl"},
 	{"resume", 0, "CKPT", 0, "continue the run of RUNDIR/last.safetensors exactly"},
 	{"weights", 'w', "FILE", 0, "start from these weights instead of a fresh initialisation"},
-	{"threads", 't', "T", 0, "threads decoding image files while loading data (default: every CPU); the model runs on one thread"},
+	{"threads", 't', "T", 0, "threads the model runs on and that decode image files (default: every CPU); "
+	 "the results do not depend on it"},
 	{0},
 };
 _Static_assert(sizeof train_flags / sizeof train_flags[0] == T_NFLAGS + 1, "train flags");
@@ -720,7 +721,8 @@ static const Flag eval_flags[] = {
 	{"data", 'd', "[INPUT=]SPEC", 1, "labelled data (docs/data.md); one per image input as "
 	 "INPUT=SPEC"},
 	{"batch", 'b', "B", 0, "samples at a time (default 32)"},
-	{"threads", 't', "T", 0, "threads decoding image files while loading data (default: every CPU); the model runs on one thread"},
+	{"threads", 't', "T", 0, "threads the model runs on and that decode image files (default: every CPU); "
+	 "the results do not depend on it"},
 	{"json", 0, NULL, 0, "print the metrics as JSON"},
 	{"label-task", 0, "NAME", 0, "the task the labels are for (default: the model's only task)"},
 	{"task", 0, "INPUT=TASK", 1, "the task INPUT's dataset's labels are for (as in train)"},
@@ -739,7 +741,7 @@ static const Flag bench_flags[] = {
 	{"batch", 'b', "B", 0, "samples per call (default 64)"},
 	{"steps", 0, "S", 0, "calls per round (default 20)"},
 	{"repeat", 0, "R", 0, "rounds; the median is reported (default 5)"},
-	{"threads", 't', "T", 0, "passed to the model, which runs on one thread yet (default 1)"},
+	{"threads", 't', "T", 0, "threads the model runs on (default: every CPU)"},
 	{"profile", 0, NULL, 0, "after the JSON line, a table of the timed calls' kernels: time, "
 	 "share and GFLOP/s (or GB/s) of each, slowest first"},
 	{"warmup", 0, "W", 0, "untimed calls before the first round (default 3)"},

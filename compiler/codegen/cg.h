@@ -13,6 +13,7 @@
 #define LUNAC_CG_H
 
 #include "codegen.h"
+#include "../kernel/kernel.h"
 
 #include <llvm-c/Core.h>
 
@@ -55,6 +56,8 @@ typedef struct Cg {
 	LLVMTypeRef f32, i32, i64, ptr, voidt;
 	const char *cpu, *features;                 /* target, for function attributes */
 	int avx512;                                 /* features enable avx512f */
+	Target tgt;                                 /* the vector shape the schedules are for */
+	Sched sched;                                /* the kernel being built's (kernel.h) */
 	Arena arena;                                /* everything below; freed once at the end */
 	LLVMValueRef *constg;                       /* CONST node id -> its private global (per entry) */
 	int *constn;                                /* CONST node id -> that global's number, 0: none */
@@ -260,13 +263,6 @@ void cg_gemm(Cg *c, const Gemm *g);
 
 /* ---- im2col.c: convolutions as GEMMs ---- */
 
-/* A convolution of x[N,C,H,W] by w[O,C,KH,KW] giving y[N,O,OH,OW]: its
-** geometry, R = C*KH*KW rows of a column matrix, P = OH*OW columns. */
-typedef struct Conv {
-	int64_t C, H, W, O, KH, KW, OH, OW, sh, sw, ph, pw, R, P;
-	int direct;     /* 1x1, stride 1, no padding: x itself is the column matrix */
-} Conv;
-Conv cg_conv_geom(const Shape *x, const Shape *w, const Shape *y, const Node *nd);
 /* The column matrix of one sample x (its C*H*W floats), rows [r0, r0+R)
 ** and output rows [oh0, oh1): element (r, (oh-oh0)*OW + ow) is
 ** x[c, oh*sh-ph+kh, ow*sw-pw+kw] for r0 + r = (c*KH + kh)*KW + kw (0 where
@@ -296,11 +292,14 @@ void par_open(Cg *c, Par *p, LLVMValueRef nchunks, int64_t scratch_bytes);
 /* End the task and continue in the kernel after the call. */
 void par_close(Cg *c, Par *p);
 /* An outer loop over [0, d) (times n when batched) whose iterations each
-** cover `inner` elements, split into chunks of about 16K elements: opens
-** the task and sets [*lo, *hi) to the chunk's iterations, returning 1 (end
-** it with par_close); or, for loops too short to split, returns 0 with
-** [*lo, *hi) the whole loop and the builder still in the kernel. */
-int par_range(Cg *c, Par *p, int64_t d, int batched, int64_t inner, LLVMValueRef *lo, LLVMValueRef *hi);
+** cover `inner` elements (times n when inner_batched), split into chunks
+** of about 16K elements: opens the task and sets [*lo, *hi) to the chunk's
+** iterations, returning 1 (end it with par_close); or, when the kernel's
+** schedule is serial (c->sched), returns 0 with [*lo, *hi) the whole loop
+** and the builder still in the kernel. The chunks depend on d, inner and n
+** only. */
+int par_range(Cg *c, Par *p, int64_t d, int batched, int64_t inner, int inner_batched, LLVMValueRef *lo,
+              LLVMValueRef *hi);
 
 /* cg_descriptor_entries with the reason for a failure in e; t (the target
 ** recorded as "target") may be NULL for the host's. */

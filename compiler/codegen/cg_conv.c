@@ -36,34 +36,18 @@ LLVMBasicBlockRef cg_row_in_bounds(Cg *c, LLVMValueRef oh, LLVMValueRef kh, int6
 	return if_open(c, LLVMBuildICmp(c->b, LLVMIntULT, *ih, ci(c, H), ""));
 }
 
-/* Output rows per chunk of a conv: about 256 output positions, so a block
-** of the column matrix (KC x that) stays in L2 while the GEMM reads it. */
-static int64_t conv_rows(const Conv *k)
-{
-	int64_t r = 256 / k->OW;
-	return r < 1 ? 1 : r > k->OH ? k->OH : r;
-}
-
 /* y[n] = w . im2col(x[n]) + b, a GEMM per (sample, block of output rows,
-** block of output channels) chunk: the column matrix of the chunk's rows
-** is built in its scratch (x[n] itself for a direct 1x1 conv). Channel
-** blocks exist only where a sample has fewer than 4 row blocks, to give
-** batch 1 chunks for every thread. */
+** block of output channels) chunk (the schedule's, kernel/schedule.c): the
+** column matrix of the chunk's rows is built in its scratch (x[n] itself
+** for a direct 1x1 conv). */
 int cg_conv2d(Cg *c, const Node *nd)
 {
 	const Shape *xs = &c->g->nodes[nd->in[0]]->shape, *ws = &c->g->nodes[nd->in[1]]->shape;
-	Conv k = cg_conv_geom(xs, ws, &nd->shape, nd);
-	int64_t rows = conv_rows(&k), npb = (k.OH + rows - 1) / rows, nob = 1, mr = c->avx512 ? 12 : 6;
-	if (npb < 4) {
-		nob = (4 + npb - 1) / npb;
-		if (nob > k.O / (2 * mr))
-			nob = k.O / (2 * mr) > 0 ? k.O / (2 * mr) : 1;
-	}
-	int64_t ob = (k.O + nob - 1) / nob;
-	ob = (ob + mr - 1) / mr * mr;
-	nob = (k.O + ob - 1) / ob;
+	Conv k = kern_conv(xs, ws, &nd->shape, nd);
+	const Sched *sc = &c->sched;
+	int64_t rows = sc->rows, nob = sc->nob, ob = sc->ob, npb = sc->chunks_per_n / nob;
 	Par p;
-	par_open(c, &p, imul(c, c->n, ci(c, npb * nob)), k.direct ? 0 : k.R * rows * k.OW * 4);
+	par_open(c, &p, imul(c, c->n, ci(c, npb * nob)), sc->scratch);
 	LLVMValueRef x = base(c, nd->in[0]), w = base(c, nd->in[1]), y = base(c, nd->id);
 	LLVMValueRef s = LLVMBuildUDiv(c->b, p.chunk, ci(c, npb * nob), "");
 	LLVMValueRef rest = LLVMBuildURem(c->b, p.chunk, ci(c, npb * nob), "");

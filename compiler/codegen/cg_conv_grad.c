@@ -16,25 +16,14 @@
 */
 #include "cg.h"
 
-/* The largest divisor of C whose taps (times kk) fit in at most cap, at least 1. */
-static int64_t channel_block(int64_t C, int64_t kk, int64_t cap)
-{
-	int64_t best = 1;
-	for (int64_t d = 1; d <= C; d++)
-		if (C % d == 0 && d * kk <= cap)
-			best = d;
-	return best;
-}
-
 /* dx[n, c, ih, iw] = sum_{o,kh,kw} w[o,c,kh,kw] dy[n,o,oh,ow] over the taps that reach (ih, iw). */
 int cg_conv2d_dx(Cg *c, const Node *nd)
 {
 	const Shape *ds = &c->g->nodes[nd->in[0]]->shape, *ws = &c->g->nodes[nd->in[1]]->shape;
-	Conv k = cg_conv_geom(&nd->shape, ws, ds, nd);
-	int64_t kk = k.KH * k.KW;
-	int64_t cb = channel_block(k.C, kk * k.P, k.direct ? k.C * k.P : 131072), nb = k.C / cb;
+	Conv k = kern_conv(&nd->shape, ws, ds, nd);
+	int64_t kk = k.KH * k.KW, cb = c->sched.cb, nb = c->sched.nb;
 	Par p;
-	par_open(c, &p, imul(c, c->n, ci(c, nb)), k.direct ? 0 : cb * kk * k.P * 4);
+	par_open(c, &p, imul(c, c->n, ci(c, nb)), c->sched.scratch);
 	LLVMValueRef dy = base(c, nd->in[0]), w = base(c, nd->in[1]), dx = base(c, nd->id);
 	LLVMValueRef s = LLVMBuildUDiv(c->b, p.chunk, ci(c, nb), "");
 	LLVMValueRef c0 = imul(c, LLVMBuildURem(c->b, p.chunk, ci(c, nb), ""), ci(c, cb));
@@ -50,40 +39,15 @@ int cg_conv2d_dx(Cg *c, const Node *nd)
 	return 0;
 }
 
-/* The channel block of conv2d_dw: its taps are the GEMM's columns, best
-** when they fill whole vector tiles (up to 192 of them), with at least 4
-** blocks where there are 4 channels. */
-static int64_t dw_block(const Conv *k, int w)
-{
-	int64_t kk = k->KH * k->KW, best = 1;
-	double score = 0;
-	for (int64_t d = 1; d <= k->C; d++) {
-		int64_t n = d * kk, tiles = (n + 2 * w - 1) / (2 * w);
-		if (k->C % d || (n > 192 && d > 1) || (d > 1 && k->C / d < 4))
-			continue;
-		double sc = (double)n / (double)(tiles * 2 * w) + (double)n * 1e-6;
-		if (sc > score)
-			score = sc, best = d;
-	}
-	return best;
-}
-
 /* dw[o,c,kh,kw] = sum_n sum_{oh,ow} dy[n,o,oh,ow] x[n,c,oh*sh-ph+kh, ow*sw-pw+kw]. */
 int cg_conv2d_dw(Cg *c, const Node *nd)
 {
 	const Shape *xs = &c->g->nodes[nd->in[0]]->shape, *ds = &c->g->nodes[nd->in[1]]->shape;
-	Conv k = cg_conv_geom(xs, &nd->shape, ds, nd);
-	int64_t kk = k.KH * k.KW, cb = dw_block(&k, c->avx512 ? 16 : 8), nb = k.C / cb, ncol = cb * kk;
-	int64_t rows = 256 / k.OW < 1 ? 1 : 256 / k.OW > k.OH ? k.OH : 256 / k.OW;
-	/* fewer than 4 channel blocks: split the output channels too, in blocks
-	** of whole row tiles (each block builds its own column matrix) */
-	int64_t mr = c->avx512 ? 12 : 6, nob = nb >= 4 ? 1 : (4 + nb - 1) / nb;
-	if (nob > k.O / (2 * mr))
-		nob = k.O / (2 * mr) > 1 ? k.O / (2 * mr) : 1;
-	int64_t ob = ((k.O + nob - 1) / nob + mr - 1) / mr * mr;
-	nob = (k.O + ob - 1) / ob;
+	Conv k = kern_conv(xs, &nd->shape, ds, nd);
+	const Sched *sc = &c->sched;   /* each output-channel block builds its own column matrix */
+	int64_t kk = k.KH * k.KW, cb = sc->cb, nb = sc->nb, ncol = cb * kk, rows = sc->rows, nob = sc->nob, ob = sc->ob;
 	Par p;
-	par_open(c, &p, ci(c, nb * nob), rows * k.OW * ncol * 4);
+	par_open(c, &p, ci(c, nb * nob), sc->scratch);
 	LLVMValueRef x = base(c, nd->in[0]), dy = base(c, nd->in[1]), dw = base(c, nd->id);
 	LLVMValueRef c0 = imul(c, LLVMBuildUDiv(c->b, p.chunk, ci(c, nob), ""), ci(c, cb));
 	LLVMValueRef o0 = imul(c, LLVMBuildURem(c->b, p.chunk, ci(c, nob), ""), ci(c, ob));

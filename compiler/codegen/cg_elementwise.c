@@ -57,7 +57,7 @@ int cg_unary(Cg *c, const Node *nd)
 {
 	Par p;
 	LLVMValueRef lo, hi;
-	int par = par_range(c, &p, per_sample(&nd->shape), ir_batched(&nd->shape), 1, &lo, &hi);
+	int par = par_range(c, &p, per_sample(&nd->shape), ir_batched(&nd->shape), 1, 0, &lo, &hi);
 	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id);
 	Loop l;
 	loop_open(c, &l, lo, hi);
@@ -136,7 +136,7 @@ static int walk_open(Cg *c, const BDim *d, int m, Nest *s, LLVMValueRef bounds[I
 		split &= !d[k].n;
 	}
 	LLVMValueRef lo = ci(c, 0), hi = NULL;
-	int par = split && par_range(c, p, d[0].d, d[0].n, inner, &lo, &hi);
+	int par = split && par_range(c, p, d[0].d, d[0].n, inner, 0, &lo, &hi);
 	for (int k = 0; k < m; k++)
 		bounds[k] = d[k].n ? imul(c, ci(c, d[k].d), c->n) : ci(c, d[k].d);
 	s->depth = m;

@@ -26,10 +26,18 @@ typedef struct Pool {
 
 /* Open the loops over planes, output rows and columns, zero each plane of
 ** dx first; l[0..2] get the loops, *hw / *kw the window's rows and columns. */
-static void pool_open(Cg *c, const Node *nd, const Pool *pg, LLVMValueRef dx, Loop l[3], LLVMValueRef hw[3],
-                      LLVMValueRef kw[3])
+/* Chunks of the (n, c) planes of x[N,C,H,W] (par_range): each plane
+** belongs to one chunk. */
+static int plane_chunks(Cg *c, Par *p, const Shape *xs, LLVMValueRef *lo, LLVMValueRef *hi)
 {
-	loop_open(c, &l[0], ci(c, 0), pg->planes);
+	int64_t rows = ir_batched(xs) ? xs->d[1] : xs->d[0] * xs->d[1];
+	return par_range(c, p, rows, ir_batched(xs), 2 * xs->d[2] * xs->d[3], 0, lo, hi);
+}
+
+static void pool_open(Cg *c, const Node *nd, const Pool *pg, LLVMValueRef dx, Loop l[3], LLVMValueRef hw[3],
+                      LLVMValueRef kw[3], LLVMValueRef lo, LLVMValueRef hi)
+{
+	loop_open(c, &l[0], lo, hi);
 	cg_fill(c, dx, imul(c, l[0].i, ci(c, pg->H * pg->W)), ci(c, pg->H * pg->W), cf(c, 0));
 	loop_open(c, &l[1], ci(c, 0), ci(c, pg->OH));
 	window(c, l[1].i, nd->a.kernel[0], nd->a.stride[0], nd->a.pad[0], pg->H, &hw[0], &hw[1], &hw[2]);
@@ -48,11 +56,14 @@ static Pool pool_geom(Cg *c, const Shape *xs, const Shape *ds)
 int cg_maxpool_dx(Cg *c, const Node *nd)
 {
 	const Shape *xs = &c->g->nodes[nd->in[0]]->shape, *ds = &c->g->nodes[nd->in[1]]->shape;
+	Par p;
+	LLVMValueRef lo, hi;
+	int par = plane_chunks(c, &p, xs, &lo, &hi);
 	Pool pg = pool_geom(c, xs, ds);
 	LLVMValueRef x = base(c, nd->in[0]), dy = base(c, nd->in[1]), dx = base(c, nd->id);
 	Loop l[3], lh, lw;
 	LLVMValueRef h[3], w[3];
-	pool_open(c, nd, &pg, dx, l, h, w);
+	pool_open(c, nd, &pg, dx, l, h, w, lo, hi);
 	LLVMValueRef plane = imul(c, l[0].i, ci(c, pg.H * pg.W));
 	LLVMValueRef nonempty = LLVMBuildAnd(c->b, ilt(c, h[1], h[2]), ilt(c, w[1], w[2]), "");
 	LLVMBasicBlockRef join = if_open(c, nonempty);
@@ -76,6 +87,8 @@ int cg_maxpool_dx(Cg *c, const Node *nd)
 	loop_close(c, &l[2]);
 	loop_close(c, &l[1]);
 	loop_close(c, &l[0]);
+	if (par)
+		par_close(c, &p);
 	return 0;
 }
 
@@ -84,11 +97,14 @@ int cg_maxpool_dx(Cg *c, const Node *nd)
 int cg_avgpool_dx(Cg *c, const Node *nd)
 {
 	const Shape *ds = &c->g->nodes[nd->in[0]]->shape;
+	Par p;
+	LLVMValueRef lo, hi;
+	int par = plane_chunks(c, &p, &nd->shape, &lo, &hi);
 	Pool pg = pool_geom(c, &nd->shape, ds);
 	LLVMValueRef dy = base(c, nd->in[0]), dx = base(c, nd->id);
 	Loop l[3], lh, lw;
 	LLVMValueRef h[3], w[3];
-	pool_open(c, nd, &pg, dx, l, h, w);
+	pool_open(c, nd, &pg, dx, l, h, w, lo, hi);
 	LLVMValueRef plane = imul(c, l[0].i, ci(c, pg.H * pg.W));
 	LLVMValueRef cnt = imul(c, isub(c, h[2], h[1]), isub(c, w[2], w[1]));
 	LLVMValueRef g = ld(c, dy, iadd(c, imul(c, iadd(c, imul(c, l[0].i, ci(c, pg.OH)), l[1].i), ci(c, pg.OW)), l[2].i));
@@ -103,6 +119,8 @@ int cg_avgpool_dx(Cg *c, const Node *nd)
 	loop_close(c, &l[2]);
 	loop_close(c, &l[1]);
 	loop_close(c, &l[0]);
+	if (par)
+		par_close(c, &p);
 	return 0;
 }
 
@@ -113,9 +131,12 @@ int cg_gsel_dx(Cg *c, const Node *nd)
 {
 	const Shape *xs = &c->g->nodes[nd->in[0]]->shape;
 	int64_t S = xs->d[2] * xs->d[3];
+	Par p;
+	LLVMValueRef lo, hi;
+	int par = plane_chunks(c, &p, xs, &lo, &hi);
 	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->in[1]), dy = base(c, nd->in[2]), dx = base(c, nd->id);
 	Loop lp, li, lj;
-	loop_open(c, &lp, ci(c, 0), dimsv(c, xs, 0, 2));
+	loop_open(c, &lp, lo, hi);
 	LLVMValueRef plane = imul(c, lp.i, ci(c, S)), yv = ld(c, y, lp.i);
 	LLVMValueRef idx = var_new_i64(c, ci(c, S));
 	loop_open(c, &li, ci(c, 0), ci(c, S));
@@ -129,5 +150,7 @@ int cg_gsel_dx(Cg *c, const Node *nd)
 	st(c, dx, iadd(c, plane, lj.i), LLVMBuildSelect(c->b, here, g, cf(c, 0), ""));
 	loop_close(c, &lj);
 	loop_close(c, &lp);
+	if (par)
+		par_close(c, &p);
 	return 0;
 }

@@ -61,9 +61,12 @@ int cg_bn_grad(Cg *c, const Node *nd)
 	if (xs->rank != 2 && xs->rank != 4)
 		return cg_fail(c, nd, "x must have rank 2 or 4");
 	int64_t C = xs->d[1], S = xs->rank == 4 ? xs->d[2] * xs->d[3] : 1;
+	Par p;
+	LLVMValueRef lo, hi;   /* chunks of channels: each sums its own, in order */
+	int par = par_range(c, &p, C, 0, S * 4, 1, &lo, &hi);
 	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id), N = dimv(c, xs, 0);
 	Loop lc;
-	loop_open(c, &lc, ci(c, 0), ci(c, C));
+	loop_open(c, &lc, lo, hi);
 	LLVMValueRef icnt = imul(c, N, ci(c, S)), cnt = i2f(c, icnt);
 	LLVMValueRef mean = f_div(c, cg_channel_sum(c, x, N, C, S, lc.i, NULL), cnt);
 	LLVMValueRef ss = cg_channel_sum(c, x, N, C, S, lc.i, mean);
@@ -82,6 +85,8 @@ int cg_bn_grad(Cg *c, const Node *nd)
 		bn_dx_channel(c, nd, N, C, S, lc.i, mean, sd, cnt);
 	}
 	loop_close(c, &lc);
+	if (par)
+		par_close(c, &p);
 	return 0;
 }
 

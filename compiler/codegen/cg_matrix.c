@@ -3,8 +3,8 @@
 ** in parallel chunks (par.c).
 **
 ** dense and matmul_nt read their second operand transposed, which the GEMM
-** cannot stream as vectors: each chunk packs its block of up to NB rows of
-** it, transposed, into scratch (NB columns of B), then multiplies every row
+** cannot stream as vectors: each chunk packs its block of rows of it (the
+** schedule's cols), transposed, into scratch, then multiplies every row
 ** of the first operand by that block. matmul and matmul_tn stream their
 ** second operand as it is, a chunk per block of result rows. Every result
 ** element sums over k in increasing order in every schedule, so chunking
@@ -12,16 +12,13 @@
 */
 #include "cg.h"
 
-#define NB 64       /* columns of the packed block of dense / matmul_nt */
-#define RB 48       /* result rows per chunk of matmul / matmul_tn */
-
 /* y[m,j] = sum_k a[m,k] b[j,k] (+ bias[j]) for a [M,K], b [J,K]. */
 static int gemm_nt(Cg *c, const Node *nd)
 {
 	const Shape *as = &c->g->nodes[nd->in[0]]->shape;
-	int64_t K = as->d[1], J = nd->shape.d[1], nb = (J + NB - 1) / NB;
+	int64_t K = as->d[1], J = nd->shape.d[1], NB = c->sched.cols, nb = c->sched.nb;
 	Par p;
-	par_open(c, &p, ci(c, nb), K * NB * 4);
+	par_open(c, &p, ci(c, nb), c->sched.scratch);
 	LLVMValueRef a = base(c, nd->in[0]), b = base(c, nd->in[1]), y = base(c, nd->id);
 	LLVMValueRef j0 = imul(c, p.chunk, ci(c, NB)), nj = isub(c, imin(c, ci(c, J), iadd(c, j0, ci(c, NB))), j0);
 	Loop lj, lk;   /* pack: scratch[k*NB + j] = b[j0 + j, k] */
@@ -56,9 +53,11 @@ int cg_matmul_nt(Cg *c, const Node *nd)
 	return gemm_nt(c, nd);
 }
 
-/* Rows [*r0, r0 + *nr) of a result of `rows` rows for chunk p (RB rows each). */
+/* Rows [*r0, r0 + *nr) of a result of `rows` rows for chunk p (the
+** schedule's rows each). */
 static void row_block(Cg *c, const Par *p, LLVMValueRef rows, LLVMValueRef *r0, LLVMValueRef *nr)
 {
+	int64_t RB = c->sched.rows;
 	*r0 = imul(c, p->chunk, ci(c, RB));
 	*nr = isub(c, imin(c, rows, iadd(c, *r0, ci(c, RB))), *r0);
 }
@@ -69,7 +68,7 @@ int cg_matmul(Cg *c, const Node *nd)
 	const Shape *as = &c->g->nodes[nd->in[0]]->shape;
 	int64_t K = as->d[1], P = nd->shape.d[1];
 	Par p;
-	par_open(c, &p, iceildiv(c, dimv(c, as, 0), RB), 0);
+	par_open(c, &p, iceildiv(c, dimv(c, as, 0), c->sched.rows), 0);
 	LLVMValueRef a = base(c, nd->in[0]), b = base(c, nd->in[1]), y = base(c, nd->id), m0, nm;
 	row_block(c, &p, dimv(c, as, 0), &m0, &nm);
 	Gemm g = {.M = nm, .N = ci(c, P), .K = ci(c, K), .a = cg_at(c, a, imul(c, m0, ci(c, K))), .rsa = ci(c, K),
@@ -86,6 +85,7 @@ int cg_matmul_tn(Cg *c, const Node *nd)
 	const Shape *as = &c->g->nodes[nd->in[0]]->shape;
 	int64_t K = as->d[1], P = nd->shape.d[1];
 	Par p;
+	int64_t RB = c->sched.rows;
 	par_open(c, &p, ci(c, (K + RB - 1) / RB), 0);
 	LLVMValueRef a = base(c, nd->in[0]), b = base(c, nd->in[1]), y = base(c, nd->id), k0, nk;
 	row_block(c, &p, ci(c, K), &k0, &nk);

@@ -138,16 +138,32 @@ static LLVMValueRef ctx_u64(Cg *c, int64_t off)
 	return LLVMBuildLoad2(c->b, c->i64, p, "");
 }
 
-/* float rt_uniform(u64 seed, u64 step, u32 stream, u64 idx), from the runtime. */
-static LLVMValueRef call_uniform(Cg *c, LLVMValueRef seed, LLVMValueRef step, int stream, LLVMValueRef idx)
+/* rt_uniform(seed, step, stream, idx) (runtime/rng.c: Philox-4x32-10) as
+** straight-line integer arithmetic, the same bits as the runtime's, so a
+** dropout loop vectorises instead of calling the runtime per element. */
+static LLVMValueRef philox_uniform(Cg *c, LLVMValueRef seed, LLVMValueRef step, int stream, LLVMValueRef idx)
 {
-	LLVMTypeRef args[4] = {c->i64, c->i64, c->i32, c->i64};
-	LLVMTypeRef t = LLVMFunctionType(c->f32, args, 4, 0);
-	LLVMValueRef f = LLVMGetNamedFunction(c->mod, "rt_uniform");
-	if (!f)
-		f = LLVMAddFunction(c->mod, "rt_uniform", t);
-	LLVMValueRef v[4] = {seed, step, LLVMConstInt(c->i32, (unsigned)stream, 0), idx};
-	return LLVMBuildCall2(c->b, t, f, v, 4, "");
+	LLVMBuilderRef b = c->b;
+	LLVMValueRef s32 = LLVMConstInt(c->i64, 32, 0);
+#define LO(v) LLVMBuildTrunc(b, v, c->i32, "")
+#define HI(v) LLVMBuildTrunc(b, LLVMBuildLShr(b, v, s32, ""), c->i32, "")
+#define U32(k) LLVMConstInt(c->i32, k, 0)
+	LLVMValueRef x[4] = {LO(idx), HI(idx), U32((unsigned)stream), LO(step)};
+	LLVMValueRef k0 = LO(seed), k1 = LLVMBuildXor(b, HI(seed), HI(step), "");
+	for (int r = 0; r < 10; r++) {
+		LLVMValueRef p0 = LLVMBuildMul(b, LLVMBuildZExt(b, x[0], c->i64, ""), LLVMConstInt(c->i64, 0xD2511F53u, 0), "");
+		LLVMValueRef p1 = LLVMBuildMul(b, LLVMBuildZExt(b, x[2], c->i64, ""), LLVMConstInt(c->i64, 0xCD9E8D57u, 0), "");
+		LLVMValueRef n0 = LLVMBuildXor(b, LLVMBuildXor(b, HI(p1), x[1], ""), k0, "");
+		LLVMValueRef n2 = LLVMBuildXor(b, LLVMBuildXor(b, HI(p0), x[3], ""), k1, "");
+		x[0] = n0, x[1] = LO(p1), x[2] = n2, x[3] = LO(p0);
+		k0 = LLVMBuildAdd(b, k0, U32(0x9E3779B9u), "");
+		k1 = LLVMBuildAdd(b, k1, U32(0xBB67AE85u), "");
+	}
+	LLVMValueRef u = LLVMBuildUIToFP(b, LLVMBuildLShr(b, x[0], U32(8), ""), c->f32, "");
+#undef LO
+#undef HI
+#undef U32
+	return f_mul(c, u, cf(c, 1.0f / 16777216.0f));
 }
 
 /* mode=off: a copy; train / mc: y[i] = x[i] / (1-p) (a division, as the
@@ -166,12 +182,12 @@ int cg_dropout(Cg *c, const Node *nd)
 	Par par;
 	LLVMValueRef lo, hi;
 	/* a uniform costs tens of element copies: chunks of about 1K elements */
-	int split = par_range(c, &par, k, ir_batched(&nd->shape), 16, &lo, &hi);
+	int split = par_range(c, &par, k, ir_batched(&nd->shape), 16, 0, &lo, &hi);
 	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id);
 	LLVMValueRef seed = ctx_u64(c, offsetof(RtCtx, seed)), step = ctx_u64(c, offsetof(RtCtx, step));
 	Loop l;
 	loop_open(c, &l, lo, hi);
-	LLVMValueRef u = call_uniform(c, seed, step, nd->a.stream, l.i);
+	LLVMValueRef u = philox_uniform(c, seed, step, nd->a.stream, l.i);
 	LLVMValueRef keep = LLVMBuildFCmp(c->b, LLVMRealOGE, u, cf(c, p), "");
 	LLVMValueRef v = f_div(c, ld(c, x, l.i), cf(c, 1.0f - p));
 	st(c, y, l.i, LLVMBuildSelect(c->b, keep, v, cf(c, 0), ""));

@@ -30,15 +30,21 @@ int cg_global(Cg *c, const Node *nd)
 	int64_t inner = 1;
 	for (int i = 2; i < xs->rank; i++)
 		inner *= xs->d[i];
+	Par p;
+	LLVMValueRef lo, hi;
+	int64_t rows = ir_batched(xs) ? xs->d[1] : xs->d[0] * xs->d[1];   /* per sample when batched */
+	int par = par_range(c, &p, rows, ir_batched(xs), inner, 0, &lo, &hi);
 	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id);
 	float init = nd->op == OP_GMAX ? -INFINITY : nd->op == OP_GMIN ? INFINITY : 0.0f;
 	Loop l;
-	loop_open(c, &l, ci(c, 0), dimsv(c, xs, 0, 2));
+	loop_open(c, &l, lo, hi);
 	LLVMValueRef v = reduce(c, nd->op, x, imul(c, l.i, ci(c, inner)), ci(c, inner), cf(c, init));
 	if (nd->op == OP_GAVG)
 		v = LLVMBuildFDiv(c->b, v, cf(c, (float)inner), "");
 	st(c, y, l.i, v);
 	loop_close(c, &l);
+	if (par)
+		par_close(c, &p);
 	return 0;
 }
 
@@ -117,10 +123,13 @@ int cg_batchnorm(Cg *c, const Node *nd)
 	if (nd->a.mode != MODE_RUNNING && nd->a.mode != MODE_BATCH)
 		return cg_fail(c, nd, "mode=%s, expected running or batch", ir_mode_name(nd->a.mode));
 	int64_t C = xs->d[1], S = xs->rank == 4 ? xs->d[2] * xs->d[3] : 1;
+	Par p;
+	LLVMValueRef lo, hi;   /* chunks of channels: each sums its own, in order */
+	int par = par_range(c, &p, C, 0, S * (nd->a.mode == MODE_BATCH ? 3 : 1), 1, &lo, &hi);
 	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id), N = dimv(c, xs, 0);
 	LLVMValueRef gamma = base(c, nd->in[1]), beta = base(c, nd->in[2]);
 	Loop lc, lb, li;
-	loop_open(c, &lc, ci(c, 0), ci(c, C));
+	loop_open(c, &lc, lo, hi);
 	LLVMValueRef mean, var;
 	if (nd->a.mode == MODE_RUNNING) {
 		mean = ld(c, base(c, nd->in[3]), lc.i);
@@ -142,5 +151,7 @@ int cg_batchnorm(Cg *c, const Node *nd)
 	loop_close(c, &li);
 	loop_close(c, &lb);
 	loop_close(c, &lc);
+	if (par)
+		par_close(c, &p);
 	return 0;
 }

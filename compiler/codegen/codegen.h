@@ -8,6 +8,8 @@
 #ifndef LUNAC_CODEGEN_H
 #define LUNAC_CODEGEN_H
 
+#include <stdio.h>
+
 #include "../ir/ir.h"
 #include "../passes/passes.h"
 
@@ -51,6 +53,11 @@ typedef struct CgEntry {
 ** overwrote its storage, or if two entries place a name differently.
 ** docs/codegen.md describes the output. */
 int cg_emit_entries(const CgEntry *es, int n, const CgOptions *o, EmitKind k, const char *path, Err *e);
+/* Print the kernel level of every entry (kernel/print.c: one line per
+** kernel call with its schedule) for o's target, after verifying every
+** schedule; 0, or -1 with e set. */
+int cg_print_kernels(const CgEntry *es, int n, const CgOptions *o, FILE *f, Err *e);
+
 /* The descriptor of several entries (schema in runtime/lunac_rt.h): inputs,
 ** outputs and params+buffers+state listed once by name, "tasks" from the
 ** first entry's graph, "entries" with each entry's outputs; malloc'ed, NULL

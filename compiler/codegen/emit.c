@@ -102,7 +102,8 @@ static int build_kernel(Cg *c, const Node *nd, Kernel *k)
 	LLVMPositionBuilderAtEnd(c->ab, c->allocas);
 	LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "body");
 	LLVMPositionBuilderAtEnd(c->b, body);
-	if (cg_emitter(nd->op)(c, nd))
+	c->sched = kern_schedule(c->g, nd, &c->tgt);
+	if (kern_verify(c->g, nd, &c->sched, c->e) || cg_emitter(nd->op)(c, nd))
 		return -1;
 	LLVMBuildRetVoid(c->b);
 	LLVMPositionBuilderAtEnd(c->b, c->allocas);
@@ -537,6 +538,7 @@ int cg_emit_entries(const CgEntry *es, int n, const CgOptions *o, EmitKind k, co
 	c.cpu = target.cpu;
 	c.features = target.features;
 	c.avx512 = has_feature(c.features, "avx512f");
+	c.tgt = kern_target(c.features);
 	c.ctx = LLVMContextCreate();
 	c.mod = LLVMModuleCreateWithNameInContext(g->name ? g->name : "model", c.ctx);
 	c.b = LLVMCreateBuilderInContext(c.ctx);
@@ -557,6 +559,35 @@ int cg_emit_entries(const CgEntry *es, int n, const CgOptions *o, EmitKind k, co
 	ir_arena_free(&c.arena);
 	cg_target_free(&target);
 	return rc ? -1 : 0;
+}
+
+/* Does nd get a kernel of its own in entry arg (a Cg with its graph and plan)? */
+static int needs_kernel(const Graph *g, const Node *nd, void *arg)
+{
+	(void)g;
+	return cg_needs_kernel(arg, nd);
+}
+
+int cg_print_kernels(const CgEntry *es, int n, const CgOptions *o, FILE *f, Err *e)
+{
+	CgTarget target;
+	if (cg_target(o, &target, e))
+		return -1;
+	Target t = kern_target(target.features);
+	for (int i = 0; i < n; i++) {
+		Cg c = {.g = es[i].g, .p = es[i].p, .e = e};
+		for (int j = 0; j < es[i].g->nnodes; j++) {
+			const Node *nd = es[i].g->nodes[j];
+			Sched s = kern_schedule(es[i].g, nd, &t);
+			if (cg_needs_kernel(&c, nd) && kern_verify(es[i].g, nd, &s, e)) {
+				cg_target_free(&target);
+				return -1;
+			}
+		}
+		kern_print(es[i].g, &t, es[i].name, needs_kernel, &c, f);
+	}
+	cg_target_free(&target);
+	return 0;
 }
 
 /* Emit g with plan p as the one entry o->entry (default predict). */

@@ -4,14 +4,17 @@
 ** llvm.fma. Every matrix op (conv2d and its gradients through im2col,
 ** dense, matmul and its transposed forms) comes down to this.
 **
-** Schedule (BLIS's loop order without packing): K in blocks of KC; for
+** Schedule (BLIS's loop order without packing): K in blocks of KC (Target.kc); for
 ** each block, column tiles of NR = NV vectors of width W, and inside them
 ** row tiles of MR rows, so the K x NR panel of B a micro-kernel streams
 ** stays in L1 while every row tile of A passes over it. The micro-kernel
 ** keeps an MR x NR tile of C in MR*NV vector registers: per k it loads NV
 ** vectors of a row of B, broadcasts MR elements of a column of A and
 ** issues MR*NV fused multiply-adds. A partial column tile uses masked
-** loads and stores; partial row tiles use a micro-kernel of fewer rows.
+** loads and stores; a partial row tile is a full tile whose rows past the
+** last repeat it. cg_gemm calls one of four module functions (C = AB,
+** C += AB, and the two bias forms) whose sizes and strides are arguments,
+** so the micro-kernels are compiled once per module.
 **
 ** Summation order: every element of C is A's row times B's column summed
 ** over k in increasing order, block after block, whatever the tile it
@@ -22,8 +25,7 @@
 
 #include <string.h>
 
-#define KC 256      /* k per block: a KC x NR panel of B is 16 KiB (AVX2) */
-#define NV 2        /* vectors per row of a C tile */
+#define NV 2        /* vectors per row of a C tile (Target.nr = NV * w) */
 
 /* The vector shape of the target: width W lanes, MR rows per tile. */
 typedef struct Vec {
@@ -35,8 +37,8 @@ typedef struct Vec {
 static Vec vec(Cg *c)
 {
 	Vec v;
-	v.w = c->avx512 ? 16 : 8;
-	v.mr = c->avx512 ? 12 : 6;   /* MR*NV accumulators + NV + 1 of 32 (16) registers */
+	v.w = c->tgt.w;
+	v.mr = c->tgt.mr;            /* MR*NV accumulators + NV + 1 of the target's registers */
 	v.t = LLVMVectorType(c->f32, (unsigned)v.w);
 	v.mt = LLVMVectorType(LLVMInt1TypeInContext(c->ctx), (unsigned)v.w);
 	return v;
@@ -227,19 +229,71 @@ static void prefill(Cg *c, const Gemm *g)
 	loop_close(c, &lm);
 }
 
-void cg_gemm(Cg *c, const Gemm *g)
+/* The GEMM of g inline, at the builder: K in one block when it is at most
+** KC (the tiles start from the bias, or C when accumulating), else C is
+** prefilled (unless accumulating) and the K blocks add into it. */
+static void gemm_inline(Cg *c, const Gemm *g)
 {
 	Vec vt = vec(c);
-	int64_t K = constant(g->K);
-	if (K >= 0 && K <= KC) {
-		block(c, g, &vt, ci(c, 0), g->K, !g->acc);
-		return;
-	}
+	LLVMBasicBlockRef join = if_open(c, LLVMBuildICmp(c->b, LLVMIntSLE, g->K, ci(c, c->tgt.kc), ""));
+	block(c, g, &vt, ci(c, 0), g->K, !g->acc);
+	if_close(c, join);
+	join = if_open(c, LLVMBuildICmp(c->b, LLVMIntSGT, g->K, ci(c, c->tgt.kc), ""));
 	if (!g->acc)
 		prefill(c, g);
 	Loop lk;
-	loop_open(c, &lk, ci(c, 0), iceildiv(c, g->K, KC));
-	LLVMValueRef k0 = imul(c, lk.i, ci(c, KC));
-	block(c, g, &vt, k0, imin(c, g->K, iadd(c, k0, ci(c, KC))), 0);
+	loop_open(c, &lk, ci(c, 0), iceildiv(c, g->K, c->tgt.kc));
+	LLVMValueRef k0 = imul(c, lk.i, ci(c, c->tgt.kc));
+	block(c, g, &vt, k0, imin(c, g->K, iadd(c, k0, ci(c, c->tgt.kc))), 0);
 	loop_close(c, &lk);
+	if_close(c, join);
+}
+
+/* The GEMM function of a variant (accumulate; bias none, per row or per
+** column), built on first use: `internal void lunac.gemm.<v>(i64 M, N, K,
+** ptr a, b, c, i64 rsa, csa, ldb, ldc, ptr bias)`. Every GEMM of the module
+** calls one of the four, so their code is compiled once however many
+** convolutions and matrix products the model has. */
+static LLVMValueRef gemm_fn(Cg *c, const Gemm *g, LLVMTypeRef *ty)
+{
+	int v = g->acc ? 0 : !g->bias ? 1 : g->bias_cols ? 3 : 2;
+	static const char *const names[] = {"lunac.gemm.acc", "lunac.gemm", "lunac.gemm.bias_rows", "lunac.gemm.bias_cols"};
+	LLVMTypeRef pt[11] = {c->i64, c->i64, c->i64, c->ptr, c->ptr, c->ptr, c->i64, c->i64, c->i64, c->i64, c->ptr};
+	*ty = LLVMFunctionType(c->voidt, pt, 11, 0);
+	LLVMValueRef f = LLVMGetNamedFunction(c->mod, names[v]);
+	if (f)
+		return f;
+	f = LLVMAddFunction(c->mod, names[v], *ty);
+	LLVMSetLinkage(f, LLVMInternalLinkage);
+	cg_fn_attrs(c, f);
+	cg_enum_attr(c, f, LLVMAttributeFunctionIndex, "noinline");
+	/* build it, then come back to where the builders were */
+	LLVMValueRef kfn = c->fn;
+	LLVMBasicBlockRef kallocas = c->allocas, kat = LLVMGetInsertBlock(c->b);
+	c->fn = f;
+	c->allocas = LLVMAppendBasicBlockInContext(c->ctx, f, "entry");
+	LLVMPositionBuilderAtEnd(c->ab, c->allocas);
+	LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, f, "body");
+	LLVMPositionBuilderAtEnd(c->b, body);
+	Gemm fg = {LLVMGetParam(f, 0), LLVMGetParam(f, 1), LLVMGetParam(f, 2), LLVMGetParam(f, 3), LLVMGetParam(f, 4),
+	           LLVMGetParam(f, 5), LLVMGetParam(f, 6), LLVMGetParam(f, 7), LLVMGetParam(f, 8), LLVMGetParam(f, 9),
+	           g->acc, v >= 2 ? LLVMGetParam(f, 10) : NULL, v == 3};
+	gemm_inline(c, &fg);
+	LLVMBuildRetVoid(c->b);
+	LLVMPositionBuilderAtEnd(c->b, c->allocas);
+	LLVMBuildBr(c->b, body);
+	c->fn = kfn;
+	c->allocas = kallocas;
+	LLVMPositionBuilderAtEnd(c->ab, c->allocas);
+	LLVMPositionBuilderAtEnd(c->b, kat);
+	return f;
+}
+
+void cg_gemm(Cg *c, const Gemm *g)
+{
+	LLVMTypeRef ty;
+	LLVMValueRef f = gemm_fn(c, g, &ty);
+	LLVMValueRef args[11] = {g->M, g->N, g->K, g->a, g->b, g->c, g->rsa, g->csa, g->ldb, g->ldc,
+	                         g->bias ? g->bias : LLVMConstNull(c->ptr)};
+	LLVMBuildCall2(c->b, ty, f, args, 11, "");
 }

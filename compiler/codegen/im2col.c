@@ -9,16 +9,6 @@
 */
 #include "cg.h"
 
-Conv cg_conv_geom(const Shape *x, const Shape *w, const Shape *y, const Node *nd)
-{
-	Conv k = {x->d[1], x->d[2], x->d[3], w->d[0], w->d[2], w->d[3], y->d[2], y->d[3],
-	          nd->a.stride[0], nd->a.stride[1], nd->a.pad[0], nd->a.pad[1], 0, 0, 0};
-	k.R = k.C * k.KH * k.KW;
-	k.P = k.OH * k.OW;
-	k.direct = k.KH == 1 && k.KW == 1 && k.sh == 1 && k.sw == 1 && k.ph == 0 && k.pw == 0;
-	return k;
-}
-
 /* Split tap r into its channel, row and column: r = (ch*KH + kh)*KW + kw. */
 static void tap(Cg *c, const Conv *k, LLVMValueRef r, LLVMValueRef *ch, LLVMValueRef *kh, LLVMValueRef *kw)
 {

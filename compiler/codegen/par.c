@@ -100,20 +100,32 @@ void par_close(Cg *c, Par *p)
 
 /* Elements a chunk of a streaming loop should cover: enough that the
 ** pool's hand-off (a few microseconds) is small beside the work. */
-#define GRAIN 16384
+#define GRAIN KERN_GRAIN
 
-int par_range(Cg *c, Par *p, int64_t d, int batched, int64_t inner, LLVMValueRef *lo, LLVMValueRef *hi)
+/* Iterations per chunk: GRAIN elements' worth, at least 1 (at run time
+** when an iteration's elements scale with n). */
+static LLVMValueRef grain(Cg *c, int64_t inner, int inner_batched)
 {
-	int64_t grain = inner >= GRAIN ? 1 : GRAIN / (inner > 0 ? inner : 1);
-	if (!batched && d * (inner > 0 ? inner : 1) < 2 * GRAIN) {
+	int64_t k = inner > 0 ? inner : 1;
+	if (!inner_batched)
+		return ci(c, k >= GRAIN ? 1 : GRAIN / k);
+	return imax(c, ci(c, 1), LLVMBuildUDiv(c->b, ci(c, GRAIN), imul(c, ci(c, k), c->n), ""));
+}
+
+int par_range(Cg *c, Par *p, int64_t d, int batched, int64_t inner, int inner_batched, LLVMValueRef *lo,
+              LLVMValueRef *hi)
+{
+	if (c->sched.split == SPLIT_NONE) {   /* the schedule's call (kernel/schedule.c) */
 		*lo = ci(c, 0);
 		*hi = ci(c, d);
 		return 0;
 	}
-	LLVMValueRef total = batched ? imul(c, ci(c, d), c->n) : ci(c, d);
-	par_open(c, p, iceildiv(c, total, grain), 0);
-	total = batched ? imul(c, ci(c, d), c->n) : ci(c, d);   /* again, in the task */
-	*lo = imul(c, p->chunk, ci(c, grain));
-	*hi = imin(c, total, iadd(c, *lo, ci(c, grain)));
+	LLVMValueRef total = batched ? imul(c, ci(c, d), c->n) : ci(c, d), g = grain(c, inner, inner_batched);
+	par_open(c, p, LLVMBuildUDiv(c->b, iadd(c, total, isub(c, g, ci(c, 1))), g, ""), 0);
+	/* again, in the task */
+	total = batched ? imul(c, ci(c, d), c->n) : ci(c, d);
+	g = grain(c, inner, inner_batched);
+	*lo = imul(c, p->chunk, g);
+	*hi = imin(c, total, iadd(c, *lo, g));
 	return 1;
 }

@@ -30,6 +30,7 @@ typedef struct Options {
 	int ndefs;
 	PassOpts passes;
 	int entry_given;       /* --entry was given */
+	int level_kernel;      /* ir --level=kernel */
 	CgOptions cg;
 	int64_t max_bytes;     /* the model size limit (--max-bytes) */
 	int64_t lua_memory;    /* the script's memory cap (--lua-memory), 0: default */
@@ -44,7 +45,8 @@ static const char usage[] =
 	"commands:\n"
 	"  build MODEL -o OUT   compile a model (.lua script or .ir text) to an executable\n"
 	"  ir MODEL             print the model's graph IR, which `lunac build` takes back\n"
-	"                       (with --entry: the graph after the pass pipeline for that entry)\n"
+	"                       (with --entry: the graph after the pass pipeline for that entry;\n"
+	"                       with --level=kernel: every entry's kernels and their schedules)\n"
 	"  stats MODEL          trainable parameters, multiply-accumulates, memory\n"
 	"  passes               list the passes, in pipeline order\n"
 	"\n"
@@ -55,6 +57,7 @@ static const char usage[] =
 	"  --entry=NAME         the entry point `ir` and `stats` show: predict (default),\n"
 	"                       mc, eval, train_adam or train_sgd (build makes them all)\n"
 	"  --print-after=PASS   print the IR after PASS (a pass name, input, or all) to stderr\n"
+	"  --level=LEVEL        what `ir` prints: graph (default) or kernel\n"
 	"  --disable-pass=A,B   skip optional passes\n"
 	"  --cpu=NAME           generate code for that CPU (an LLVM name: x86-64-v2,\n"
 	"                       skylake-avx512, ...; `llc-19 -mcpu=help` lists them) with its\n"
@@ -225,6 +228,11 @@ static void parse_args(Options *o, int argc, char **argv)
 			if (pass_entry_parse(m, &o->passes.entry, &o->passes.optimizer))
 				die(2, "--entry: expected predict, mc, eval, train_adam or train_sgd, got \"%s\"", m);
 			o->entry_given = 1;
+		} else if (is_flag(a, "--level")) {
+			const char *l = flag_value(argc, argv, &i, "--level");
+			if (strcmp(l, "graph") && strcmp(l, "kernel"))
+				die(2, "--level: expected graph or kernel, got \"%s\"", l);
+			o->level_kernel = !strcmp(l, "kernel");
 		} else if (is_flag(a, "--print-after")) {
 			o->passes.print_after = flag_value(argc, argv, &i, "--print-after");
 		} else if (is_flag(a, "--disable-pass")) {
@@ -255,6 +263,8 @@ static void parse_args(Options *o, int argc, char **argv)
 	}
 	if (!o->cmd)
 		die(2, "no command given");
+	if (o->level_kernel && strcmp(o->cmd, "ir"))
+		die(2, "--level=kernel is an option of `lunac ir`");
 }
 
 /* Read a whole text file into a malloc'ed string; a NUL byte in it (which
@@ -443,6 +453,20 @@ static int cmd_stats(Options *o, Graph *g, Err *e)
 ** with --print-after, only the graphs it prints (on stderr). */
 static int cmd_ir(Options *o, Graph *g, Err *e)
 {
+	if (o->level_kernel) {
+		Compiled c;   /* every entry, as build plans and schedules them (--entry: that one) */
+		int rc = compile_plan(g, &o->passes, &c, e), k = 0;
+		const char *want = pass_entry_name(o->passes.entry, o->passes.optimizer);
+		while (o->entry_given && k < c.n && strcmp(c.es[k].name, want))
+			k++;
+		if (!rc && o->entry_given && k == c.n)
+			rc = ir_errorf(e, "%s: the model has no %s entry (it has no %s)", g->name, want,
+			               o->passes.entry == ENTRY_MC ? "dropout" : "loss");
+		if (!rc)
+			rc = cg_print_kernels(c.es + k, o->entry_given ? 1 : c.n, &o->cg, stdout, e);
+		compile_free(&c);
+		return rc;
+	}
 	if (o->passes.print_after && pass_listed(o->passes.print_after, "plan")) {
 		Compiled c;   /* every entry, as build plans them: the plan needs the shared layout */
 		int rc = compile_plan(g, &o->passes, &c, e);

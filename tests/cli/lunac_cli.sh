@@ -89,12 +89,16 @@ for cmd in "bin/lunac ir models/mlp.lua" "bin/lunac stats models/mlp.lua" "$T/u 
 	fi
 done
 
-# --threads promises only what the code does: the kernels ignore RtCtx.nthreads,
-# train and eval use it for decoding image files.
+# --threads promises what the code does: the model's kernels run on the pool
+# for every command; train and eval also decode image files with it.
 "$T/u" help predict >"$T/hp" 2>&1; "$T/u" help mc >"$T/hm" 2>&1; "$T/u" help train >"$T/ht" 2>&1; "$T/u" help eval >"$T/he" 2>&1
-if grep -q -- "--threads T *no effect yet: the model runs on one thread" "$T/hp" && grep -q -- "no effect yet" "$T/hm" &&
-   grep -q -- "--threads T *threads decoding image files while loading data" "$T/ht" &&
-   grep -q -- "threads decoding image files" "$T/he" && ! cat "$T/hp" "$T/hm" "$T/ht" "$T/he" | grep -q "threads the model may use"; then
+"$T/u" help bench >"$T/hb" 2>&1
+if grep -q -- "--threads T *threads the model runs on (default: every CPU)" "$T/hp" &&
+   grep -q -- "threads the model runs on (default: every CPU)" "$T/hm" &&
+   grep -q -- "--threads T *threads the model runs on and that decode image files" "$T/ht" &&
+   grep -q -- "threads the model runs on and that decode image files" "$T/he" &&
+   grep -q -- "threads the model runs on (default: every CPU)" "$T/hb" &&
+   ! cat "$T/hp" "$T/hm" "$T/ht" "$T/he" "$T/hb" | grep -q "no effect yet\|runs on one thread"; then
 	ok "--threads help says what it does"
 else
 	bad "--threads help says what it does" "$(grep -h -- --threads "$T/hp" "$T/ht")"

@@ -1,0 +1,233 @@
+/*
+** schedule.c -- the scheduling heuristics: for each kernel, its anchor,
+** how it splits into parallel chunks, and for the GEMM-lowered ops the
+** blocks and scratch codegen's lowerings use (kernel.h).
+**
+** The rules, all functions of the shapes and the target, never of the
+** thread count (results must not depend on it):
+** - conv2d: blocks of about 256 output positions (whole output rows), so a
+**   KC x block panel of the column matrix stays in L2; where a sample has
+**   fewer than 4 row blocks, blocks of output channels too (whole row
+**   tiles, at least 2 per block), so batch 1 has chunks for every thread.
+** - conv2d_dx: blocks of input channels whose column matrix fits in 512 KiB
+**   (the divisor of C closest below), the GEMM's rows.
+** - conv2d_dw: blocks of input channels whose taps fill whole vector tiles
+**   (at most 192 columns), at least 4 blocks where there are 4 channels;
+**   output-channel blocks where there are fewer; output rows in blocks of
+**   about 256 positions, the GEMM's k.
+** - dense, matmul_nt: result columns in packed blocks of 64.
+** - matmul, matmul_tn: result rows in blocks of 48.
+*/
+#include "kernel.h"
+
+#include <string.h>
+
+Target kern_target(const char *features)
+{
+	int avx512 = 0;
+	for (const char *s = features; s && (s = strstr(s, "+avx512f")) != NULL; s += 8)
+		if (s[8] == ',' || s[8] == 0)
+			avx512 = 1;
+	Target t = {avx512 ? 16 : 8, avx512 ? 12 : 6, 0, 256, avx512 ? 32 : 16};
+	t.nr = 2 * t.w;
+	return t;
+}
+
+Conv kern_conv(const Shape *x, const Shape *w, const Shape *y, const Node *nd)
+{
+	Conv k = {x->d[1], x->d[2], x->d[3], w->d[0], w->d[2], w->d[3], y->d[2], y->d[3],
+	          nd->a.stride[0], nd->a.stride[1], nd->a.pad[0], nd->a.pad[1], 0, 0, 0};
+	k.R = k.C * k.KH * k.KW;
+	k.P = k.OH * k.OW;
+	k.direct = k.KH == 1 && k.KW == 1 && k.sh == 1 && k.sw == 1 && k.ph == 0 && k.pw == 0;
+	return k;
+}
+
+static int64_t clamp(int64_t v, int64_t lo, int64_t hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Output rows of about 256 positions. */
+static int64_t row_block(const Conv *k)
+{
+	return clamp(256 / k->OW, 1, k->OH);
+}
+
+/* Blocks of O output channels when there are fewer than 4 other blocks:
+** enough for 4 chunks, each of whole row tiles and at least 2 of them. */
+static void channel_blocks(Sched *s, int64_t O, int64_t others, const Target *t)
+{
+	int64_t nob = others >= 4 ? 1 : (4 + others - 1) / others, most = O / (2 * t->mr);
+	if (nob > most)
+		nob = most > 1 ? most : 1;
+	int64_t ob = ((O + nob - 1) / nob + t->mr - 1) / t->mr * t->mr;
+	s->ob = ob;
+	s->nob = (O + ob - 1) / ob;
+}
+
+/* The largest divisor of C with d * kk <= cap, at least 1. */
+static int64_t divisor_below(int64_t C, int64_t kk, int64_t cap)
+{
+	int64_t best = 1;
+	for (int64_t d = 1; d <= C; d++)
+		if (C % d == 0 && d * kk <= cap)
+			best = d;
+	return best;
+}
+
+/* conv2d_dw's input-channel block (see the header). */
+static int64_t dw_block(const Conv *k, const Target *t)
+{
+	int64_t kk = k->KH * k->KW, best = 1;
+	double score = 0;
+	for (int64_t d = 1; d <= k->C; d++) {
+		int64_t n = d * kk, tiles = (n + t->nr - 1) / t->nr;
+		if (k->C % d || (n > 192 && d > 1) || (d > 1 && k->C / d < 4))
+			continue;
+		double sc = (double)n / (double)(tiles * t->nr) + (double)n * 1e-6;
+		if (sc > score)
+			score = sc, best = d;
+	}
+	return best;
+}
+
+static Sched conv2d(const Graph *g, const Node *nd, const Target *t)
+{
+	Conv k = kern_conv(&g->nodes[nd->in[0]]->shape, &g->nodes[nd->in[1]]->shape, &nd->shape, nd);
+	Sched s = {ANCHOR_GEMM, SPLIT_CONV, !k.direct, row_block(&k), 0, 0, 0, 0, 0, 0, 0, 0};
+	int64_t npb = (k.OH + s.rows - 1) / s.rows;
+	channel_blocks(&s, k.O, npb, t);
+	s.chunks_per_n = npb * s.nob;
+	s.scratch = k.direct ? 0 : k.R * s.rows * k.OW * 4;
+	return s;
+}
+
+static Sched conv2d_dx(const Graph *g, const Node *nd)
+{
+	Conv k = kern_conv(&nd->shape, &g->nodes[nd->in[1]]->shape, &g->nodes[nd->in[0]]->shape, nd);
+	int64_t kk = k.KH * k.KW;
+	Sched s = {ANCHOR_GEMM, SPLIT_CONV_DX, !k.direct, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+	s.cb = divisor_below(k.C, kk * k.P, k.direct ? k.C * k.P : 131072);
+	s.nb = k.C / s.cb;
+	s.chunks_per_n = s.nb;
+	s.scratch = k.direct ? 0 : s.cb * kk * k.P * 4;
+	return s;
+}
+
+static Sched conv2d_dw(const Graph *g, const Node *nd, const Target *t)
+{
+	Conv k = kern_conv(&g->nodes[nd->in[0]]->shape, &nd->shape, &g->nodes[nd->in[1]]->shape, nd);
+	Sched s = {ANCHOR_GEMM, SPLIT_CONV_DW, 1, row_block(&k), 0, 0, dw_block(&k, t), 0, 0, 0, 0, 0};
+	s.nb = k.C / s.cb;
+	channel_blocks(&s, k.O, s.nb, t);
+	s.chunks_fixed = s.nb * s.nob;
+	s.scratch = s.rows * k.OW * s.cb * k.KH * k.KW * 4;
+	return s;
+}
+
+/* dense, matmul_nt: y[M,J] from a[M,K] and b[J,K]. */
+static Sched cols(const Graph *g, const Node *nd)
+{
+	int64_t K = g->nodes[nd->in[0]]->shape.d[1], J = nd->shape.d[1];
+	Sched s = {ANCHOR_GEMM, SPLIT_COLS, 0, 0, 0, 0, 0, 0, 64, 0, 0, 0};
+	s.nb = (J + s.cols - 1) / s.cols;
+	s.chunks_fixed = s.nb;
+	s.scratch = K * s.cols * 4;
+	return s;
+}
+
+/* matmul (rows of a), matmul_tn (columns of a: the result's rows). */
+static Sched rows(const Graph *g, const Node *nd)
+{
+	const Shape *as = &g->nodes[nd->in[0]]->shape;
+	Sched s = {ANCHOR_GEMM, SPLIT_ROWS, 0, 48, 0, 0, 0, 0, 0, 0, 0, 0};
+	int64_t M = nd->op == OP_MATMUL ? as->d[0] : as->d[1];
+	if (M == IR_N)
+		s.chunks_per_n = 1;   /* ceil(n / rows): printed as such */
+	else
+		s.chunks_fixed = (M + s.rows - 1) / s.rows;
+	return s;
+}
+
+#pragma GCC diagnostic error "-Wswitch"   /* every op named: a new one cannot slip through */
+
+/* Elements of s times weight, unless s grows with the batch (-1). */
+static int64_t fixed_work(const Shape *s, int64_t weight)
+{
+	if (ir_batched(s))
+		return -1;
+	int64_t k = weight;
+	for (int i = 0; i < s->rank; i++)
+		k *= s->d[i];
+	return k;
+}
+
+/* A range split, or serial when its work is fixed and short. */
+static Split range(const Shape *s, int64_t weight)
+{
+	int64_t w = fixed_work(s, weight);
+	return w >= 0 && w < 2 * KERN_GRAIN ? SPLIT_NONE : SPLIT_RANGE;
+}
+
+/* The anchor and split of the ops codegen streams over (map, reduce,
+** window, move); their chunk sizes follow the element count at run time. */
+static Sched streaming(const Graph *g, const Node *nd)
+{
+	Sched s = {ANCHOR_MAP, SPLIT_RANGE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+	const Shape *x = nd->nin ? &g->nodes[nd->in[0]]->shape : &nd->shape;
+	switch (nd->op) {
+	case OP_NEG: case OP_RELU: case OP_SIGMOID: case OP_TANH: case OP_EXP: case OP_LOG: case OP_SQRT:
+	case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_MINIMUM: case OP_RELU_DX: case OP_BROADCAST:
+		s.split = range(&nd->shape, 1);
+		return s;
+	case OP_DROPOUT:   /* a uniform costs about 16 element copies */
+		if (nd->a.mode == MODE_OFF)
+			s.anchor = ANCHOR_MOVE, s.split = SPLIT_NONE;
+		else
+			s.split = range(&nd->shape, 16);
+		return s;
+	case OP_GAVG: case OP_GMAX: case OP_GMIN:
+		s.anchor = ANCHOR_REDUCE, s.split = range(x, 1);
+		return s;
+	case OP_BATCHNORM: case OP_BN_DX: case OP_BN_DGAMMA: case OP_BN_MEAN: case OP_BN_VAR:
+		s.anchor = ANCHOR_REDUCE, s.split = SPLIT_CHANNELS;
+		return s;
+	case OP_MAXPOOL_DX: case OP_GSEL_DX:
+		s.anchor = ANCHOR_WINDOW, s.split = range(x, 2);
+		return s;
+	case OP_AVGPOOL_DX:
+		s.anchor = ANCHOR_WINDOW, s.split = range(&nd->shape, 2);
+		return s;
+	case OP_MAXPOOL: case OP_AVGPOOL:
+		s.anchor = ANCHOR_WINDOW, s.split = SPLIT_NONE;
+		return s;
+	case OP_SOFTMAX: case OP_LOGSOFTMAX: case OP_SOFTMAX_DX: case OP_LOGSOFTMAX_DX: case OP_XENT: case OP_XENT_DX:
+	case OP_BMEAN: case OP_BMEAN_DX: case OP_SUMTO:
+		s.anchor = ANCHOR_REDUCE, s.split = SPLIT_NONE;
+		return s;
+	case OP_CONST: case OP_CONCAT: case OP_RESHAPE: case OP_SLICE: case OP_ASSIGN:
+		s.anchor = ANCHOR_MOVE, s.split = SPLIT_NONE;
+		return s;
+	case OP_INPUT: case OP_PARAM: case OP_BUFFER: case OP_STATE:
+		s.anchor = ANCHOR_NONE, s.split = SPLIT_NONE;
+		return s;
+	case OP_CONV2D: case OP_CONV2D_DX: case OP_CONV2D_DW: case OP_DENSE: case OP_MATMUL: case OP_MATMUL_NT:
+	case OP_MATMUL_TN: case OP_COUNT:
+		break;
+	}
+	s.anchor = ANCHOR_NONE, s.split = SPLIT_NONE;
+	return s;
+}
+
+Sched kern_schedule(const Graph *g, const Node *nd, const Target *t)
+{
+	switch (nd->op) {
+	case OP_CONV2D: return conv2d(g, nd, t);
+	case OP_CONV2D_DX: return conv2d_dx(g, nd);
+	case OP_CONV2D_DW: return conv2d_dw(g, nd, t);
+	case OP_DENSE: case OP_MATMUL_NT: return cols(g, nd);
+	case OP_MATMUL: case OP_MATMUL_TN: return rows(g, nd);
+	default: return streaming(g, nd);
+	}
+}
