@@ -25,20 +25,6 @@
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
-/* Does the comma-separated feature string enable exactly "+name"? */
-static int has_feature(const char *features, const char *name)
-{
-	size_t k = strlen(name);
-	for (const char *s = features; s && *s;) {
-		const char *end = strchr(s, ',');
-		size_t len = end ? (size_t)(end - s) : strlen(s);
-		if (len == k + 1 && s[0] == '+' && !strncmp(s + 1, name, k))
-			return 1;
-		s = end ? end + 1 : s + len;
-	}
-	return 0;
-}
-
 /* Add the attributes every generated function carries: nounwind, the
 ** target CPU and features, and 512-bit vectors where AVX-512 exists (LLVM
 ** otherwise prefers 256-bit vectors on many AVX-512 CPUs). */
@@ -421,6 +407,42 @@ static LLVMTargetMachineRef target_machine(Cg *c, int opt, Err *e)
 	return tm;
 }
 
+/* Does tm's code have AVX-512 registers? A feature string lists only what
+** was added to a named CPU's own (--cpu=znver4 alone gives ""), and LLVM-C
+** cannot list a CPU's features, so ask LLVM: compile a <16 x float> add
+** for tm and look for a zmm register in the assembly. */
+static int probe_avx512(LLVMTargetMachineRef tm)
+{
+	LLVMContextRef ctx = LLVMContextCreate();
+	LLVMModuleRef m = LLVMModuleCreateWithNameInContext("probe", ctx);
+	char *triple = LLVMGetTargetMachineTriple(tm);
+	LLVMSetTarget(m, triple);
+	LLVMDisposeMessage(triple);
+	LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(tm);
+	LLVMSetModuleDataLayout(m, dl);
+	LLVMDisposeTargetData(dl);
+	LLVMTypeRef v = LLVMVectorType(LLVMFloatTypeInContext(ctx), 16), pt[2] = {v, v};
+	LLVMValueRef f = LLVMAddFunction(m, "probe", LLVMFunctionType(v, pt, 2, 0));
+	LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
+	LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, f, "entry"));
+	LLVMBuildRet(b, LLVMBuildFAdd(b, LLVMGetParam(f, 0), LLVMGetParam(f, 1), ""));
+	LLVMDisposeBuilder(b);
+	char *msg = NULL;
+	LLVMMemoryBufferRef buf = NULL;
+	int zmm = 0;
+	if (!LLVMTargetMachineEmitToMemoryBuffer(tm, m, LLVMAssemblyFile, &msg, &buf)) {
+		size_t len = LLVMGetBufferSize(buf);
+		const char *s = LLVMGetBufferStart(buf);
+		for (size_t i = 0; i + 3 <= len && !zmm; i++)
+			zmm = s[i] == 'z' && s[i + 1] == 'm' && s[i + 2] == 'm';
+		LLVMDisposeMemoryBuffer(buf);
+	}
+	LLVMDisposeMessage(msg);
+	LLVMDisposeModule(m);
+	LLVMContextDispose(ctx);
+	return zmm;
+}
+
 /* Verify, then run default<O{opt}> with the vectorisers on. */
 static int optimise(Cg *c, LLVMTargetMachineRef tm, int opt, Err *e)
 {
@@ -537,14 +559,14 @@ int cg_emit_entries(const CgEntry *es, int n, const CgOptions *o, EmitKind k, co
 	Cg c = {.g = g, .p = es[0].p, .e = e};
 	c.cpu = target.cpu;
 	c.features = target.features;
-	c.avx512 = has_feature(c.features, "avx512f");
-	c.tgt = kern_target(c.features);
 	c.ctx = LLVMContextCreate();
 	c.mod = LLVMModuleCreateWithNameInContext(g->name ? g->name : "model", c.ctx);
 	c.b = LLVMCreateBuilderInContext(c.ctx);
 	c.ab = LLVMCreateBuilderInContext(c.ctx);
 	c.consts.arena = c.kernels.arena = &c.arena;
 	LLVMTargetMachineRef tm = target_machine(&c, opt, e);
+	c.avx512 = tm && probe_avx512(tm);
+	c.tgt = kern_target(c.avx512);
 	char what[64];
 	snprintf(what, sizeof what, "optimising (LLVM -O%d)", opt);
 	int rc = !tm || (phase(o, "generating LLVM IR"), build(&c, es, n)) ||
@@ -573,7 +595,19 @@ int cg_print_kernels(const CgEntry *es, int n, const CgOptions *o, FILE *f, Err 
 	CgTarget target;
 	if (cg_target(o, &target, e))
 		return -1;
-	Target t = kern_target(target.features);
+	Cg tc = {.cpu = target.cpu, .features = target.features};
+	tc.ctx = LLVMContextCreate();
+	tc.mod = LLVMModuleCreateWithNameInContext("probe", tc.ctx);
+	LLVMTargetMachineRef tm = target_machine(&tc, 3, e);
+	Target t = kern_target(tm && probe_avx512(tm));
+	if (tm)
+		LLVMDisposeTargetMachine(tm);
+	LLVMDisposeModule(tc.mod);
+	LLVMContextDispose(tc.ctx);
+	if (!tm) {
+		cg_target_free(&target);
+		return -1;
+	}
 	for (int i = 0; i < n; i++) {
 		Cg c = {.g = es[i].g, .p = es[i].p, .e = e};
 		for (int j = 0; j < es[i].g->nnodes; j++) {

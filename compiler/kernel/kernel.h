@@ -25,8 +25,8 @@ typedef struct Target {
 	int regs;       /* vector registers */
 } Target;
 
-/* The target for a feature string ("+avx2,+fma,..."). */
-Target kern_target(const char *features);
+/* The target: AVX-512 (zmm registers) or not (codegen asks LLVM which). */
+Target kern_target(int avx512);
 
 /* A convolution of x[N,C,H,W] by w[O,C,KH,KW] giving y[N,O,OH,OW]: its
 ** geometry, R = C*KH*KW rows of a column matrix, P = OH*OW columns. */

@@ -20,14 +20,9 @@
 */
 #include "kernel.h"
 
-#include <string.h>
 
-Target kern_target(const char *features)
+Target kern_target(int avx512)
 {
-	int avx512 = 0;
-	for (const char *s = features; s && (s = strstr(s, "+avx512f")) != NULL; s += 8)
-		if (s[8] == ',' || s[8] == 0)
-			avx512 = 1;
 	Target t = {avx512 ? 16 : 8, avx512 ? 12 : 6, 0, 256, avx512 ? 32 : 16};
 	t.nr = 2 * t.w;
 	return t;

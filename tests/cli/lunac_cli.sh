@@ -147,4 +147,21 @@ else
 	bad "--print-after=plan: the entry's plan on stderr, the same in build and ir" "$(head -3 "$T/plan_build")"
 fi
 refused "--print-after: an unknown level is refused" 1 'unknown pass "plann"' bin/lunac ir models/mlp.lua --print-after=plann
+# The kernel level (compiler/kernel/): --level=kernel is ir's, an unknown
+# level is a usage error, an entry the model lacks is named; the schedule
+# follows the target (AVX-512 tiles for a CPU that has it, AVX2 without).
+refused "--level: an unknown level is a usage error" 2 '--level: expected graph or kernel, got "loop"' \
+	bin/lunac ir models/mlp.lua --level=loop
+refused "--level=kernel: only for ir" 2 "--level=kernel is an option of \`lunac ir\`" \
+	bin/lunac build models/mlp.lua --level=kernel -o "$T/never"
+refused "--level=kernel --entry: an entry the model lacks" 1 "the model has no mc entry (it has no dropout)" \
+	bin/lunac ir models/tiny_cnn.lua --level=kernel --entry=mc
+bin/lunac ir models/tiny_cnn.lua --level=kernel --entry=predict --cpu=znver4 >"$T/k512" 2>&1
+bin/lunac ir models/tiny_cnn.lua --level=kernel --entry=predict --cpu=znver4 --features=-avx512f >"$T/k256" 2>&1
+if grep -q "vectors of 16 floats, GEMM tile 12x32" "$T/k512" && grep -q "vectors of 8 floats, GEMM tile 6x16" "$T/k256" &&
+   [ ! -e "$T/never" ]; then
+	ok "--level=kernel: AVX-512 tiles for znver4, AVX2 tiles with -avx512f"
+else
+	bad "--level=kernel: AVX-512 tiles for znver4, AVX2 tiles with -avx512f" "$(head -1 "$T/k512"; head -1 "$T/k256")"
+fi
 exit 0
