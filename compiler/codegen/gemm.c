@@ -11,8 +11,8 @@
 ** keeps an MR x NR tile of C in MR*NV vector registers: per k it loads NV
 ** vectors of a row of B, broadcasts MR elements of a column of A and
 ** issues MR*NV fused multiply-adds. A partial column tile uses masked
-** loads and stores; a partial row tile is a full tile whose rows past the
-** last repeat it. cg_gemm calls one of four module functions (C = AB,
+** loads and stores; the rows after the last full tile take a half tile
+** and single rows. cg_gemm calls one of four module functions (C = AB,
 ** C += AB, and the two bias forms) whose sizes and strides are arguments,
 ** so the micro-kernels are compiled once per module.
 **
@@ -103,7 +103,6 @@ static LLVMValueRef splat(Cg *c, const Vec *vt, LLVMValueRef x)
 typedef struct Tile {
 	LLVMValueRef m0, j0;    /* first row and column */
 	int mr;                 /* rows */
-	LLVMValueRef last;      /* NULL, or the last row: rows past it repeat it */
 	LLVMValueRef rem;       /* columns left from j0 when fewer than NR, else NULL */
 	LLVMValueRef k0, k1;    /* the k block */
 	int init;               /* 1: start from the bias (or 0), 0: from C */
@@ -128,8 +127,6 @@ static void micro(Cg *c, const Gemm *g, const Vec *vt, const Tile *t)
 		mask[v] = t->rem ? lanes(c, vt, v, t->rem) : NULL;
 	for (int r = 0; r < t->mr; r++) {
 		LLVMValueRef m = iadd(c, t->m0, ci(c, r));
-		if (t->last)
-			m = imin(c, m, t->last);
 		row[r] = m;
 		crow[r] = iadd(c, imul(c, m, g->ldc), t->j0);
 		for (int v = 0; v < NV; v++) {
@@ -166,9 +163,8 @@ static int64_t constant(LLVMValueRef v)
 }
 
 /* The row tiles of one column tile (j0, rem): full MR-row tiles, then the
-** rows left over: M % MR of them when M is a constant, else a full tile
-** whose rows past M-1 repeat row M-1 (computing and storing the same
-** values again, which changes nothing). */
+** rows left over: M % MR of them when M is a constant, else a half tile
+** when that many are left and single rows. */
 static void rows(Cg *c, const Gemm *g, const Vec *vt, Tile t)
 {
 	LLVMValueRef full = imul(c, LLVMBuildUDiv(c->b, g->M, ci(c, vt->mr), ""), ci(c, vt->mr));
@@ -187,11 +183,21 @@ static void rows(Cg *c, const Gemm *g, const Vec *vt, Tile t)
 		}
 		return;
 	}
-	LLVMBasicBlockRef join = if_open(c, ilt(c, full, g->M));
+	/* M known at run time only: a half tile when that many rows are left,
+	** then single rows */
+	int half = vt->mr / 2;
+	LLVMValueRef big = LLVMBuildICmp(c->b, LLVMIntSGE, isub(c, g->M, full), ci(c, half), "");
+	LLVMBasicBlockRef join = if_open(c, big);
 	t.m0 = full;
-	t.last = isub(c, g->M, ci(c, 1));
+	t.mr = half;
 	micro(c, g, vt, &t);
 	if_close(c, join);
+	Loop lr;
+	loop_open(c, &lr, LLVMBuildSelect(c->b, big, iadd(c, full, ci(c, half)), full, ""), g->M);
+	t.m0 = lr.i;
+	t.mr = 1;
+	micro(c, g, vt, &t);
+	loop_close(c, &lr);
 }
 
 /* All tiles of one k block [k0, k1): column tiles outermost. */
@@ -232,9 +238,35 @@ static void prefill(Cg *c, const Gemm *g)
 /* The GEMM of g inline, at the builder: K in one block when it is at most
 ** KC (the tiles start from the bias, or C when accumulating), else C is
 ** prefilled (unless accumulating) and the K blocks add into it. */
+/* A single column with A's rows and B's column contiguous (a 1x1 conv on a
+** 1x1 plane, batch norm's channel attention): one dot product per row,
+** vectorised along k (reassociable adds), instead of vector tiles that
+** would use one lane in W. */
+static void gemm_dot(Cg *c, const Gemm *g)
+{
+	Loop lm, lk;
+	loop_open(c, &lm, ci(c, 0), g->M);
+	LLVMValueRef arow = imul(c, lm.i, g->rsa), acc = var_new(c, cf(c, 0));
+	loop_open(c, &lk, ci(c, 0), g->K);
+	LLVMValueRef t = f_mul(c, ld(c, g->a, iadd(c, arow, lk.i)), ld(c, g->b, lk.i));
+	var_set(c, acc, f_acc(c, var_get(c, acc), t));
+	loop_close(c, &lk);
+	LLVMValueRef at = imul(c, lm.i, g->ldc), v = var_get(c, acc);
+	LLVMValueRef from = g->acc ? ld(c, g->c, at) : g->bias ? ld(c, g->bias, g->bias_cols ? ci(c, 0) : lm.i) : NULL;
+	st(c, g->c, at, from ? f_add(c, from, v) : v);
+	loop_close(c, &lm);
+}
+
 static void gemm_inline(Cg *c, const Gemm *g)
 {
 	Vec vt = vec(c);
+	LLVMValueRef dot = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntEQ, g->N, ci(c, 1), ""),
+	                                LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntEQ, g->csa, ci(c, 1), ""),
+	                                             LLVMBuildICmp(c->b, LLVMIntEQ, g->ldb, ci(c, 1), ""), ""), "");
+	LLVMBasicBlockRef dj = if_open(c, dot);
+	gemm_dot(c, g);
+	if_close(c, dj);
+	LLVMBasicBlockRef tiles = if_open(c, LLVMBuildNot(c->b, dot, ""));
 	LLVMBasicBlockRef join = if_open(c, LLVMBuildICmp(c->b, LLVMIntSLE, g->K, ci(c, c->tgt.kc), ""));
 	block(c, g, &vt, ci(c, 0), g->K, !g->acc);
 	if_close(c, join);
@@ -247,6 +279,7 @@ static void gemm_inline(Cg *c, const Gemm *g)
 	block(c, g, &vt, k0, imin(c, g->K, iadd(c, k0, ci(c, c->tgt.kc))), 0);
 	loop_close(c, &lk);
 	if_close(c, join);
+	if_close(c, tiles);
 }
 
 /* The GEMM function of a variant (accumulate; bias none, per row or per

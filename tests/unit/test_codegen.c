@@ -65,6 +65,10 @@ static const Case cases[] = {
 	 "%2 = param \"b\" : f32[30]\n%3 = conv2d %0, %1, %2 stride=1 pad=1\noutput \"y\" %3\n"},
 	{"conv gemm: 1x1 direct, 400 positions", 0, X4(5, 20, 20) "%1 = param \"w\" : f32[7,5,1,1]\n"
 	 "%2 = conv2d %0, %1 stride=1 pad=0\noutput \"y\" %2\n"},
+	/* 6 rows: the packed GEMM (fewer rows take dot products); 70 columns:
+	** two packed blocks, the second a masked tail */
+	{"dense gemm: 6 rows, 70 outputs, bias", 0, "%0 = param \"x\" : f32[6,20]\n%1 = param \"w\" : f32[70,20]\n"
+	 "%2 = param \"b\" : f32[70]\n%3 = dense %0, %1, %2\noutput \"y\" %3\n"},
 	{"dense bias", 0, "%0 = input \"x\" : f32[N,20]\n%1 = param \"w\" : f32[10,20]\n%2 = param \"b\" : f32[10]\n"
 	 "%3 = dense %0, %1, %2\noutput \"y\" %3\n"},
 	{"dense no bias", 0, "%0 = input \"x\" : f32[N,37]\n%1 = param \"w\" : f32[5,37]\n%2 = dense %0, %1\n"
