@@ -277,11 +277,23 @@ void cg_col2im(Cg *c, const Conv *k, LLVMValueRef cols, LLVMValueRef dx, LLVMVal
 
 /* ---- par.c: parallel loops ---- */
 
+/* Where the builders were in the function being built before another
+** function was started (a task, a GEMM variant): cg_fn_end returns there. */
+typedef struct FnPos {
+	LLVMValueRef fn;
+	LLVMBasicBlockRef allocas, at;
+} FnPos;
+/* Build `void f(...)` now: its entry block (allocas, c->ab) and a body
+** block (c->b); returns where the builders were. */
+FnPos cg_fn_begin(Cg *c, LLVMValueRef f);
+/* End f with `ret void` (entry branches to body) and go back to was. */
+void cg_fn_end(Cg *c, FnPos was);
+
 /* A kernel's parallel loop: the task function its chunks run in, and what
 ** par_close restores. */
 typedef struct Par {
-	LLVMValueRef kfn, kslotp[IR_MAXIN + 1], kn, kctx;
-	LLVMBasicBlockRef kallocas, kat;
+	FnPos k;                       /* the kernel's builders */
+	LLVMValueRef kslotp[IR_MAXIN + 1], kn, kctx;
 	LLVMValueRef chunk, scratch;   /* in the task: the chunk index (i64), its scratch */
 } Par;
 /* In the kernel being built: call rt_parallel_for(ctx, task, env, nchunks,

@@ -300,25 +300,12 @@ static LLVMValueRef gemm_fn(Cg *c, const Gemm *g, LLVMTypeRef *ty)
 	LLVMSetLinkage(f, LLVMInternalLinkage);
 	cg_fn_attrs(c, f);
 	cg_enum_attr(c, f, LLVMAttributeFunctionIndex, "noinline");
-	/* build it, then come back to where the builders were */
-	LLVMValueRef kfn = c->fn;
-	LLVMBasicBlockRef kallocas = c->allocas, kat = LLVMGetInsertBlock(c->b);
-	c->fn = f;
-	c->allocas = LLVMAppendBasicBlockInContext(c->ctx, f, "entry");
-	LLVMPositionBuilderAtEnd(c->ab, c->allocas);
-	LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, f, "body");
-	LLVMPositionBuilderAtEnd(c->b, body);
+	FnPos was = cg_fn_begin(c, f);
 	Gemm fg = {LLVMGetParam(f, 0), LLVMGetParam(f, 1), LLVMGetParam(f, 2), LLVMGetParam(f, 3), LLVMGetParam(f, 4),
 	           LLVMGetParam(f, 5), LLVMGetParam(f, 6), LLVMGetParam(f, 7), LLVMGetParam(f, 8), LLVMGetParam(f, 9),
 	           g->acc, v >= 2 ? LLVMGetParam(f, 10) : NULL, v == 3};
 	gemm_inline(c, &fg);
-	LLVMBuildRetVoid(c->b);
-	LLVMPositionBuilderAtEnd(c->b, c->allocas);
-	LLVMBuildBr(c->b, body);
-	c->fn = kfn;
-	c->allocas = kallocas;
-	LLVMPositionBuilderAtEnd(c->ab, c->allocas);
-	LLVMPositionBuilderAtEnd(c->b, kat);
+	cg_fn_end(c, was);
 	return f;
 }
 

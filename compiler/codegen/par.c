@@ -35,6 +35,27 @@ static LLVMValueRef parallel_for(Cg *c, LLVMTypeRef *ty)
 	return f ? f : LLVMAddFunction(c->mod, "rt_parallel_for", *ty);
 }
 
+FnPos cg_fn_begin(Cg *c, LLVMValueRef f)
+{
+	FnPos was = {c->fn, c->allocas, LLVMGetInsertBlock(c->b)};
+	c->fn = f;
+	c->allocas = LLVMAppendBasicBlockInContext(c->ctx, f, "entry");
+	LLVMPositionBuilderAtEnd(c->ab, c->allocas);
+	LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, f, "body"));
+	return was;
+}
+
+void cg_fn_end(Cg *c, FnPos was)
+{
+	LLVMBuildRetVoid(c->b);
+	LLVMPositionBuilderAtEnd(c->b, c->allocas);
+	LLVMBuildBr(c->b, LLVMGetNextBasicBlock(c->allocas));
+	c->fn = was.fn;
+	c->allocas = was.allocas;
+	LLVMPositionBuilderAtEnd(c->ab, c->allocas);
+	LLVMPositionBuilderAtEnd(c->b, was.at);
+}
+
 void par_open(Cg *c, Par *p, LLVMValueRef nchunks, int64_t scratch_bytes)
 {
 	LLVMTypeRef et = env_type(c);
@@ -56,18 +77,11 @@ void par_open(Cg *c, Par *p, LLVMValueRef nchunks, int64_t scratch_bytes)
 	LLVMValueRef args[5] = {c->rtctx, task, env, nchunks, ci(c, scratch_bytes)};
 	LLVMBuildCall2(c->b, pty, pf, args, 5, "");
 	/* save the kernel's state, and switch to the task */
-	p->kfn = c->fn;
 	for (int i = 0; i < c->nslot; i++)
 		p->kslotp[i] = c->slotp[i];
 	p->kn = c->n;
 	p->kctx = c->rtctx;
-	p->kallocas = c->allocas;
-	p->kat = LLVMGetInsertBlock(c->b);
-	c->fn = task;
-	c->allocas = LLVMAppendBasicBlockInContext(c->ctx, task, "entry");
-	LLVMPositionBuilderAtEnd(c->ab, c->allocas);
-	LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, task, "body");
-	LLVMPositionBuilderAtEnd(c->b, body);
+	p->k = cg_fn_begin(c, task);
 	LLVMValueRef tenv = LLVMGetParam(task, 0);
 	for (int i = 0; i <= c->nslot + 1; i++) {
 		LLVMTypeRef ft = i == c->nslot ? c->i64 : c->ptr;
@@ -85,17 +99,11 @@ void par_open(Cg *c, Par *p, LLVMValueRef nchunks, int64_t scratch_bytes)
 
 void par_close(Cg *c, Par *p)
 {
-	LLVMBuildRetVoid(c->b);
-	LLVMPositionBuilderAtEnd(c->b, c->allocas);
-	LLVMBuildBr(c->b, LLVMGetNextBasicBlock(c->allocas));
-	c->fn = p->kfn;
+	cg_fn_end(c, p->k);
 	for (int i = 0; i < c->nslot; i++)
 		c->slotp[i] = p->kslotp[i];
 	c->n = p->kn;
 	c->rtctx = p->kctx;
-	c->allocas = p->kallocas;
-	LLVMPositionBuilderAtEnd(c->ab, c->allocas);
-	LLVMPositionBuilderAtEnd(c->b, p->kat);
 }
 
 /* Elements a chunk of a streaming loop should cover: enough that the
