@@ -294,7 +294,7 @@ int rt_predict(const RtModel *m, RtPredictFn fn, const RtPredictOpts *o, RtErr *
 		rt_array_free(&r.in[i]);
 	for (int i = 0; r.out && i < m->npredict; i++)
 		rt_array_free(&r.out[i]);
-	for (int i = 0; r.names && i < m->noutputs; i++)
+	for (int i = 0; r.names && r.nnames && i < m->noutputs; i++)   /* either may be the allocation that failed */
 		data_names_free(r.names[i], r.nnames[i]);
 	free(r.names);
 	free(r.nnames);
