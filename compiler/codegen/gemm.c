@@ -156,15 +156,9 @@ static void micro(Cg *c, const Gemm *g, const Vec *vt, const Tile *t)
 			vstore(c, vt, cg_at(c, g->c, iadd(c, crow[r], ci(c, (int64_t)v * vt->w))), var_get(c, acc[r][v]), mask[v]);
 }
 
-/* The constant value of an i64 v, or -1 when it is not a constant. */
-static int64_t constant(LLVMValueRef v)
-{
-	return LLVMIsAConstantInt(v) ? LLVMConstIntGetSExtValue(v) : -1;
-}
-
-/* The row tiles of one column tile (j0, rem): full MR-row tiles, then the
-** rows left over: M % MR of them when M is a constant, else a half tile
-** when that many are left and single rows. */
+/* The row tiles of one column tile (j0, rem): full MR-row tiles, then a
+** half tile when that many rows are left, then single rows (every size is
+** an argument of the GEMM function, known at run time only). */
 static void rows(Cg *c, const Gemm *g, const Vec *vt, Tile t)
 {
 	LLVMValueRef full = imul(c, LLVMBuildUDiv(c->b, g->M, ci(c, vt->mr), ""), ci(c, vt->mr));
@@ -174,17 +168,7 @@ static void rows(Cg *c, const Gemm *g, const Vec *vt, Tile t)
 	t.mr = vt->mr;
 	micro(c, g, vt, &t);
 	loop_close(c, &lm);
-	int64_t M = constant(g->M);
-	if (M >= 0) {
-		if (M % vt->mr) {
-			t.m0 = full;
-			t.mr = (int)(M % vt->mr);
-			micro(c, g, vt, &t);
-		}
-		return;
-	}
-	/* M known at run time only: a half tile when that many rows are left,
-	** then single rows */
+	/* the rows left: a half tile when that many are left, then single rows */
 	int half = vt->mr / 2;
 	LLVMValueRef big = LLVMBuildICmp(c->b, LLVMIntSGE, isub(c, g->M, full), ci(c, half), "");
 	LLVMBasicBlockRef join = if_open(c, big);
@@ -211,15 +195,11 @@ static void block(Cg *c, const Gemm *g, const Vec *vt, LLVMValueRef k0, LLVMValu
 	t.j0 = imul(c, lj.i, ci(c, nr));
 	rows(c, g, vt, t);
 	loop_close(c, &lj);
-	int64_t N = constant(g->N);
-	if (N >= 0 && N % nr == 0)
-		return;
 	t.j0 = imul(c, ntile, ci(c, nr));
 	t.rem = isub(c, g->N, t.j0);
-	LLVMBasicBlockRef join = N >= 0 ? NULL : if_open(c, LLVMBuildICmp(c->b, LLVMIntSGT, t.rem, ci(c, 0), ""));
+	LLVMBasicBlockRef join = if_open(c, LLVMBuildICmp(c->b, LLVMIntSGT, t.rem, ci(c, 0), ""));
 	rows(c, g, vt, t);
-	if (join)
-		if_close(c, join);
+	if_close(c, join);
 }
 
 /* C = bias (per row or column) or 0, before K blocks accumulate into it. */
