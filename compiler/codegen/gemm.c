@@ -4,10 +4,11 @@
 ** llvm.fma. Every matrix op (conv2d and its gradients through im2col,
 ** dense, matmul and its transposed forms) comes down to this.
 **
-** Schedule (BLIS's loop order without packing): K in blocks of KC (Target.kc); for
-** each block, column tiles of NR = NV vectors of width W, and inside them
-** row tiles of MR rows, so the K x NR panel of B a micro-kernel streams
-** stays in L1 while every row tile of A passes over it. The micro-kernel
+** Schedule (BLIS's loop order, B packed, A read in place): K in blocks of
+** KC (Target.kc); for each block, column tiles of NR = NV vectors of width
+** W, each one's K x NR panel of B first copied to a contiguous buffer on
+** the stack, and inside them row tiles of MR rows, so the panel stays in
+** L1 while every row tile of A passes over it. The micro-kernel
 ** keeps an MR x NR tile of C in MR*NV vector registers: per k it loads NV
 ** vectors of a row of B, broadcasts MR elements of a column of A and
 ** issues MR*NV fused multiply-adds. A partial column tile uses masked
@@ -106,6 +107,7 @@ typedef struct Tile {
 	LLVMValueRef rem;       /* columns left from j0 when fewer than NR, else NULL */
 	LLVMValueRef k0, k1;    /* the k block */
 	int init;               /* 1: start from the bias (or 0), 0: from C */
+	LLVMValueRef pb;        /* B's K x NR panel of this column tile, packed (see pack) */
 } Tile;
 
 /* The value a tile row starts from when it does not load C: the bias of
@@ -138,9 +140,9 @@ static void micro(Cg *c, const Gemm *g, const Vec *vt, const Tile *t)
 	}
 	Loop lk;
 	loop_open(c, &lk, t->k0, t->k1);
-	LLVMValueRef brow = iadd(c, imul(c, lk.i, g->ldb), t->j0), bv[NV];
+	LLVMValueRef brow = imul(c, isub(c, lk.i, t->k0), ci(c, (int64_t)NV * vt->w)), bv[NV];
 	for (int v = 0; v < NV; v++)
-		bv[v] = vload(c, vt, cg_at(c, g->b, iadd(c, brow, ci(c, (int64_t)v * vt->w))), mask[v]);
+		bv[v] = vload(c, vt, cg_at(c, t->pb, iadd(c, brow, ci(c, (int64_t)v * vt->w))), NULL);
 	LLVMValueRef acol = imul(c, lk.i, g->csa);
 	for (int r = 0; r < t->mr; r++) {
 		LLVMValueRef a = splat(c, vt, ld(c, g->a, iadd(c, imul(c, row[r], g->rsa), acol)));
@@ -184,20 +186,44 @@ static void rows(Cg *c, const Gemm *g, const Vec *vt, Tile t)
 	loop_close(c, &lr);
 }
 
-/* All tiles of one k block [k0, k1): column tiles outermost. */
-static void block(Cg *c, const Gemm *g, const Vec *vt, LLVMValueRef k0, LLVMValueRef k1, int init)
+/* Copy B[k0..k1, j0..j0+NR) (the columns before rem only, when rem is
+** given: the other lanes get 0) to the panel t->pb, row k at (k-k0)*NR.
+** Every row tile of the column tile then streams the panel from L1 at
+** consecutive addresses, where B's own rows are ldb apart: a power of two
+** for most convolutions, so they would all fall in the same few L1 sets. */
+static void pack(Cg *c, const Gemm *g, const Vec *vt, const Tile *t)
+{
+	LLVMValueRef mask[NV];
+	for (int v = 0; v < NV; v++)
+		mask[v] = t->rem ? lanes(c, vt, v, t->rem) : NULL;
+	Loop lk;
+	loop_open(c, &lk, t->k0, t->k1);
+	LLVMValueRef brow = iadd(c, imul(c, lk.i, g->ldb), t->j0);
+	LLVMValueRef prow = imul(c, isub(c, lk.i, t->k0), ci(c, (int64_t)NV * vt->w));
+	for (int v = 0; v < NV; v++) {
+		LLVMValueRef x = vload(c, vt, cg_at(c, g->b, iadd(c, brow, ci(c, (int64_t)v * vt->w))), mask[v]);
+		vstore(c, vt, cg_at(c, t->pb, iadd(c, prow, ci(c, (int64_t)v * vt->w))), x, NULL);
+	}
+	loop_close(c, &lk);
+}
+
+/* All tiles of one k block [k0, k1): column tiles outermost, each with its
+** panel of B packed first (into pb: KC x NR floats). */
+static void block(Cg *c, const Gemm *g, const Vec *vt, LLVMValueRef k0, LLVMValueRef k1, int init, LLVMValueRef pb)
 {
 	int64_t nr = (int64_t)NV * vt->w;
-	Tile t = {.k0 = k0, .k1 = k1, .init = init};
+	Tile t = {.k0 = k0, .k1 = k1, .init = init, .pb = pb};
 	Loop lj;
 	LLVMValueRef ntile = LLVMBuildUDiv(c->b, g->N, ci(c, nr), "");
 	loop_open(c, &lj, ci(c, 0), ntile);
 	t.j0 = imul(c, lj.i, ci(c, nr));
+	pack(c, g, vt, &t);
 	rows(c, g, vt, t);
 	loop_close(c, &lj);
 	t.j0 = imul(c, ntile, ci(c, nr));
 	t.rem = isub(c, g->N, t.j0);
 	LLVMBasicBlockRef join = if_open(c, LLVMBuildICmp(c->b, LLVMIntSGT, t.rem, ci(c, 0), ""));
+	pack(c, g, vt, &t);
 	rows(c, g, vt, t);
 	if_close(c, join);
 }
@@ -247,8 +273,11 @@ static void gemm_inline(Cg *c, const Gemm *g)
 	gemm_dot(c, g);
 	if_close(c, dj);
 	LLVMBasicBlockRef tiles = if_open(c, LLVMBuildNot(c->b, dot, ""));
+	LLVMTypeRef pt = LLVMArrayType(c->f32, (unsigned)(c->tgt.kc * NV * vt.w));
+	LLVMValueRef pb = LLVMBuildAlloca(c->ab, pt, "panel");
+	LLVMSetAlignment(pb, 64);
 	LLVMBasicBlockRef join = if_open(c, LLVMBuildICmp(c->b, LLVMIntSLE, g->K, ci(c, c->tgt.kc), ""));
-	block(c, g, &vt, ci(c, 0), g->K, !g->acc);
+	block(c, g, &vt, ci(c, 0), g->K, !g->acc, pb);
 	if_close(c, join);
 	join = if_open(c, LLVMBuildICmp(c->b, LLVMIntSGT, g->K, ci(c, c->tgt.kc), ""));
 	if (!g->acc)
@@ -256,7 +285,7 @@ static void gemm_inline(Cg *c, const Gemm *g)
 	Loop lk;
 	loop_open(c, &lk, ci(c, 0), iceildiv(c, g->K, c->tgt.kc));
 	LLVMValueRef k0 = imul(c, lk.i, ci(c, c->tgt.kc));
-	block(c, g, &vt, k0, imin(c, g->K, iadd(c, k0, ci(c, c->tgt.kc))), 0);
+	block(c, g, &vt, k0, imin(c, g->K, iadd(c, k0, ci(c, c->tgt.kc))), 0, pb);
 	loop_close(c, &lk);
 	if_close(c, join);
 	if_close(c, tiles);
