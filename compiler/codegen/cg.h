@@ -154,6 +154,8 @@ LLVMValueRef f_call(Cg *c, const char *intrinsic, LLVMValueRef x);
 LLVMValueRef f_tanh(Cg *c, LLVMValueRef x);
 /* e^x in straight-line arithmetic that vectorises, about 1 ulp (math.c). */
 LLVMValueRef f_exp(Cg *c, LLVMValueRef x);
+/* e^-a for a in [0, 87] or NaN: f_exp without its range guards. */
+LLVMValueRef f_exp_neg(Cg *c, LLVMValueRef a);
 
 /* ---- op families ---- */
 int cg_unary(Cg *c, const Node *nd);      /* cg_elementwise.c: also sqrt */

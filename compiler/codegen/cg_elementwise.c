@@ -27,7 +27,7 @@ static LLVMValueRef unop(Cg *c, Op op, LLVMValueRef x)
 		** 1/(1+e) for x >= 0, e/(1+e) below. Past |x| = 80 the result is
 		** within 2e-35 of the exact one. */
 		LLVMValueRef a = f_min(c, f_call(c, "llvm.fabs", x), cf(c, 80));
-		LLVMValueRef e = f_exp(c, LLVMBuildFNeg(c->b, a, ""));
+		LLVMValueRef e = f_exp_neg(c, a);
 		LLVMValueRef s = LLVMBuildFDiv(c->b, cf(c, 1), f_add(c, cf(c, 1), e), "");
 		LLVMValueRef neg = LLVMBuildFCmp(c->b, LLVMRealOLT, x, cf(c, 0), "");
 		return LLVMBuildSelect(c->b, neg, f_mul(c, e, s), s, "");
