@@ -37,6 +37,7 @@ void map_put(Map *m, const void *key, size_t len, void *val);
 typedef struct Kernel {
 	LLVMValueRef fn;
 	LLVMTypeRef ty;
+	int num;            /* 0, 1, ... in creation order, across entries */
 } Kernel;
 
 /* A constant's private global and its number (1, 2, ... in creation order). */
@@ -64,6 +65,7 @@ typedef struct Cg {
 	int nconst;                                 /* globals so far, across entries */
 	Map consts;                                 /* constant values (bytes) -> ConstGlobal */
 	Map kernels;                                /* kernel key -> Kernel */
+	int nkernel;                                /* kernels so far, across entries */
 	const char *prefix;                         /* the entry's name: kernels are "<prefix>_kID_op" */
 	/* The kernel being built: its pointer arguments ("slots", one per
 	** distinct storage, see storage.c), n and the RtCtx pointer. */
@@ -219,8 +221,6 @@ int cg_slot_of(const Cg *c, int id);
 int cg_range(const Cg *c, int id, int64_t *lo, int64_t *hi);
 /* In a kernel: pointer to node id's storage (slot argument or constant). */
 LLVMValueRef base(Cg *c, int id);
-/* In the entry: arena + plan_addr(id) for the builder's n. */
-LLVMValueRef cg_addr(Cg *c, LLVMValueRef arena, int id);
 
 /* ---- check.c ---- */
 

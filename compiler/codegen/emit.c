@@ -113,6 +113,7 @@ static const Kernel *kernel(Cg *c, const Node *nd)
 	k = ir_alloc(&c->arena, sizeof *k);
 	if (build_kernel(c, nd, k))
 		return NULL;
+	k->num = c->nkernel++;
 	map_put(&c->kernels, key.b, key.n, k);
 	return k;
 }
@@ -157,74 +158,142 @@ static int check_name(Cg *c, const char *name, const char *sym)
 	return 0;
 }
 
-/* Kernel calls per part of an entry (see entry_part). */
-#define PART_CALLS 64
-
-/* A new `internal noinline optnone void <sym>.<k>(ptr arena, i64 n, ptr
-** ctx)` for the next PART_CALLS kernel calls of entry f, called at the end
-** of f. One function of thousands of calls keeps slot addresses live across
-** hundreds of calls, which the register allocator pays for per call crossed
-** (it was most of a DRIFA-Net build); parts bound that, for one more call
-** per PART_CALLS kernels when running. optnone: a part is address
-** arithmetic and calls, which the O3 pipeline and instruction selection
-** spent a sixth of a build on, for a few instructions per kernel call. */
-static LLVMValueRef entry_part(Cg *c, LLVMValueRef f, const char *sym, int k)
-{
-	char name[160];
-	snprintf(name, sizeof name, "%s.%d", sym, k);
-	LLVMTypeRef ty = LLVMGlobalGetValueType(f);
-	LLVMValueRef part = LLVMAddFunction(c->mod, name, ty);
-	LLVMSetLinkage(part, LLVMInternalLinkage);
-	cg_fn_attrs(c, part);
-	cg_enum_attr(c, part, LLVMAttributeFunctionIndex, "noinline");
-	cg_enum_attr(c, part, LLVMAttributeFunctionIndex, "optnone"); /* glue: fast instruction selection */
-	LLVMValueRef args[3] = {LLVMGetParam(f, 0), LLVMGetParam(f, 1), LLVMGetParam(f, 2)};
-	LLVMPositionBuilderAtEnd(c->b, LLVMGetEntryBasicBlock(f));
-	LLVMBuildCall2(c->b, ty, part, args, 3, "");
-	LLVMAppendBasicBlockInContext(c->ctx, part, "entry");
-	return part;
-}
-
-/* End f (an entry or a part), a single block, with `ret void`. */
-static void ret_void(Cg *c, LLVMValueRef f)
-{
-	LLVMPositionBuilderAtEnd(c->b, LLVMGetEntryBasicBlock(f));
-	LLVMBuildRetVoid(c->b);
-}
-
-/* Call `void rt_prof_tick(ptr ctx, i32 k)` (the runtime's, lunac_rt.h) at
-** the builder: kernel call k of the entry starts here, or the entry ends when
-** k is the number of calls. It returns at once unless the run profiles. */
-static void prof_tick(Cg *c, LLVMValueRef ctx, int k)
+/* Declare (once) `void rt_prof_tick(ptr ctx, i32 k)` (the runtime's,
+** lunac_rt.h): kernel call k of the entry starts, or the entry ends when k
+** is the number of calls. It returns at once unless the run profiles. */
+static LLVMValueRef prof_tick(Cg *c, LLVMTypeRef *ty)
 {
 	LLVMTypeRef params[2] = {c->ptr, c->i32};
-	LLVMTypeRef t = LLVMFunctionType(c->voidt, params, 2, 0);
+	*ty = LLVMFunctionType(c->voidt, params, 2, 0);
 	LLVMValueRef f = LLVMGetNamedFunction(c->mod, "rt_prof_tick");
-	if (!f)
-		f = LLVMAddFunction(c->mod, "rt_prof_tick", t);
-	LLVMValueRef args[2] = {ctx, LLVMConstInt(c->i32, (unsigned long long)k, 0)};
-	LLVMBuildCall2(c->b, t, f, args, 2, "");
+	return f ? f : LLVMAddFunction(c->mod, "rt_prof_tick", *ty);
+}
+
+/* The most slots a kernel takes (its result and every operand distinct). */
+#define MAXSLOT (IR_MAXIN + 1)
+
+/* The runner every entry calls, built once per module:
+** `internal void lunac.run(ptr arena, i64 n, ptr ctx, ptr prog, ptr fns,
+** i64 calls, i64 fixed)`. prog is the entry's calls in order, each as
+** (kernel, slots, slot...) i64s: the kernel's index in fns, how many slot
+** pointers it takes, and each slot as 2*offset + batched (a batched
+** offset is per sample: the address is arena + fixed + offset*n). Before
+** call k it ticks the profile with k, and with calls at the end. */
+static LLVMValueRef runner(Cg *c)
+{
+	LLVMValueRef f = LLVMGetNamedFunction(c->mod, "lunac.run");
+	if (f)
+		return f;
+	LLVMTypeRef pt[7] = {c->ptr, c->i64, c->ptr, c->ptr, c->ptr, c->i64, c->i64};
+	f = LLVMAddFunction(c->mod, "lunac.run", LLVMFunctionType(c->voidt, pt, 7, 0));
+	LLVMSetLinkage(f, LLVMInternalLinkage);
+	cg_fn_attrs(c, f);
+	cg_enum_attr(c, f, LLVMAttributeFunctionIndex, "noinline");
+	FnPos was = cg_fn_begin(c, f);
+	LLVMValueRef arena = LLVMGetParam(f, 0), n = LLVMGetParam(f, 1), ctx = LLVMGetParam(f, 2);
+	LLVMValueRef prog = LLVMGetParam(f, 3), fns = LLVMGetParam(f, 4), fixed = LLVMGetParam(f, 6);
+	LLVMTypeRef i8 = LLVMInt8TypeInContext(c->ctx), tt;
+	LLVMValueRef tick = prof_tick(c, &tt);
+	LLVMValueRef slots = LLVMBuildAlloca(c->ab, LLVMArrayType(c->ptr, MAXSLOT), "slots");
+	LLVMValueRef pc = var_new_i64(c, ci(c, 0));
+	Loop lc, ls;
+	loop_open(c, &lc, ci(c, 0), LLVMGetParam(f, 5));
+	LLVMValueRef targs[2] = {ctx, LLVMBuildTrunc(c->b, lc.i, c->i32, "")};
+	LLVMBuildCall2(c->b, tt, tick, targs, 2, "");
+	LLVMValueRef at = var_get(c, pc);
+	LLVMValueRef kn = LLVMBuildLoad2(c->b, c->i64, LLVMBuildGEP2(c->b, c->i64, prog, &at, 1, ""), "");
+	LLVMValueRef at1 = iadd(c, at, ci(c, 1));
+	LLVMValueRef ns = LLVMBuildLoad2(c->b, c->i64, LLVMBuildGEP2(c->b, c->i64, prog, &at1, 1, ""), "");
+	LLVMValueRef first = iadd(c, at, ci(c, 2));
+	loop_open(c, &ls, ci(c, 0), ns);
+	LLVMValueRef si = iadd(c, first, ls.i);
+	LLVMValueRef v = LLVMBuildLoad2(c->b, c->i64, LLVMBuildGEP2(c->b, c->i64, prog, &si, 1, ""), "");
+	LLVMValueRef off = LLVMBuildLShr(c->b, v, ci(c, 1), "");
+	LLVMValueRef batched = LLVMBuildTrunc(c->b, LLVMBuildAnd(c->b, v, ci(c, 1), ""), LLVMInt1TypeInContext(c->ctx), "");
+	LLVMValueRef addr = LLVMBuildSelect(c->b, batched, iadd(c, fixed, imul(c, off, n)), off, "");
+	LLVMValueRef sp = LLVMBuildGEP2(c->b, c->ptr, slots, &ls.i, 1, "");
+	LLVMBuildStore(c->b, LLVMBuildInBoundsGEP2(c->b, i8, arena, &addr, 1, ""), sp);
+	ls.keep = 1;
+	loop_close(c, &ls);
+	var_set(c, pc, iadd(c, first, ns));
+	LLVMValueRef fn = LLVMBuildLoad2(c->b, c->ptr, LLVMBuildGEP2(c->b, c->ptr, fns, &kn, 1, ""), "");
+	/* one call site per slot count */
+	LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(c->ctx, f, "called");
+	LLVMValueRef sw = LLVMBuildSwitch(c->b, ns, join, MAXSLOT + 1);
+	for (int k = 0; k <= MAXSLOT; k++) {
+		LLVMBasicBlockRef bb = LLVMAppendBasicBlockInContext(c->ctx, f, "call");
+		LLVMAddCase(sw, ci(c, k), bb);
+		LLVMPositionBuilderAtEnd(c->b, bb);
+		LLVMTypeRef kt[MAXSLOT + 2];
+		LLVMValueRef args[MAXSLOT + 2];
+		for (int s = 0; s < k; s++) {
+			LLVMValueRef idx = ci(c, s);
+			kt[s] = c->ptr;
+			args[s] = LLVMBuildLoad2(c->b, c->ptr, LLVMBuildGEP2(c->b, c->ptr, slots, &idx, 1, ""), "");
+		}
+		kt[k] = c->i64, args[k] = n;
+		kt[k + 1] = c->ptr, args[k + 1] = ctx;
+		LLVMBuildCall2(c->b, LLVMFunctionType(c->voidt, kt, (unsigned)k + 2, 0), fn, args, (unsigned)k + 2, "");
+		LLVMBuildBr(c->b, join);
+	}
+	LLVMPositionBuilderAtEnd(c->b, join);
+	lc.keep = 1;
+	loop_close(c, &lc);
+	LLVMValueRef eargs[2] = {ctx, LLVMBuildTrunc(c->b, LLVMGetParam(f, 5), c->i32, "")};
+	LLVMBuildCall2(c->b, tt, tick, eargs, 2, "");
+	cg_fn_end(c, was);
+	return f;
+}
+
+/* Append v to the growing i64 array *a (length *n, capacity *cap) in c's arena. */
+static void push(Cg *c, int64_t **a, size_t *n, size_t *cap, int64_t v)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? 2 * *cap : 1024;
+		int64_t *b = ir_alloc(&c->arena, nc * sizeof *b);
+		if (*n)
+			memcpy(b, *a, *n * sizeof *b);
+		*a = b, *cap = nc;
+	}
+	(*a)[(*n)++] = v;
+}
+
+/* A private constant global `name` holding the n elements of type t. */
+static LLVMValueRef const_array(Cg *c, const char *name, LLVMTypeRef t, LLVMValueRef *v, size_t n)
+{
+	LLVMValueRef init = LLVMConstArray2(t, v, n);
+	LLVMValueRef gv = LLVMAddGlobal(c->mod, LLVMTypeOf(init), name);
+	LLVMSetInitializer(gv, init);
+	LLVMSetGlobalConstant(gv, 1);
+	LLVMSetLinkage(gv, LLVMPrivateLinkage);
+	LLVMSetUnnamedAddr(gv, 1);
+	return gv;
 }
 
 /* Emit one entry: its constants, the kernels no earlier node shares, and
-** `void lunac_<name>(ptr arena, i64 n, ptr ctx)`, which calls each node's
-** kernel in order on the addresses of its slots (through its parts), each
-** call preceded by a profile tick (and one tick at the end). */
+** `void lunac_<name>(ptr arena, i64 n, ptr ctx)`, which hands lunac.run
+** the entry's program `lunac_<name>.calls` (each node's kernel and the
+** offsets of its slots, in node order) and its kernel table
+** `lunac_<name>.kernels` (the distinct kernels it calls, in first-call
+** order). A table instead of one call instruction per kernel: DRIFA-Net's
+** 34,000 calls as code took a fifth of its build. */
 static int build_entry(Cg *c, const CgEntry *en)
 {
-	char sym[128];
+	char sym[128], name[160];
 	snprintf(sym, sizeof sym, "lunac_%s", en->name ? en->name : "");
 	if (check_name(c, en->name, sym))
 		return -1;
 	c->g = en->g, c->p = en->p, c->prefix = en->name;
 	LLVMTypeRef params[3] = {c->ptr, c->i64, c->ptr};
-	LLVMValueRef f = LLVMAddFunction(c->mod, sym, LLVMFunctionType(c->voidt, params, 3, 0)), part = NULL;
+	LLVMValueRef f = LLVMAddFunction(c->mod, sym, LLVMFunctionType(c->voidt, params, 3, 0));
 	cg_fn_attrs(c, f);
-	LLVMAppendBasicBlockInContext(c->ctx, f, "entry");
 	cg_const_globals(c);
 	if (cg_check_plan(c))
 		return -1;
-	int calls = 0, nparts = 0;
+	int64_t *prog = NULL;
+	size_t np = 0, cap = 0, nfn = 0;
+	int calls = 0, *local = NULL, nlocal = 0;   /* kernel num -> 1 + its index in this entry's table */
+	LLVMValueRef *fns = ir_alloc(&c->arena, ((size_t)c->g->nnodes + 1) * sizeof *fns);
 	for (int i = 0; i < c->g->nnodes; i++) {
 		const Node *nd = c->g->nodes[i];
 		const Kernel *k;
@@ -232,26 +301,39 @@ static int build_entry(Cg *c, const CgEntry *en)
 			continue;
 		if (!(k = kernel(c, nd)))
 			return -1;
-		if (calls++ % PART_CALLS == 0) {
-			if (part)
-				ret_void(c, part);
-			part = entry_part(c, f, sym, nparts++);
+		if (k->num >= nlocal) {
+			int nl = 2 * (k->num + 1);
+			int *l = ir_alloc(&c->arena, (size_t)nl * sizeof *l);
+			memset(l, 0, (size_t)nl * sizeof *l);
+			if (nlocal)
+				memcpy(l, local, (size_t)nlocal * sizeof *l);
+			local = l, nlocal = nl;
 		}
-		LLVMPositionBuilderAtEnd(c->b, LLVMGetEntryBasicBlock(part));
-		prof_tick(c, LLVMGetParam(part, 2), calls - 1);
-		c->n = LLVMGetParam(part, 1);
-		LLVMValueRef args[IR_MAXIN + 3];
-		for (int s = 0; s < c->nslot; s++)
-			args[s] = cg_addr(c, LLVMGetParam(part, 0), c->slot[s]);
-		args[c->nslot] = c->n;
-		args[c->nslot + 1] = LLVMGetParam(part, 2);
-		LLVMBuildCall2(c->b, k->ty, k->fn, args, (unsigned)c->nslot + 2, "");
+		if (!local[k->num]) {
+			fns[nfn++] = k->fn;
+			local[k->num] = (int)nfn;
+		}
+		push(c, &prog, &np, &cap, local[k->num] - 1);
+		push(c, &prog, &np, &cap, c->nslot);
+		for (int s = 0; s < c->nslot; s++) {
+			int id = c->slot[s];
+			push(c, &prog, &np, &cap, 2 * c->p->off[id] + ir_batched(&c->g->nodes[id]->shape));
+		}
+		calls++;
 	}
-	if (part)
-		ret_void(c, part);
-	LLVMPositionBuilderAtEnd(c->b, LLVMGetEntryBasicBlock(f));
-	prof_tick(c, LLVMGetParam(f, 2), calls);
-	ret_void(c, f);
+	LLVMValueRef *pv = ir_alloc(&c->arena, (np + 1) * sizeof *pv);
+	for (size_t i = 0; i < np; i++)
+		pv[i] = ci(c, prog[i]);
+	snprintf(name, sizeof name, "%s.calls", sym);
+	LLVMValueRef pg = const_array(c, name, c->i64, pv, np);
+	snprintf(name, sizeof name, "%s.kernels", sym);
+	LLVMValueRef kg = const_array(c, name, c->ptr, fns, nfn);
+	LLVMValueRef run = runner(c);
+	LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, f, "entry"));
+	LLVMValueRef args[7] = {LLVMGetParam(f, 0), LLVMGetParam(f, 1), LLVMGetParam(f, 2), pg, kg, ci(c, calls),
+	                        ci(c, c->p->fixed_bytes)};
+	LLVMBuildCall2(c->b, LLVMGlobalGetValueType(run), run, args, 7, "");
+	LLVMBuildRetVoid(c->b);
 	return 0;
 }
 

@@ -2,8 +2,9 @@
 ** storage.c -- where values live, as kernels see them.
 **
 ** A kernel takes one pointer argument per distinct storage it touches (its
-** result and its operands, "slots"), then n and the RtCtx pointer. The entry
-** point computes each address (arena + plan_addr). Offsets are known at
+** result and its operands, "slots"), then n and the RtCtx pointer. The
+** entry's program lists each slot's offset and lunac.run (emit.c) computes
+** its address (arena + plan_addr) at the call. Offsets are known at
 ** compile time, so overlap between two values is decided exactly: a slot
 ** whose bytes overlap no other slot's is marked noalias, which is what lets
 ** LLVM vectorise loops that read one tensor and write another of the same
@@ -122,15 +123,4 @@ LLVMValueRef base(Cg *c, int id)
 {
 	int s = cg_slot_of(c, id);
 	return s >= 0 ? c->slotp[s] : c->constg[cg_home(c, id)];
-}
-
-/* In the entry: arena + plan_addr(id) with the builder's n. */
-LLVMValueRef cg_addr(Cg *c, LLVMValueRef arena, int id)
-{
-	const Node *nd = c->g->nodes[id];
-	LLVMValueRef at = ci(c, c->p->off[id]);
-	if (ir_batched(&nd->shape))
-		at = iadd(c, ci(c, c->p->fixed_bytes), imul(c, at, c->n));
-	LLVMTypeRef i8 = LLVMInt8TypeInContext(c->ctx);
-	return LLVMBuildInBoundsGEP2(c->b, i8, arena, &at, 1, "");
 }
