@@ -16,6 +16,7 @@
 #include "../kernel/kernel.h"
 
 #include <llvm-c/Core.h>
+#include <llvm-c/TargetMachine.h>
 
 /* A hash map from byte strings (copied into the arena) to pointers (map.c).
 ** Only looked up, never iterated, so its layout never reaches the output. */
@@ -349,5 +350,16 @@ void cg_kernel_key(const Cg *c, const Node *nd, Key *k);
 
 /* Report an internal or unsupported-op error for nd; returns -1. */
 int cg_fail(Cg *c, const Node *nd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ---- emit.c / split.c: from the module to a file ---- */
+
+/* Run default<O{opt}> (vectorisers on from -O2) on m for tm; NULL, or a
+** malloc'ed message. */
+char *cg_run_passes(LLVMModuleRef m, LLVMTargetMachineRef tm, int opt);
+/* Write bytes to path through a temporary file in the same folder. */
+int cg_write_atomic(const char *path, const char *bytes, size_t len, Err *e);
+/* Optimise c's (verified) module and write it to path as one object file,
+** compiled as several parts in parallel when it is big (split.c). */
+int cg_emit_object(Cg *c, LLVMTargetMachineRef tm, int opt, const char *path, Err *e);
 
 #endif

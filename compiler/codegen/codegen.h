@@ -46,7 +46,8 @@ typedef struct CgEntry {
 ** descriptor built from all of them. The entries' plans must share one
 ** layout and have unified sizes (pass_plan_unify).
 ** Output is byte-identical for the same graphs, plans, options and LLVM
-** version. Writes to a temporary file and renames. o may be NULL (host CPU,
+** version. A big module's object is compiled as parts on several threads
+** and joined with `$CC -r` (split.c). Writes to a temporary file and renames. o may be NULL (host CPU,
 ** -O3); opt_level is taken as given. Fails with an internal error if a plan
 ** puts a computed value over a parameter, buffer, state or live input (an
 ** assign writes only its destination), if a value is read after an assign

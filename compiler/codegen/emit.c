@@ -525,8 +525,8 @@ static int probe_avx512(LLVMTargetMachineRef tm)
 	return zmm;
 }
 
-/* Verify, then run default<O{opt}> with the vectorisers on. */
-static int optimise(Cg *c, LLVMTargetMachineRef tm, int opt, Err *e)
+/* Verify c's module: an invalid one is an internal error. */
+static int verify(Cg *c, Err *e)
 {
 	char *msg = NULL;
 	if (LLVMVerifyModule(c->mod, LLVMReturnStatusAction, &msg)) {
@@ -535,6 +535,11 @@ static int optimise(Cg *c, LLVMTargetMachineRef tm, int opt, Err *e)
 		return -1;
 	}
 	LLVMDisposeMessage(msg);
+	return 0;
+}
+
+char *cg_run_passes(LLVMModuleRef m, LLVMTargetMachineRef tm, int opt)
+{
 	char pipeline[32];
 	snprintf(pipeline, sizeof pipeline, "default<O%d>", opt);
 	LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
@@ -542,20 +547,30 @@ static int optimise(Cg *c, LLVMTargetMachineRef tm, int opt, Err *e)
 	LLVMPassBuilderOptionsSetSLPVectorization(po, opt >= 2);
 	LLVMPassBuilderOptionsSetLoopInterleaving(po, opt >= 2);
 	LLVMPassBuilderOptionsSetLoopUnrolling(po, opt >= 2);
-	LLVMErrorRef err = LLVMRunPasses(c->mod, pipeline, tm, po);
+	LLVMErrorRef err = LLVMRunPasses(m, pipeline, tm, po);
 	LLVMDisposePassBuilderOptions(po);
-	if (err) {
-		char *m = LLVMGetErrorMessage(err);
-		ir_errorf(e, "codegen: internal error: %s: %s", pipeline, m);
-		LLVMDisposeErrorMessage(m);
-		return -1;
-	}
-	return 0;
+	if (!err)
+		return NULL;
+	char *msg = LLVMGetErrorMessage(err), *s = NULL;
+	if (asprintf(&s, "%s: %s", pipeline, msg) < 0)
+		s = NULL;
+	LLVMDisposeErrorMessage(msg);
+	return s ? s : strdup(pipeline);
+}
+
+/* Run the O-level pipeline on c's module. */
+static int optimise(Cg *c, LLVMTargetMachineRef tm, int opt, Err *e)
+{
+	char *msg = cg_run_passes(c->mod, tm, opt);
+	if (msg)
+		ir_errorf(e, "codegen: internal error: %s", msg);
+	free(msg);
+	return msg ? -1 : 0;
 }
 
 /* Write bytes to path through a temporary file in the same directory,
 ** with the permissions open(2) would give a new file (0666 less the umask). */
-static int write_atomic(const char *path, const char *bytes, size_t len, Err *e)
+int cg_write_atomic(const char *path, const char *bytes, size_t len, Err *e)
 {
 	size_t pl = strlen(path);
 	char *tmp = malloc(pl + 16);
@@ -597,7 +612,7 @@ static int write_out(Cg *c, LLVMTargetMachineRef tm, EmitKind k, const char *pat
 {
 	if (k == EMIT_LLVM) {
 		char *s = LLVMPrintModuleToString(c->mod);
-		int rc = write_atomic(path, s, strlen(s), e);
+		int rc = cg_write_atomic(path, s, strlen(s), e);
 		LLVMDisposeMessage(s);
 		return rc;
 	}
@@ -609,7 +624,7 @@ static int write_out(Cg *c, LLVMTargetMachineRef tm, EmitKind k, const char *pat
 		LLVMDisposeMessage(msg);
 		return -1;
 	}
-	int rc = write_atomic(path, LLVMGetBufferStart(buf), LLVMGetBufferSize(buf), e);
+	int rc = cg_write_atomic(path, LLVMGetBufferStart(buf), LLVMGetBufferSize(buf), e);
 	LLVMDisposeMemoryBuffer(buf);
 	return rc;
 }
@@ -651,9 +666,12 @@ int cg_emit_entries(const CgEntry *es, int n, const CgOptions *o, EmitKind k, co
 	c.tgt = kern_target(c.avx512);
 	char what[64];
 	snprintf(what, sizeof what, "optimising (LLVM -O%d)", opt);
-	int rc = !tm || (phase(o, "generating LLVM IR"), build(&c, es, n)) ||
-	         (phase(o, what), optimise(&c, tm, opt, e)) ||
-	         (phase(o, "generating machine code"), write_out(&c, tm, k, path, e));
+	int rc = !tm || (phase(o, "generating LLVM IR"), build(&c, es, n)) || verify(&c, e);
+	if (!rc && k == EMIT_OBJ)
+		rc = (phase(o, what), cg_emit_object(&c, tm, opt, path, e));
+	else if (!rc)
+		rc = (phase(o, what), optimise(&c, tm, opt, e)) ||
+		     (phase(o, "generating machine code"), write_out(&c, tm, k, path, e));
 	if (tm)
 		LLVMDisposeTargetMachine(tm);
 	LLVMDisposeBuilder(c.b);

@@ -3,7 +3,8 @@
 # --cpu targets that CPU's features (not the host's) and an unknown CPU or
 # feature is an error; the executable's info records the target. Emitted
 # files honour the umask. A closed stdout pipe (`| head`) ends lunac and the
-# executable quietly, a full disk is an error. --threads help is exact.
+# executable quietly, a full disk is an error. --threads help is exact. A
+# big module's object (compiled in parts) is reproducible; a failed join is an error.
 # Prints "ok - NAME" / "not ok - NAME: why".
 cd "$(dirname "$0")/../.." || exit 2
 if [ ! -x bin/lunac ]; then
@@ -164,4 +165,20 @@ if grep -q "vectors of 16 floats, GEMM tile 12x32" "$T/k512" && grep -q "vectors
 else
 	bad "--level=kernel: AVX-512 tiles for znver4, AVX2 tiles with -avx512f" "$(head -1 "$T/k512"; head -1 "$T/k256")"
 fi
+
+# A big module compiles as parts joined by `cc -r` (compiler/codegen/split.c):
+# the object is the same bytes build after build, and when the join fails
+# the error names the file and nothing is left behind.
+SMALL="models/drifa_net.lua -D size=32 -D width=0.125 -D blocks=1 -O0 --emit=obj"
+# shellcheck disable=SC2086
+if bin/lunac build $SMALL -o "$T/p1.o" && bin/lunac build $SMALL -o "$T/p2.o" && cmp -s "$T/p1.o" "$T/p2.o"; then
+	ok "split object: byte-identical across builds"
+else
+	bad "split object: byte-identical across builds" "the two objects differ"
+fi
+mkdir "$T/join"
+# shellcheck disable=SC2086
+refused "split object: a failed join is an error" 1 "$T/join/x.o: joining the" env CC=false bin/lunac build $SMALL -o "$T/join/x.o"
+if [ -z "$(ls "$T/join")" ]; then ok "split object: a failed join leaves nothing"
+else bad "split object: a failed join leaves nothing" "$(ls "$T/join")"; fi
 exit 0
