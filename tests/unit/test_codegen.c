@@ -63,6 +63,12 @@ static const Case cases[] = {
 	/* few positions: chunks split the output channels, the last block short */
 	{"conv gemm: channel blocks, 4x4", 0, X4(8, 4, 4) "%1 = param \"w\" : f32[30,8,3,3]\n"
 	 "%2 = param \"b\" : f32[30]\n%3 = conv2d %0, %1, %2 stride=1 pad=1\noutput \"y\" %3\n"},
+	/* one column tile (at most 16 positions): K unblocked past 256, B read
+	** in place, masked when the tile is short */
+	{"conv gemm: one column tile, 9 positions, K 360", 0, X4(40, 3, 3) "%1 = param \"w\" : f32[13,40,3,3]\n"
+	 "%2 = param \"b\" : f32[13]\n%3 = conv2d %0, %1, %2 stride=1 pad=1\noutput \"y\" %3\n"},
+	{"conv gemm: one full column tile, 16 positions, K 288", 0, X4(32, 4, 4) "%1 = param \"w\" : f32[7,32,3,3]\n"
+	 "%2 = conv2d %0, %1 stride=1 pad=1\noutput \"y\" %2\n"},
 	{"conv gemm: 1x1 direct, 400 positions", 0, X4(5, 20, 20) "%1 = param \"w\" : f32[7,5,1,1]\n"
 	 "%2 = conv2d %0, %1 stride=1 pad=0\noutput \"y\" %2\n"},
 	/* 6 rows: the packed GEMM (fewer rows take dot products); 70 columns:
