@@ -78,6 +78,6 @@ int rt_bench(const RtModel *m, RtPredictFn fn, int64_t n, int warmup, int steps,
 		if (r >= 0)
 			ms[r] = (rt_now() - t0) * 1000.0 / steps;
 	}
-	free(arena);
+	rt_arena_free(arena);
 	return 0;
 }

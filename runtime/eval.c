@@ -147,7 +147,7 @@ static int evaluate(const RtModel *m, const RtFeed *f, RtPredictFn fn, int with_
 out:
 	loader_close(L);
 	free(order);
-	free(p.arena);
+	rt_arena_free(p.arena);
 	for (int q = 0; q < RT_MAXFEED; q++) {
 		free(p.probs[q]);
 		free(p.labels[q]);

@@ -78,7 +78,7 @@ int rt_export(const RtModel *m, const char *weights, const char *path, int *nten
 	char *arena = rt_arena_new(m, 1, e);
 	int rc = !arena || rt_weights_load(m, arena, weights, e, warn) ||
 	         write_weights(m, arena, &f, path, ntensors, e) ? -1 : 0;
-	free(arena);
+	rt_arena_free(arena);
 	st_close(&f);
 	return rc;
 }

@@ -56,7 +56,7 @@ int rt_init_file(const RtModel *m, uint64_t seed, const char *path, RtErr *e)
 		return -1;
 	rt_init_params(m, arena, seed);
 	int rc = rt_weights_save(m, arena, path, e);
-	free(arena);
+	rt_arena_free(arena);
 	return rc;
 }
 

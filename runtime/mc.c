@@ -178,7 +178,7 @@ static int sample_all(const RtModel *m, RtPredictFn fn, const RtMcOpts *o, const
 	}
 	for (int q = 0; q < RT_MAXFEED; q++)
 		free(P[q]);
-	free(arena);
+	rt_arena_free(arena);
 	return rc;
 }
 

@@ -300,6 +300,6 @@ int rt_predict(const RtModel *m, RtPredictFn fn, const RtPredictOpts *o, RtErr *
 	free(r.nnames);
 	free(r.in);
 	free(r.out);
-	free(r.arena);
+	rt_arena_free(r.arena);
 	return rc;
 }

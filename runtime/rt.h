@@ -173,8 +173,13 @@ char *rt_tensor_addr(const RtModel *m, const RtTensor *t, char *arena, int64_t n
 /* Element size of a dtype, and its name in the descriptor ("f32"). */
 size_t rt_dtype_size(RtDtype d);
 const char *rt_dtype_name(RtDtype d);
-/* The arena for n samples: 64-byte aligned, zeroed; NULL with e filled. */
+/* The arena for n samples: 64-byte aligned, zero, mapped but not touched
+** (a page costs only when an entry first uses it: predict never faults in
+** the gradients and optimizer state); NULL with e filled. Free it with
+** rt_arena_free. */
 char *rt_arena_new(const RtModel *m, int64_t n, RtErr *e);
+/* Unmap an arena from rt_arena_new (NULL: nothing). */
+void rt_arena_free(char *arena);
 /* Trainable parameter elements (kind "param"), and all param+buffer bytes
 ** (state is not counted: it is not part of a weights file). */
 int64_t rt_param_count(const RtModel *m);

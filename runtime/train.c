@@ -337,7 +337,7 @@ static void teardown(Run *r)
 	data_free(&r->train_ds);
 	data_free(&r->val_ds);
 	free(r->order);
-	free(r->arena);
+	rt_arena_free(r->arena);
 	for (int q = 0; q < RT_MAXFEED; q++) {
 		free(r->pass.probs[q]);
 		free(r->pass.labels[q]);

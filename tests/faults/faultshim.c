@@ -3,7 +3,8 @@
 ** purpose, for tests/faults/run.sh. Driven by the environment:
 **
 **   LUNAC_FAULT_ALLOC=N     the Nth allocation (malloc, calloc, realloc,
-**                           posix_memalign, aligned_alloc, memalign, valloc;
+**                           posix_memalign, aligned_alloc, memalign, valloc,
+**                           an anonymous mmap such as the runtime's arena;
 **                           counted from 1 once the library is loaded) fails
 **                           with ENOMEM; every later one succeeds. 0 or unset:
 **                           none fails.
@@ -34,6 +35,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,6 +47,7 @@ static void (*real_free)(void *);
 static int (*real_posix_memalign)(void **, size_t, size_t);
 static void *(*real_aligned_alloc)(size_t, size_t);
 static void *(*real_memalign)(size_t, size_t);
+static void *(*real_mmap)(void *, size_t, int, int, int, off_t);
 static ssize_t (*real_read)(int, void *, size_t);
 static ssize_t (*real_pread)(int, void *, size_t, off_t);
 static ssize_t (*real_write)(int, const void *, size_t);
@@ -100,6 +104,7 @@ static void setup(void)
 	real_posix_memalign = dlsym(RTLD_NEXT, "posix_memalign");
 	real_aligned_alloc = dlsym(RTLD_NEXT, "aligned_alloc");
 	real_memalign = dlsym(RTLD_NEXT, "memalign");
+	real_mmap = dlsym(RTLD_NEXT, "mmap");
 	real_read = dlsym(RTLD_NEXT, "read");
 	real_pread = dlsym(RTLD_NEXT, "pread");
 	real_write = dlsym(RTLD_NEXT, "write");
@@ -192,6 +197,20 @@ void free(void *p)
 	if (!ready)
 		setup();
 	real_free(p);
+}
+
+/* Anonymous mappings count as allocations (file mappings pass through). */
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	if (!ready)
+		setup();
+	if (!real_mmap)   /* while dlsym runs */
+		return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+	if ((flags & MAP_ANONYMOUS) && fail_now()) {
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+	return real_mmap(addr, len, prot, flags, fd, off);
 }
 
 int posix_memalign(void **out, size_t align, size_t n)

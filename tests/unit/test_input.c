@@ -217,7 +217,7 @@ static void test_prep_and_origin(void)
 	rc = rt_weights_load(&model, arena, P("own.safetensors"), &e3, &w3);
 	t_check(!rc && !w3.set, "the model's own weights load without a word", "%s %s", e3.msg,
 	        w3.msg);
-	free(arena);
+	rt_arena_free(arena);
 }
 
 /* Describe a model with two image inputs a, b [1,4,4] and two tasks. */

@@ -82,7 +82,7 @@ static void test_descriptor(void)
 	t_check(a && rt_tensor_addr(&model, &model.outputs[0], a, 3) == a + 128 + 48 &&
 	        rt_tensor_addr(&model, &model.params[1], a, 3) == a + 64 && ((uintptr_t)a & 63) == 0,
 	        "tensor addresses; arena 64-byte aligned", "");
-	free(a);
+	rt_arena_free(a);
 	bad_desc("descriptor: invalid JSON", "{\"format\": ", "invalid JSON");
 	bad_desc("descriptor: not an object", "[]", "not a JSON object");
 	bad_desc("descriptor: unknown format", "{\"format\":\"lunac-model-9\"}", "unknown format");
@@ -153,7 +153,7 @@ static int predict(const char *weights, const char *x, const char *out, int64_t 
 	size_t len;
 	FILE *f = open_memstream(json, &len);
 	const char *in[1] = {x}, *outs[1] = {out};
-	RtPredictOpts o = {weights, in, outs, batch, 1, f, NULL};
+	RtPredictOpts o = {weights, in, outs, batch, 1, f, NULL, NULL};
 	max_n = calls = 0;
 	int rc = rt_predict(&model, fake_predict, &o, e, w);
 	fclose(f);
@@ -294,7 +294,7 @@ static void test_open_read(void)
 	if (fd >= 0)
 		close(fd);
 	const char *in[1] = {P("fifo")};
-	RtPredictOpts o = {P("w.safetensors"), in, NULL, 0, 1, NULL, NULL};
+	RtPredictOpts o = {P("w.safetensors"), in, NULL, 0, 1, NULL, NULL, NULL};
 	RtErr e2 = {0}, w = {0};
 	int rc = rt_predict(&model, fake_predict, &o, &e2, &w);
 	t_check(rc && strstr(e2.msg, "fifo is not a regular file"), "predict: a FIFO input is refused at once",

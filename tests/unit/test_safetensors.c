@@ -114,8 +114,8 @@ static void test_round_trip(void)
 	        f.t[k].shape[3] == 3 && st_find(&f, "nope") < 0, "round trip: find by name", "k=%d", k);
 	if (!rc)
 		st_close(&f);
-	free(a);
-	free(b);
+	rt_arena_free(a);
+	rt_arena_free(b);
 }
 
 /* A file with the model's tensors, one of them altered by (name, dtype, shape). */
@@ -157,7 +157,7 @@ static void expect_load(const char *name, const char *path, const char *want, in
 	else
 		t_check(rc != 0 && strstr(e.msg, want) && strstr(e.msg, path), name,
 		        "rc=%d msg=\"%s\", wanted \"%s\"", rc, e.msg, want);
-	free(a);
+	rt_arena_free(a);
 }
 
 /* Loading files that are valid safetensors but do not fit the model. */
@@ -368,7 +368,7 @@ static void test_write_failures(void)
 	rc = st_write(P("dup.safetensors"), NULL, 0, t, 2, &e2);
 	t_check(rc != 0 && access(P("dup.safetensors"), F_OK) != 0, "writer refuses duplicate names",
 	        "rc=%d", rc);
-	free(a);
+	rt_arena_free(a);
 }
 
 /* 3000 seeded random mutations of a valid file (byte flips, ASCII digits and

@@ -452,8 +452,8 @@ static void test_checkpoint(void)
 	rt_train_opts_free(&w);
 	rt_train_opts_free(&o);
 	rt_train_opts_free(&back);
-	free(a);
-	free(b);
+	rt_arena_free(a);
+	rt_arena_free(b);
 }
 
 /* Save a checkpoint with state st (settings o), read its metadata back: 0
@@ -472,7 +472,7 @@ static int ckpt_round(const RtTrainOpts *o, const RtTrainState *st, char *msg, s
 		st_close(&f);
 	snprintf(msg, len, "%s", e.msg);
 	rt_train_opts_free(&back);
-	free(a);
+	rt_arena_free(a);
 	return rc ? -1 : 0;
 }
 
