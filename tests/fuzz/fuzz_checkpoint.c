@@ -45,7 +45,7 @@ static void resume(RtModel *m, const StFile *f)
 		if (!arena)
 			fuzz_fail("checkpoint", "no arena for the tiny model");
 		rc = rt_ckpt_read_tensors(m, f, &o, arena, &e);
-		free(arena);
+		rt_arena_free(arena);
 	}
 	if (rc)
 		fuzz_check_failure("checkpoint", e.set, e.msg);
@@ -61,7 +61,7 @@ static void weights(const RtModel *m, const char *path)
 		fuzz_fail("checkpoint", "no arena for the tiny model");
 	if (rt_weights_load(m, arena, path, &e, &warn))
 		fuzz_check_failure("checkpoint", e.set, e.msg);
-	free(arena);
+	rt_arena_free(arena);
 	DataNorm norm;
 	int found = 0;
 	char *names[1] = {NULL};

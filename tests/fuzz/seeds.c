@@ -161,7 +161,7 @@ static void seed_checkpoint(void)
 	truncated(at("checkpoint", "adam.safetensors"), at("checkpoint", "truncated.safetensors"), 9);
 	o.classes = NULL;
 	rt_train_opts_free(&o);
-	free(arena);
+	rt_arena_free(arena);
 	rt_model_free(&m);
 }
 
