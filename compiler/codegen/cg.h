@@ -34,6 +34,9 @@ typedef struct Map {
 void *map_get(const Map *m, const void *key, size_t len);
 void map_put(Map *m, const void *key, size_t len, void *val);
 
+/* The most i64 parameters a kernel takes (sizes passed at run time). */
+#define CG_MAXPARAM 4
+
 /* An emitted kernel function and its type. */
 typedef struct Kernel {
 	LLVMValueRef fn;
@@ -71,6 +74,9 @@ typedef struct Cg {
 	/* The kernel being built: its pointer arguments ("slots", one per
 	** distinct storage, see storage.c), n and the RtCtx pointer. */
 	LLVMValueRef fn, n, rtctx;
+	LLVMValueRef params;                        /* the kernel's i64 parameters (cg_param) */
+	int nparam;                                 /* the node's parameter values, which */
+	int64_t param[CG_MAXPARAM];                 /* the entry's program passes to the kernel */
 	int nslot;
 	int slot[IR_MAXIN + 1];                     /* home node id of each slot */
 	LLVMValueRef slotp[IR_MAXIN + 1];
@@ -159,6 +165,21 @@ LLVMValueRef f_tanh(Cg *c, LLVMValueRef x);
 LLVMValueRef f_exp(Cg *c, LLVMValueRef x);
 /* e^-a for a in [0, 87] or NaN: f_exp without its range guards. */
 LLVMValueRef f_exp_neg(Cg *c, LLVMValueRef a);
+
+/* ---- flat maps (cg_elementwise.c): kernels shared across sizes ---- */
+
+/* A unary op, or a binary op whose operands walk the result in order or
+** stay on one element: one loop over ext elements per sample (all of
+** them when not batched), operand k at stride st[k] (1 or 0). Its kernel
+** takes ext as parameter 0, so one function serves every size. */
+typedef struct Flat {
+	int64_t ext;
+	int batched;
+	int64_t st[2];
+} Flat;
+int cg_flat(const Cg *c, const Node *nd, Flat *f);
+/* Inside a kernel: its parameter i (an i64). */
+LLVMValueRef cg_param(Cg *c, int i);
 
 /* ---- op families ---- */
 int cg_unary(Cg *c, const Node *nd);      /* cg_elementwise.c: also sqrt */
@@ -296,7 +317,7 @@ void cg_fn_end(Cg *c, FnPos was);
 ** par_close restores. */
 typedef struct Par {
 	FnPos k;                       /* the kernel's builders */
-	LLVMValueRef kslotp[IR_MAXIN + 1], kn, kctx;
+	LLVMValueRef kslotp[IR_MAXIN + 1], kn, kctx, kparams;
 	LLVMValueRef chunk, scratch;   /* in the task: the chunk index (i64), its scratch */
 } Par;
 /* In the kernel being built: call rt_parallel_for(ctx, task, env, nchunks,
@@ -306,6 +327,11 @@ typedef struct Par {
 void par_open(Cg *c, Par *p, LLVMValueRef nchunks, int64_t scratch_bytes);
 /* End the task and continue in the kernel after the call. */
 void par_close(Cg *c, Par *p);
+/* A flat loop over [0, total) in chunks of KERN_GRAIN elements (serial when
+** the schedule says so): total(c, arg) builds the count, in the kernel and
+** again in the task. Returns 1 when a task was opened (par_close it). */
+int par_flat(Cg *c, Par *p, LLVMValueRef (*total)(Cg *c, const void *arg), const void *arg, LLVMValueRef *lo,
+             LLVMValueRef *hi);
 /* An outer loop over [0, d) (times n when batched) whose iterations each
 ** cover `inner` elements (times n when inner_batched), split into chunks
 ** of about 16K elements: opens the task and sets [*lo, *hi) to the chunk's

@@ -52,12 +52,28 @@ static int64_t per_sample(const Shape *s)
 	return k;
 }
 
-/* y[i] = f(x[i]) over the whole tensor, in parallel chunks. */
+LLVMValueRef cg_param(Cg *c, int i)
+{
+	LLVMValueRef at = ci(c, i);
+	return LLVMBuildLoad2(c->b, c->i64, LLVMBuildGEP2(c->b, c->i64, c->params, &at, 1, ""), "");
+}
+
+/* The element count of a flat map: its parameter 0, times n when batched. */
+static LLVMValueRef flat_total(Cg *c, const void *arg)
+{
+	const Flat *f = arg;
+	return f->batched ? imul(c, cg_param(c, 0), c->n) : cg_param(c, 0);
+}
+
+/* y[i] = f(x[i]) over the whole tensor, in parallel chunks; the size is a
+** parameter (cg_flat). */
 int cg_unary(Cg *c, const Node *nd)
 {
+	Flat f;
+	cg_flat(c, nd, &f);
 	Par p;
 	LLVMValueRef lo, hi;
-	int par = par_range(c, &p, per_sample(&nd->shape), ir_batched(&nd->shape), 1, 0, &lo, &hi);
+	int par = par_flat(c, &p, flat_total, &f, &lo, &hi);
 	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id);
 	Loop l;
 	loop_open(c, &l, lo, hi);
@@ -165,9 +181,49 @@ static LLVMValueRef binop(Cg *c, Op op, LLVMValueRef a, LLVMValueRef b)
 	}
 }
 
-/* y = a OP b with numpy broadcasting. */
+int cg_flat(const Cg *c, const Node *nd, Flat *f)
+{
+	switch (nd->op) {
+	case OP_NEG: case OP_RELU: case OP_SIGMOID: case OP_TANH: case OP_EXP: case OP_LOG: case OP_SQRT:
+		*f = (Flat){per_sample(&nd->shape), ir_batched(&nd->shape), {1, 0}};
+		return 1;
+	case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_MINIMUM: case OP_RELU_DX: {
+		BDim d[IR_MAXDIM];
+		if (walk(&nd->shape, &c->g->nodes[nd->in[0]]->shape, &c->g->nodes[nd->in[1]]->shape, d) != 1)
+			return 0;
+		*f = (Flat){d[0].d, d[0].n, {d[0].s[0], d[0].s[1]}};
+		return (f->st[0] == 0 || f->st[0] == 1) && (f->st[1] == 0 || f->st[1] == 1);
+	}
+	default:
+		return 0;
+	}
+}
+
+/* y = a OP b over a flat map's elements, in parallel chunks. */
+static void binary_flat(Cg *c, const Node *nd, const Flat *f)
+{
+	Par p;
+	LLVMValueRef lo, hi;
+	int par = par_flat(c, &p, flat_total, f, &lo, &hi);
+	LLVMValueRef a = base(c, nd->in[0]), b = base(c, nd->in[1]), y = base(c, nd->id);
+	Loop l;
+	loop_open(c, &l, lo, hi);
+	LLVMValueRef va = ld(c, a, f->st[0] ? l.i : ci(c, 0)), vb = ld(c, b, f->st[1] ? l.i : ci(c, 0));
+	st(c, y, l.i, binop(c, nd->op, va, vb));
+	loop_close(c, &l);
+	if (par)
+		par_close(c, &p);
+}
+
+/* y = a OP b with numpy broadcasting: a flat map when it is one (cg_flat),
+** else a nest over the merged dims. */
 int cg_binary(Cg *c, const Node *nd)
 {
+	Flat f;
+	if (cg_flat(c, nd, &f)) {
+		binary_flat(c, nd, &f);
+		return 0;
+	}
 	BDim d[IR_MAXDIM];
 	int m = walk(&nd->shape, &c->g->nodes[nd->in[0]]->shape, &c->g->nodes[nd->in[1]]->shape, d);
 	if (m < 0)

@@ -60,17 +60,18 @@ void cg_enum_attr(Cg *c, LLVMValueRef f, unsigned i, const char *name)
 }
 
 /* Build nd's kernel into k: `internal void <entry>_kID_op(ptr slot..., i64
-** n, ptr ctx)`, each slot noalias where its bytes overlap no other slot's
+** n, ptr ctx, ptr params)` (params: its i64 parameters, cg_param), each slot noalias where its bytes overlap no other slot's
 ** (c->slot holds nd's slots). 0, or -1 with c->e set. */
 static int build_kernel(Cg *c, const Node *nd, Kernel *k)
 {
 	int ns = c->nslot;
-	LLVMTypeRef pt[IR_MAXIN + 3];
+	LLVMTypeRef pt[IR_MAXIN + 4];
 	for (int i = 0; i < ns; i++)
 		pt[i] = c->ptr;
 	pt[ns] = c->i64;
 	pt[ns + 1] = c->ptr;
-	k->ty = LLVMFunctionType(c->voidt, pt, (unsigned)ns + 2, 0);
+	pt[ns + 2] = c->ptr;
+	k->ty = LLVMFunctionType(c->voidt, pt, (unsigned)ns + 3, 0);
 	char name[128];
 	snprintf(name, sizeof name, "%s_k%d_%s", c->prefix, nd->id, ir_ops[nd->op].name);
 	k->fn = c->fn = LLVMAddFunction(c->mod, name, k->ty);
@@ -84,6 +85,7 @@ static int build_kernel(Cg *c, const Node *nd, Kernel *k)
 	}
 	c->n = LLVMGetParam(c->fn, (unsigned)ns);
 	c->rtctx = LLVMGetParam(c->fn, (unsigned)ns + 1);
+	c->params = LLVMGetParam(c->fn, (unsigned)ns + 2);
 	c->allocas = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "entry");
 	LLVMPositionBuilderAtEnd(c->ab, c->allocas);
 	LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "body");
@@ -105,6 +107,10 @@ static const Kernel *kernel(Cg *c, const Node *nd)
 	if (check_storage(c, nd))
 		return NULL;
 	cg_slots(c, nd);
+	Flat f;
+	c->nparam = 0;
+	if (cg_flat(c, nd, &f))
+		c->param[c->nparam++] = f.ext;
 	Key key;
 	cg_kernel_key(c, nd, &key);
 	Kernel *k = map_get(&c->kernels, key.b, key.n);
@@ -175,9 +181,10 @@ static LLVMValueRef prof_tick(Cg *c, LLVMTypeRef *ty)
 /* The runner every entry calls, built once per module:
 ** `internal void lunac.run(ptr arena, i64 n, ptr ctx, ptr prog, ptr fns,
 ** i64 calls, i64 fixed)`. prog is the entry's calls in order, each as
-** (kernel, slots, slot...) i64s: the kernel's index in fns, how many slot
-** pointers it takes, and each slot as 2*offset + batched (a batched
-** offset is per sample: the address is arena + fixed + offset*n). Before
+** (kernel, slots, slot..., params, param...) i64s: the kernel's index in
+** fns, how many slot pointers it takes, each slot as 2*offset + batched (a
+** batched offset is per sample: the address is arena + fixed + offset*n),
+** and the kernel's parameters, which it gets as a pointer into prog. Before
 ** call k it ticks the profile with k, and with calls at the end. */
 static LLVMValueRef runner(Cg *c)
 {
@@ -215,7 +222,11 @@ static LLVMValueRef runner(Cg *c)
 	LLVMBuildStore(c->b, LLVMBuildInBoundsGEP2(c->b, i8, arena, &addr, 1, ""), sp);
 	ls.keep = 1;
 	loop_close(c, &ls);
-	var_set(c, pc, iadd(c, first, ns));
+	LLVMValueRef np_at = iadd(c, first, ns);
+	LLVMValueRef np = LLVMBuildLoad2(c->b, c->i64, LLVMBuildGEP2(c->b, c->i64, prog, &np_at, 1, ""), "");
+	LLVMValueRef pfirst = iadd(c, np_at, ci(c, 1));
+	LLVMValueRef params = LLVMBuildGEP2(c->b, c->i64, prog, &pfirst, 1, "");
+	var_set(c, pc, iadd(c, pfirst, np));
 	LLVMValueRef fn = LLVMBuildLoad2(c->b, c->ptr, LLVMBuildGEP2(c->b, c->ptr, fns, &kn, 1, ""), "");
 	/* one call site per slot count */
 	LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(c->ctx, f, "called");
@@ -224,8 +235,8 @@ static LLVMValueRef runner(Cg *c)
 		LLVMBasicBlockRef bb = LLVMAppendBasicBlockInContext(c->ctx, f, "call");
 		LLVMAddCase(sw, ci(c, k), bb);
 		LLVMPositionBuilderAtEnd(c->b, bb);
-		LLVMTypeRef kt[MAXSLOT + 2];
-		LLVMValueRef args[MAXSLOT + 2];
+		LLVMTypeRef kt[MAXSLOT + 3];
+		LLVMValueRef args[MAXSLOT + 3];
 		for (int s = 0; s < k; s++) {
 			LLVMValueRef idx = ci(c, s);
 			kt[s] = c->ptr;
@@ -233,7 +244,8 @@ static LLVMValueRef runner(Cg *c)
 		}
 		kt[k] = c->i64, args[k] = n;
 		kt[k + 1] = c->ptr, args[k + 1] = ctx;
-		LLVMBuildCall2(c->b, LLVMFunctionType(c->voidt, kt, (unsigned)k + 2, 0), fn, args, (unsigned)k + 2, "");
+		kt[k + 2] = c->ptr, args[k + 2] = params;
+		LLVMBuildCall2(c->b, LLVMFunctionType(c->voidt, kt, (unsigned)k + 3, 0), fn, args, (unsigned)k + 3, "");
 		LLVMBuildBr(c->b, join);
 	}
 	LLVMPositionBuilderAtEnd(c->b, join);
@@ -319,6 +331,9 @@ static int build_entry(Cg *c, const CgEntry *en)
 			int id = c->slot[s];
 			push(c, &prog, &np, &cap, 2 * c->p->off[id] + ir_batched(&c->g->nodes[id]->shape));
 		}
+		push(c, &prog, &np, &cap, c->nparam);
+		for (int i = 0; i < c->nparam; i++)
+			push(c, &prog, &np, &cap, c->param[i]);
 		calls++;
 	}
 	LLVMValueRef *pv = ir_alloc(&c->arena, (np + 1) * sizeof *pv);

@@ -15,15 +15,16 @@
 
 #include <stdio.h>
 
-/* The environment struct {ptr slot..., i64 n, ptr ctx} of c's kernel. */
+/* The environment struct {ptr slot..., i64 n, ptr ctx, ptr params} of c's kernel. */
 static LLVMTypeRef env_type(Cg *c)
 {
-	LLVMTypeRef f[IR_MAXIN + 3];
+	LLVMTypeRef f[IR_MAXIN + 4];
 	for (int i = 0; i < c->nslot; i++)
 		f[i] = c->ptr;
 	f[c->nslot] = c->i64;
 	f[c->nslot + 1] = c->ptr;
-	return LLVMStructTypeInContext(c->ctx, f, (unsigned)c->nslot + 2, 0);
+	f[c->nslot + 2] = c->ptr;
+	return LLVMStructTypeInContext(c->ctx, f, (unsigned)c->nslot + 3, 0);
 }
 
 /* Declare (once) `void rt_parallel_for(ptr ctx, ptr task, ptr env, i64, i64)`. */
@@ -60,8 +61,8 @@ void par_open(Cg *c, Par *p, LLVMValueRef nchunks, int64_t scratch_bytes)
 {
 	LLVMTypeRef et = env_type(c);
 	LLVMValueRef env = LLVMBuildAlloca(c->ab, et, "env");
-	for (int i = 0; i <= c->nslot + 1; i++) {
-		LLVMValueRef v = i < c->nslot ? c->slotp[i] : i == c->nslot ? c->n : c->rtctx;
+	for (int i = 0; i <= c->nslot + 2; i++) {
+		LLVMValueRef v = i < c->nslot ? c->slotp[i] : i == c->nslot ? c->n : i == c->nslot + 1 ? c->rtctx : c->params;
 		LLVMBuildStore(c->b, v, LLVMBuildStructGEP2(c->b, et, env, (unsigned)i, ""));
 	}
 	/* the task */
@@ -81,17 +82,20 @@ void par_open(Cg *c, Par *p, LLVMValueRef nchunks, int64_t scratch_bytes)
 		p->kslotp[i] = c->slotp[i];
 	p->kn = c->n;
 	p->kctx = c->rtctx;
+	p->kparams = c->params;
 	p->k = cg_fn_begin(c, task);
 	LLVMValueRef tenv = LLVMGetParam(task, 0);
-	for (int i = 0; i <= c->nslot + 1; i++) {
+	for (int i = 0; i <= c->nslot + 2; i++) {
 		LLVMTypeRef ft = i == c->nslot ? c->i64 : c->ptr;
 		LLVMValueRef v = LLVMBuildLoad2(c->b, ft, LLVMBuildStructGEP2(c->b, et, tenv, (unsigned)i, ""), "");
 		if (i < c->nslot)
 			c->slotp[i] = v;
 		else if (i == c->nslot)
 			c->n = v;
-		else
+		else if (i == c->nslot + 1)
 			c->rtctx = v;
+		else
+			c->params = v;
 	}
 	p->chunk = LLVMGetParam(task, 1);
 	p->scratch = LLVMGetParam(task, 2);
@@ -104,6 +108,7 @@ void par_close(Cg *c, Par *p)
 		c->slotp[i] = p->kslotp[i];
 	c->n = p->kn;
 	c->rtctx = p->kctx;
+	c->params = p->kparams;
 }
 
 /* Elements a chunk of a streaming loop should cover: enough that the
@@ -135,5 +140,19 @@ int par_range(Cg *c, Par *p, int64_t d, int batched, int64_t inner, int inner_ba
 	g = grain(c, inner, inner_batched);
 	*lo = imul(c, p->chunk, g);
 	*hi = imin(c, total, iadd(c, *lo, g));
+	return 1;
+}
+
+int par_flat(Cg *c, Par *p, LLVMValueRef (*total)(Cg *c, const void *arg), const void *arg, LLVMValueRef *lo,
+             LLVMValueRef *hi)
+{
+	*lo = ci(c, 0);
+	*hi = total(c, arg);
+	if (c->sched.split == SPLIT_NONE)
+		return 0;
+	par_open(c, p, iceildiv(c, *hi, GRAIN), 0);
+	LLVMValueRef t = total(c, arg);   /* again, in the task */
+	*lo = imul(c, p->chunk, ci(c, GRAIN));
+	*hi = imin(c, t, iadd(c, *lo, ci(c, GRAIN)));
 	return 1;
 }
