@@ -221,10 +221,19 @@ void cg_fill(Cg *c, LLVMValueRef y, LLVMValueRef row, LLVMValueRef len, LLVMValu
 /* Input row ih = oh*s - p + kh; opens `if (0 <= ih < H)` and returns its join. */
 LLVMBasicBlockRef cg_row_in_bounds(Cg *c, LLVMValueRef oh, LLVMValueRef kh, int64_t s, int64_t p, int64_t H,
                                    LLVMValueRef *ih);
+/* The sizes of a per-channel op (batchnorm, its gradients and statistics)
+** over x[N,C] or x[N,C,H,W]: C channels of S elements per sample (a plane),
+** N samples. cg_channels gives their values for a node as kernel
+** parameters (C, S, and N when x has a fixed batch, else 0), so one kernel
+** serves every size; cg_chan reads them back inside the kernel (cg_reduce.c). */
+typedef struct Chan {
+	LLVMValueRef C, S, N;
+} Chan;
+int cg_channels(const Cg *c, const Node *nd, int64_t par[3]);
+Chan cg_chan(Cg *c, const Node *nd);
 /* Sum over b in [0, N), i in [0, S) of x[(b*C + ch)*S + i], or of (x - mean)^2
 ** when mean is given (cg_reduce.c). */
-LLVMValueRef cg_channel_sum(Cg *c, LLVMValueRef x, LLVMValueRef N, int64_t C, int64_t S, LLVMValueRef ch,
-                            LLVMValueRef mean);
+LLVMValueRef cg_channel_sum(Cg *c, LLVMValueRef x, const Chan *k, LLVMValueRef ch, LLVMValueRef mean);
 
 /* ---- storage.c: where values live ---- */
 
@@ -327,11 +336,20 @@ typedef struct Par {
 void par_open(Cg *c, Par *p, LLVMValueRef nchunks, int64_t scratch_bytes);
 /* End the task and continue in the kernel after the call. */
 void par_close(Cg *c, Par *p);
+/* par_range with sizes built at run time: f sets *total (iterations) and
+** *inner (elements per iteration) and returns whether an iteration's
+** elements also scale with n; it is called in the kernel and again in the
+** task. */
+typedef int (*RangeFn)(Cg *c, const void *arg, LLVMValueRef *total, LLVMValueRef *inner);
+int par_range_fn(Cg *c, Par *p, RangeFn f, const void *arg, LLVMValueRef *lo, LLVMValueRef *hi);
 /* A flat loop over [0, total) in chunks of KERN_GRAIN elements (serial when
 ** the schedule says so): total(c, arg) builds the count, in the kernel and
 ** again in the task. Returns 1 when a task was opened (par_close it). */
 int par_flat(Cg *c, Par *p, LLVMValueRef (*total)(Cg *c, const void *arg), const void *arg, LLVMValueRef *lo,
              LLVMValueRef *hi);
+/* Chunks of a per-channel op's channels (weight: passes over each element;
+** cg_reduce.c). */
+int cg_par_channels(Cg *c, Par *p, const Node *nd, int64_t weight, LLVMValueRef *lo, LLVMValueRef *hi);
 /* An outer loop over [0, d) (times n when batched) whose iterations each
 ** cover `inner` elements (times n when inner_batched), split into chunks
 ** of about 16K elements: opens the task and sets [*lo, *hi) to the chunk's

@@ -14,17 +14,16 @@
 #include <math.h>
 
 /* Sum over the channel ch of dy, or of dy * (x - mean) when x is given. */
-static LLVMValueRef dy_sum(Cg *c, LLVMValueRef dy, LLVMValueRef x, LLVMValueRef mean, LLVMValueRef N, int64_t C,
-                           int64_t S, LLVMValueRef ch)
+static LLVMValueRef dy_sum(Cg *c, LLVMValueRef dy, LLVMValueRef x, LLVMValueRef mean, const Chan *k, LLVMValueRef ch)
 {
 	LLVMValueRef acc = var_new(c, cf(c, 0));
 	Loop lb, li;
-	loop_open(c, &lb, ci(c, 0), N);
-	LLVMValueRef at = imul(c, iadd(c, imul(c, lb.i, ci(c, C)), ch), ci(c, S));
-	loop_open(c, &li, ci(c, 0), ci(c, S));
-	LLVMValueRef k = iadd(c, at, li.i), v = ld(c, dy, k);
+	loop_open(c, &lb, ci(c, 0), k->N);
+	LLVMValueRef at = imul(c, iadd(c, imul(c, lb.i, k->C), ch), k->S);
+	loop_open(c, &li, ci(c, 0), k->S);
+	LLVMValueRef i = iadd(c, at, li.i), v = ld(c, dy, i);
 	if (x)
-		v = f_mul(c, v, f_sub(c, ld(c, x, k), mean));
+		v = f_mul(c, v, f_sub(c, ld(c, x, i), mean));
 	var_set(c, acc, f_acc(c, var_get(c, acc), v));
 	loop_close(c, &li);
 	loop_close(c, &lb);
@@ -33,43 +32,44 @@ static LLVMValueRef dy_sum(Cg *c, LLVMValueRef dy, LLVMValueRef x, LLVMValueRef 
 
 /* dx = gamma/s (dy - mean(dy) - xh mean(dy xh)) over the channel, in place
 ** of the batch loop nest. */
-static void bn_dx_channel(Cg *c, const Node *nd, LLVMValueRef N, int64_t C, int64_t S, LLVMValueRef ch,
-                          LLVMValueRef mean, LLVMValueRef sd, LLVMValueRef cnt)
+static void bn_dx_channel(Cg *c, const Node *nd, const Chan *k, LLVMValueRef ch, LLVMValueRef mean, LLVMValueRef sd,
+                          LLVMValueRef cnt)
 {
 	LLVMValueRef x = base(c, nd->in[0]), dy = base(c, nd->in[2]), y = base(c, nd->id);
-	LLVMValueRef mdy = f_div(c, dy_sum(c, dy, NULL, NULL, N, C, S, ch), cnt);
-	LLVMValueRef mdyx = f_div(c, f_div(c, dy_sum(c, dy, x, mean, N, C, S, ch), sd), cnt);
+	LLVMValueRef mdy = f_div(c, dy_sum(c, dy, NULL, NULL, k, ch), cnt);
+	LLVMValueRef mdyx = f_div(c, f_div(c, dy_sum(c, dy, x, mean, k, ch), sd), cnt);
 	LLVMValueRef scale = f_div(c, ld(c, base(c, nd->in[1]), ch), sd);
 	Loop lb, li;
-	loop_open(c, &lb, ci(c, 0), N);
-	LLVMValueRef at = imul(c, iadd(c, imul(c, lb.i, ci(c, C)), ch), ci(c, S));
-	loop_open(c, &li, ci(c, 0), ci(c, S));
-	LLVMValueRef k = iadd(c, at, li.i);
-	LLVMValueRef xh = f_div(c, f_sub(c, ld(c, x, k), mean), sd);
-	LLVMValueRef v = f_sub(c, f_sub(c, ld(c, dy, k), mdy), f_mul(c, xh, mdyx));
-	st(c, y, k, f_mul(c, scale, v));
+	loop_open(c, &lb, ci(c, 0), k->N);
+	LLVMValueRef at = imul(c, iadd(c, imul(c, lb.i, k->C), ch), k->S);
+	loop_open(c, &li, ci(c, 0), k->S);
+	LLVMValueRef i = iadd(c, at, li.i);
+	LLVMValueRef xh = f_div(c, f_sub(c, ld(c, x, i), mean), sd);
+	LLVMValueRef v = f_sub(c, f_sub(c, ld(c, dy, i), mdy), f_mul(c, xh, mdyx));
+	st(c, y, i, f_mul(c, scale, v));
 	loop_close(c, &li);
 	loop_close(c, &lb);
 }
 
 /* bn_dx, bn_dgamma, bn_mean, bn_var over x[N,C] or x[N,C,H,W], per channel:
 ** the batch mean and biased variance (two passes, as batchnorm), then the
-** op's own sums. bn_var is the unbiased variance (0/0 with one element). */
+** op's own sums. bn_var is the unbiased variance (0/0 with one element).
+** C, S and N are kernel parameters (cg_channels). */
 int cg_bn_grad(Cg *c, const Node *nd)
 {
 	const Shape *xs = &c->g->nodes[nd->in[0]]->shape;
 	if (xs->rank != 2 && xs->rank != 4)
 		return cg_fail(c, nd, "x must have rank 2 or 4");
-	int64_t C = xs->d[1], S = xs->rank == 4 ? xs->d[2] * xs->d[3] : 1;
 	Par p;
 	LLVMValueRef lo, hi;   /* chunks of channels: each sums its own, in order */
-	int par = par_range(c, &p, C, 0, S * 4, 1, &lo, &hi);
-	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id), N = dimv(c, xs, 0);
+	int par = cg_par_channels(c, &p, nd, 4, &lo, &hi);
+	Chan k = cg_chan(c, nd);
+	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id);
 	Loop lc;
 	loop_open(c, &lc, lo, hi);
-	LLVMValueRef icnt = imul(c, N, ci(c, S)), cnt = i2f(c, icnt);
-	LLVMValueRef mean = f_div(c, cg_channel_sum(c, x, N, C, S, lc.i, NULL), cnt);
-	LLVMValueRef ss = cg_channel_sum(c, x, N, C, S, lc.i, mean);
+	LLVMValueRef icnt = imul(c, k.N, k.S), cnt = i2f(c, icnt);
+	LLVMValueRef mean = f_div(c, cg_channel_sum(c, x, &k, lc.i, NULL), cnt);
+	LLVMValueRef ss = cg_channel_sum(c, x, &k, lc.i, mean);
 	LLVMValueRef sd = f_call(c, "llvm.sqrt", f_add(c, f_div(c, ss, cnt), cf(c, nd->a.eps)));
 	switch (nd->op) {
 	case OP_BN_MEAN:
@@ -79,10 +79,10 @@ int cg_bn_grad(Cg *c, const Node *nd)
 		st(c, y, lc.i, f_div(c, ss, i2f(c, isub(c, icnt, ci(c, 1)))));
 		break;
 	case OP_BN_DGAMMA:
-		st(c, y, lc.i, f_div(c, dy_sum(c, base(c, nd->in[1]), x, mean, N, C, S, lc.i), sd));
+		st(c, y, lc.i, f_div(c, dy_sum(c, base(c, nd->in[1]), x, mean, &k, lc.i), sd));
 		break;
 	default: /* OP_BN_DX */
-		bn_dx_channel(c, nd, N, C, S, lc.i, mean, sd, cnt);
+		bn_dx_channel(c, nd, &k, lc.i, mean, sd, cnt);
 	}
 	loop_close(c, &lc);
 	if (par)

@@ -9,6 +9,8 @@
 */
 #include "cg.h"
 
+#include <stdint.h>
+
 #include <math.h>
 
 /* Reduce x[at + i], i in [0, len), with op from init; returns the result. */
@@ -93,14 +95,13 @@ int cg_softmax(Cg *c, const Node *nd)
 
 /* Sum over b in [0, N), i in [0, S) of f(x[(b*C + ch)*S + i]) where f is the
 ** identity, or (v - mean)^2 when mean is given. */
-LLVMValueRef cg_channel_sum(Cg *c, LLVMValueRef x, LLVMValueRef N, int64_t C, int64_t S, LLVMValueRef ch,
-                                LLVMValueRef mean)
+LLVMValueRef cg_channel_sum(Cg *c, LLVMValueRef x, const Chan *k, LLVMValueRef ch, LLVMValueRef mean)
 {
 	LLVMValueRef acc = var_new(c, cf(c, 0));
 	Loop lb, li;
-	loop_open(c, &lb, ci(c, 0), N);
-	LLVMValueRef at = imul(c, iadd(c, imul(c, lb.i, ci(c, C)), ch), ci(c, S));
-	loop_open(c, &li, ci(c, 0), ci(c, S));
+	loop_open(c, &lb, ci(c, 0), k->N);
+	LLVMValueRef at = imul(c, iadd(c, imul(c, lb.i, k->C), ch), k->S);
+	loop_open(c, &li, ci(c, 0), k->S);
 	LLVMValueRef v = ld(c, x, iadd(c, at, li.i));
 	if (mean) {
 		v = LLVMBuildFSub(c->b, v, mean, "");
@@ -112,9 +113,49 @@ LLVMValueRef cg_channel_sum(Cg *c, LLVMValueRef x, LLVMValueRef N, int64_t C, in
 	return var_get(c, acc);
 }
 
+int cg_channels(const Cg *c, const Node *nd, int64_t par[3])
+{
+	if (nd->op != OP_BATCHNORM && nd->op != OP_BN_DX && nd->op != OP_BN_DGAMMA && nd->op != OP_BN_MEAN &&
+	    nd->op != OP_BN_VAR)
+		return 0;
+	const Shape *xs = &c->g->nodes[nd->in[0]]->shape;
+	if (xs->rank != 2 && xs->rank != 4)
+		return 0;
+	par[0] = xs->d[1];
+	par[1] = xs->rank == 4 ? xs->d[2] * xs->d[3] : 1;
+	par[2] = ir_batched(xs) ? 0 : xs->d[0];
+	return 1;
+}
+
+Chan cg_chan(Cg *c, const Node *nd)
+{
+	Chan k = {cg_param(c, 0), cg_param(c, 1), cg_param(c, 2)};
+	if (ir_batched(&c->g->nodes[nd->in[0]]->shape))
+		k.N = c->n;
+	return k;
+}
+
+/* Chunks of channels (RangeFn): C of them, an iteration weighing S*N
+** elements times the weight in arg[1]. */
+static int channel_range(Cg *c, const void *arg, LLVMValueRef *total, LLVMValueRef *inner)
+{
+	const int64_t *a = arg;
+	Chan k = cg_chan(c, (const Node *)(intptr_t)a[0]);
+	*total = k.C;
+	*inner = imul(c, k.S, ci(c, a[1]));
+	return 1;
+}
+
+int cg_par_channels(Cg *c, Par *p, const Node *nd, int64_t weight, LLVMValueRef *lo, LLVMValueRef *hi)
+{
+	int64_t a[2] = {(int64_t)(intptr_t)nd, weight};
+	return par_range_fn(c, p, channel_range, a, lo, hi);
+}
+
 /* y = (x - mean) * (gamma / sqrt(var + eps)) + beta per channel of x[N,C(,H,W)];
 ** mode=batch: mean and biased variance of the batch over N, H, W (two passes;
-** running buffers are not updated). */
+** running buffers are not updated). C, S and N are kernel parameters
+** (cg_channels), so one function serves every size. */
 int cg_batchnorm(Cg *c, const Node *nd)
 {
 	const Shape *xs = &c->g->nodes[nd->in[0]]->shape;
@@ -122,11 +163,11 @@ int cg_batchnorm(Cg *c, const Node *nd)
 		return cg_fail(c, nd, "x must have rank 2 or 4");
 	if (nd->a.mode != MODE_RUNNING && nd->a.mode != MODE_BATCH)
 		return cg_fail(c, nd, "mode=%s, expected running or batch", ir_mode_name(nd->a.mode));
-	int64_t C = xs->d[1], S = xs->rank == 4 ? xs->d[2] * xs->d[3] : 1;
 	Par p;
 	LLVMValueRef lo, hi;   /* chunks of channels: each sums its own, in order */
-	int par = par_range(c, &p, C, 0, S * (nd->a.mode == MODE_BATCH ? 3 : 1), 1, &lo, &hi);
-	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id), N = dimv(c, xs, 0);
+	int par = cg_par_channels(c, &p, nd, nd->a.mode == MODE_BATCH ? 3 : 1, &lo, &hi);
+	Chan k = cg_chan(c, nd);
+	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id);
 	LLVMValueRef gamma = base(c, nd->in[1]), beta = base(c, nd->in[2]);
 	Loop lc, lb, li;
 	loop_open(c, &lc, lo, hi);
@@ -135,19 +176,18 @@ int cg_batchnorm(Cg *c, const Node *nd)
 		mean = ld(c, base(c, nd->in[3]), lc.i);
 		var = ld(c, base(c, nd->in[4]), lc.i);
 	} else {
-		LLVMValueRef cnt = LLVMBuildSIToFP(c->b, imul(c, N, ci(c, S)), c->f32, "");
-		mean = LLVMBuildFDiv(c->b, cg_channel_sum(c, x, N, C, S, lc.i, NULL), cnt, "");
-		var = LLVMBuildFDiv(c->b, cg_channel_sum(c, x, N, C, S, lc.i, mean), cnt, "");
+		LLVMValueRef cnt = LLVMBuildSIToFP(c->b, imul(c, k.N, k.S), c->f32, "");
+		mean = LLVMBuildFDiv(c->b, cg_channel_sum(c, x, &k, lc.i, NULL), cnt, "");
+		var = LLVMBuildFDiv(c->b, cg_channel_sum(c, x, &k, lc.i, mean), cnt, "");
 	}
 	LLVMValueRef sd = f_call(c, "llvm.sqrt", f_add(c, var, cf(c, nd->a.eps)));
 	LLVMValueRef scale = LLVMBuildFDiv(c->b, ld(c, gamma, lc.i), sd, "");
 	LLVMValueRef shift = ld(c, beta, lc.i);
-	loop_open(c, &lb, ci(c, 0), N);
-	LLVMValueRef at = imul(c, iadd(c, imul(c, lb.i, ci(c, C)), lc.i), ci(c, S));
-	loop_open(c, &li, ci(c, 0), ci(c, S));
-	LLVMValueRef k = iadd(c, at, li.i);
-	LLVMValueRef v = f_mul(c, LLVMBuildFSub(c->b, ld(c, x, k), mean, ""), scale);
-	st(c, y, k, f_add(c, v, shift));
+	loop_open(c, &lb, ci(c, 0), k.N);
+	LLVMValueRef at = imul(c, iadd(c, imul(c, lb.i, k.C), lc.i), k.S);
+	loop_open(c, &li, ci(c, 0), k.S);
+	LLVMValueRef v = f_mul(c, LLVMBuildFSub(c->b, ld(c, x, iadd(c, at, li.i)), mean, ""), scale);
+	st(c, y, iadd(c, at, li.i), f_add(c, v, shift));
 	loop_close(c, &li);
 	loop_close(c, &lb);
 	loop_close(c, &lc);

@@ -167,7 +167,9 @@ static void attrs_key(Key *k, const Attrs *a)
 
 /* The key of nd's kernel: for a flat map (cg_flat), its op, the walk
 ** (batched, operand strides), the split, and the operands' dtypes and
-** slots, not its size (a parameter); else its op, operand count and attributes (a
+** slots, not its size (a parameter); for a per-channel op (cg_channels)
+** likewise with its attributes, not its sizes; else its op, operand count
+** and attributes (a
 ** dropout's stream and p among them), its constant's global for a const;
 ** the dtype and shape of its result and of each operand, and where each
 ** lives (which slot, or which constant global read in place); the number
@@ -184,6 +186,27 @@ void cg_kernel_key(const Cg *c, const Node *nd, Key *k)
 		put_i32(k, f.batched);
 		put_i64(k, f.st[0]);
 		put_i64(k, f.st[1]);
+		put_i32(k, kern_schedule(c->g, nd, &c->tgt).split);
+		for (int i = -1; i < nd->nin; i++) {
+			int id = i < 0 ? nd->id : nd->in[i], s = cg_slot_of(c, id);
+			put_i32(k, c->g->nodes[id]->dtype);
+			put_i32(k, s);
+			put_i32(k, s < 0 ? c->constn[cg_home(c, id)] : -1);
+		}
+		put_i32(k, c->nslot);
+		for (int s = 0; s < c->nslot; s++) {
+			unsigned char na = (unsigned char)cg_slot_noalias(c, s);
+			put(k, &na, 1);
+		}
+		return;
+	}
+	int64_t chan[3];
+	if (cg_channels(c, nd, chan)) {   /* its sizes are parameters */
+		put_i32(k, nd->op);
+		put_i32(k, -3);
+		put_i32(k, nd->nin);
+		attrs_key(k, &nd->a);
+		put_i32(k, chan[2] == 0);
 		put_i32(k, kern_schedule(c->g, nd, &c->tgt).split);
 		for (int i = -1; i < nd->nin; i++) {
 			int id = i < 0 ? nd->id : nd->in[i], s = cg_slot_of(c, id);

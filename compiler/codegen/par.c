@@ -115,32 +115,53 @@ void par_close(Cg *c, Par *p)
 ** pool's hand-off (a few microseconds) is small beside the work. */
 #define GRAIN KERN_GRAIN
 
-/* Iterations per chunk: GRAIN elements' worth, at least 1 (at run time
-** when an iteration's elements scale with n). */
-static LLVMValueRef grain(Cg *c, int64_t inner, int inner_batched)
+/* Iterations per chunk: GRAIN elements' worth, at least 1, for iterations
+** of inner elements each (times n when inner_batched). */
+static LLVMValueRef grain(Cg *c, LLVMValueRef inner, int inner_batched)
 {
-	int64_t k = inner > 0 ? inner : 1;
-	if (!inner_batched)
-		return ci(c, k >= GRAIN ? 1 : GRAIN / k);
-	return imax(c, ci(c, 1), LLVMBuildUDiv(c->b, ci(c, GRAIN), imul(c, ci(c, k), c->n), ""));
+	LLVMValueRef k = imax(c, inner, ci(c, 1));
+	if (inner_batched)
+		k = imul(c, k, c->n);
+	return imax(c, ci(c, 1), LLVMBuildUDiv(c->b, ci(c, GRAIN), k, ""));
+}
+
+int par_range_fn(Cg *c, Par *p, RangeFn f, const void *arg, LLVMValueRef *lo, LLVMValueRef *hi)
+{
+	LLVMValueRef total, inner;
+	int inner_batched = f(c, arg, &total, &inner);
+	if (c->sched.split == SPLIT_NONE) {   /* the schedule's call (kernel/schedule.c) */
+		*lo = ci(c, 0);
+		*hi = total;
+		return 0;
+	}
+	LLVMValueRef g = grain(c, inner, inner_batched);
+	par_open(c, p, LLVMBuildUDiv(c->b, iadd(c, total, isub(c, g, ci(c, 1))), g, ""), 0);
+	inner_batched = f(c, arg, &total, &inner);   /* again, in the task */
+	g = grain(c, inner, inner_batched);
+	*lo = imul(c, p->chunk, g);
+	*hi = imin(c, total, iadd(c, *lo, g));
+	return 1;
+}
+
+/* par_range's sizes, known at compile time. */
+typedef struct Fixed {
+	int64_t d, inner;
+	int batched, inner_batched;
+} Fixed;
+
+static int fixed_range(Cg *c, const void *arg, LLVMValueRef *total, LLVMValueRef *inner)
+{
+	const Fixed *r = arg;
+	*total = r->batched ? imul(c, ci(c, r->d), c->n) : ci(c, r->d);
+	*inner = ci(c, r->inner);
+	return r->inner_batched;
 }
 
 int par_range(Cg *c, Par *p, int64_t d, int batched, int64_t inner, int inner_batched, LLVMValueRef *lo,
               LLVMValueRef *hi)
 {
-	if (c->sched.split == SPLIT_NONE) {   /* the schedule's call (kernel/schedule.c) */
-		*lo = ci(c, 0);
-		*hi = ci(c, d);
-		return 0;
-	}
-	LLVMValueRef total = batched ? imul(c, ci(c, d), c->n) : ci(c, d), g = grain(c, inner, inner_batched);
-	par_open(c, p, LLVMBuildUDiv(c->b, iadd(c, total, isub(c, g, ci(c, 1))), g, ""), 0);
-	/* again, in the task */
-	total = batched ? imul(c, ci(c, d), c->n) : ci(c, d);
-	g = grain(c, inner, inner_batched);
-	*lo = imul(c, p->chunk, g);
-	*hi = imin(c, total, iadd(c, *lo, g));
-	return 1;
+	Fixed r = {d, inner, batched, inner_batched};
+	return par_range_fn(c, p, fixed_range, &r, lo, hi);
 }
 
 int par_flat(Cg *c, Par *p, LLVMValueRef (*total)(Cg *c, const void *arg), const void *arg, LLVMValueRef *lo,
