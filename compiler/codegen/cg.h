@@ -178,6 +178,12 @@ typedef struct Flat {
 	int64_t st[2];
 } Flat;
 int cg_flat(const Cg *c, const Node *nd, Flat *f);
+/* The kernels whose sizes are parameters (flat maps, per-channel ops,
+** global pools, dropout, whose stream is one too): nd's parameter values
+** in par and the facts that shape its code in form (batched, strides);
+** returns how many parameters, 0 when the kernel is specialised to its
+** shapes instead (kernels.c). */
+int cg_sizes(const Cg *c, const Node *nd, int64_t par[CG_MAXPARAM], int64_t form[3]);
 /* Inside a kernel: its parameter i (an i64). */
 LLVMValueRef cg_param(Cg *c, int i);
 

@@ -141,14 +141,14 @@ static LLVMValueRef ctx_u64(Cg *c, int64_t off)
 /* rt_uniform(seed, step, stream, idx) (runtime/rng.c: Philox-4x32-10) as
 ** straight-line integer arithmetic, the same bits as the runtime's, so a
 ** dropout loop vectorises instead of calling the runtime per element. */
-static LLVMValueRef philox_uniform(Cg *c, LLVMValueRef seed, LLVMValueRef step, int stream, LLVMValueRef idx)
+static LLVMValueRef philox_uniform(Cg *c, LLVMValueRef seed, LLVMValueRef step, LLVMValueRef stream, LLVMValueRef idx)
 {
 	LLVMBuilderRef b = c->b;
 	LLVMValueRef s32 = LLVMConstInt(c->i64, 32, 0);
 #define LO(v) LLVMBuildTrunc(b, v, c->i32, "")
 #define HI(v) LLVMBuildTrunc(b, LLVMBuildLShr(b, v, s32, ""), c->i32, "")
 #define U32(k) LLVMConstInt(c->i32, k, 0)
-	LLVMValueRef x[4] = {LO(idx), HI(idx), U32((unsigned)stream), LO(step)};
+	LLVMValueRef x[4] = {LO(idx), HI(idx), LO(stream), LO(step)};
 	LLVMValueRef k0 = LO(seed), k1 = LLVMBuildXor(b, HI(seed), HI(step), "");
 	for (int r = 0; r < 10; r++) {
 		LLVMValueRef p0 = LLVMBuildMul(b, LLVMBuildZExt(b, x[0], c->i64, ""), LLVMConstInt(c->i64, 0xD2511F53u, 0), "");
@@ -166,9 +166,22 @@ static LLVMValueRef philox_uniform(Cg *c, LLVMValueRef seed, LLVMValueRef step, 
 	return f_mul(c, u, cf(c, 1.0f / 16777216.0f));
 }
 
+/* A dropout's elements (RangeFn): parameter 0 per sample (in all when not
+** batched), each weighing 16 element copies. */
+static int dropout_range(Cg *c, const void *arg, LLVMValueRef *total, LLVMValueRef *inner)
+{
+	const Node *nd = arg;
+	*total = cg_param(c, 0);
+	if (ir_batched(&nd->shape))
+		*total = imul(c, *total, c->n);
+	*inner = ci(c, 16);
+	return 0;
+}
+
 /* mode=off: a copy; train / mc: y[i] = x[i] / (1-p) (a division, as the
 ** interpreter's) where rt_uniform(seed,
-** step, stream, i) >= p, else 0, with seed and step read from the RtCtx. */
+** step, stream, i) >= p, else 0, with seed and step read from the RtCtx;
+** the element count and the stream are kernel parameters (cg_sizes). */
 int cg_dropout(Cg *c, const Node *nd)
 {
 	if (nd->a.mode == MODE_OFF)
@@ -176,18 +189,15 @@ int cg_dropout(Cg *c, const Node *nd)
 	if (nd->a.mode != MODE_TRAIN && nd->a.mode != MODE_MC)
 		return cg_fail(c, nd, "mode=%s, expected off, train or mc", ir_mode_name(nd->a.mode));
 	float p = nd->a.p;
-	int64_t k = 1;
-	for (int i = 0; i < nd->shape.rank; i++)
-		k *= nd->shape.d[i] == IR_N ? 1 : nd->shape.d[i];
 	Par par;
 	LLVMValueRef lo, hi;
 	/* a uniform costs tens of element copies: chunks of about 1K elements */
-	int split = par_range(c, &par, k, ir_batched(&nd->shape), 16, 0, &lo, &hi);
+	int split = par_range_fn(c, &par, dropout_range, nd, &lo, &hi);
 	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id);
 	LLVMValueRef seed = ctx_u64(c, offsetof(RtCtx, seed)), step = ctx_u64(c, offsetof(RtCtx, step));
 	Loop l;
 	loop_open(c, &l, lo, hi);
-	LLVMValueRef u = philox_uniform(c, seed, step, nd->a.stream, l.i);
+	LLVMValueRef u = philox_uniform(c, seed, step, cg_param(c, 1), l.i);
 	LLVMValueRef keep = LLVMBuildFCmp(c->b, LLVMRealOGE, u, cf(c, p), "");
 	LLVMValueRef v = f_div(c, ld(c, x, l.i), cf(c, 1.0f - p));
 	st(c, y, l.i, LLVMBuildSelect(c->b, keep, v, cf(c, 0), ""));

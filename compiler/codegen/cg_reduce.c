@@ -25,24 +25,34 @@ static LLVMValueRef reduce(Cg *c, Op op, LLVMValueRef x, LLVMValueRef at, LLVMVa
 	return var_get(c, acc);
 }
 
-/* y[n,c] = mean / max / min of the plane x[n,c,:,:] (keepdims: same storage). */
+/* Chunks of a global pool's planes (RangeFn): parameter 0 of them per
+** sample (in all when x is not batched), parameter 1 elements each. */
+static int plane_range(Cg *c, const void *arg, LLVMValueRef *total, LLVMValueRef *inner)
+{
+	const Node *nd = arg;
+	*total = cg_param(c, 0);
+	if (ir_batched(&c->g->nodes[nd->in[0]]->shape))
+		*total = imul(c, *total, c->n);
+	*inner = cg_param(c, 1);
+	return 0;
+}
+
+/* y[n,c] = mean / max / min of the plane x[n,c,:,:] (keepdims: same
+** storage); the plane count and size are kernel parameters (cg_sizes). */
 int cg_global(Cg *c, const Node *nd)
 {
-	const Shape *xs = &c->g->nodes[nd->in[0]]->shape;
-	int64_t inner = 1;
-	for (int i = 2; i < xs->rank; i++)
-		inner *= xs->d[i];
+	if (c->g->nodes[nd->in[0]]->shape.rank < 2)
+		return cg_fail(c, nd, "x must have rank 2 or more");
 	Par p;
 	LLVMValueRef lo, hi;
-	int64_t rows = ir_batched(xs) ? xs->d[1] : xs->d[0] * xs->d[1];   /* per sample when batched */
-	int par = par_range(c, &p, rows, ir_batched(xs), inner, 0, &lo, &hi);
-	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id);
+	int par = par_range_fn(c, &p, plane_range, nd, &lo, &hi);
+	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id), inner = cg_param(c, 1);
 	float init = nd->op == OP_GMAX ? -INFINITY : nd->op == OP_GMIN ? INFINITY : 0.0f;
 	Loop l;
 	loop_open(c, &l, lo, hi);
-	LLVMValueRef v = reduce(c, nd->op, x, imul(c, l.i, ci(c, inner)), ci(c, inner), cf(c, init));
+	LLVMValueRef v = reduce(c, nd->op, x, imul(c, l.i, inner), inner, cf(c, init));
 	if (nd->op == OP_GAVG)
-		v = LLVMBuildFDiv(c->b, v, cf(c, (float)inner), "");
+		v = LLVMBuildFDiv(c->b, v, LLVMBuildSIToFP(c->b, inner, c->f32, ""), "");
 	st(c, y, l.i, v);
 	loop_close(c, &l);
 	if (par)

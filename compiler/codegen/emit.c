@@ -107,14 +107,8 @@ static const Kernel *kernel(Cg *c, const Node *nd)
 	if (check_storage(c, nd))
 		return NULL;
 	cg_slots(c, nd);
-	Flat f;
-	c->nparam = 0;
-	int64_t chan[3];
-	if (cg_flat(c, nd, &f))
-		c->param[c->nparam++] = f.ext;
-	else if (cg_channels(c, nd, chan))
-		for (int i = 0; i < 3; i++)
-			c->param[c->nparam++] = chan[i];
+	int64_t form[3];
+	c->nparam = cg_sizes(c, nd, c->param, form);
 	Key key;
 	cg_kernel_key(c, nd, &key);
 	Kernel *k = map_get(&c->kernels, key.b, key.n);

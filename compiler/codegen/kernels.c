@@ -165,48 +165,65 @@ static void attrs_key(Key *k, const Attrs *a)
 	put_shape(k, &a->shape);
 }
 
-/* The key of nd's kernel: for a flat map (cg_flat), its op, the walk
-** (batched, operand strides), the split, and the operands' dtypes and
-** slots, not its size (a parameter); for a per-channel op (cg_channels)
-** likewise with its attributes, not its sizes; else its op, operand count
-** and attributes (a
+/* The key of nd's kernel: for a kernel whose sizes are parameters
+** (cg_sizes), its op, attributes but a dropout's stream, the form of its
+** loops, the split, and the operands' dtypes and slots; else its op,
+** operand count and attributes (a
 ** dropout's stream and p among them), its constant's global for a const;
 ** the dtype and shape of its result and of each operand, and where each
 ** lives (which slot, or which constant global read in place); the number
 ** of slots and which of them are noalias. That is everything an emitter
 ** reads, so equal keys build identical functions. c->slot must hold nd's
 ** slots (cg_slots). */
+int cg_sizes(const Cg *c, const Node *nd, int64_t par[CG_MAXPARAM], int64_t form[3])
+{
+	Flat f;
+	form[0] = form[1] = form[2] = 0;
+	if (cg_flat(c, nd, &f)) {
+		par[0] = f.ext;
+		form[0] = f.batched, form[1] = f.st[0], form[2] = f.st[1];
+		return 1;
+	}
+	if (cg_channels(c, nd, par)) {
+		form[0] = par[2] == 0;
+		return 3;
+	}
+	const Shape *xs = nd->nin ? &c->g->nodes[nd->in[0]]->shape : &nd->shape;
+	switch (nd->op) {
+	case OP_GAVG: case OP_GMAX: case OP_GMIN:
+		if (xs->rank < 2)
+			return 0;
+		par[0] = ir_batched(xs) ? xs->d[1] : xs->d[0] * xs->d[1];   /* planes, per sample when batched */
+		par[1] = 1;                                                 /* elements per plane */
+		for (int i = 2; i < xs->rank; i++)
+			par[1] *= xs->d[i];
+		form[0] = ir_batched(xs);
+		return 2;
+	case OP_DROPOUT:
+		if (nd->a.mode == MODE_OFF)
+			return 0;
+		par[0] = ir_numel(&nd->shape, 1);   /* per sample when batched */
+		par[1] = nd->a.stream;
+		form[0] = ir_batched(&nd->shape);
+		return 2;
+	default:
+		return 0;
+	}
+}
+
 void cg_kernel_key(const Cg *c, const Node *nd, Key *k)
 {
 	k->n = 0;
-	Flat f;
-	if (cg_flat(c, nd, &f)) {   /* its size is a parameter: only the layout counts */
+	int64_t par[CG_MAXPARAM], form[3];
+	if (cg_sizes(c, nd, par, form)) {   /* sizes (and a dropout's stream) are parameters */
+		Attrs a = nd->a;
+		a.stream = 0;
 		put_i32(k, nd->op);
 		put_i32(k, -2);
-		put_i32(k, f.batched);
-		put_i64(k, f.st[0]);
-		put_i64(k, f.st[1]);
-		put_i32(k, kern_schedule(c->g, nd, &c->tgt).split);
-		for (int i = -1; i < nd->nin; i++) {
-			int id = i < 0 ? nd->id : nd->in[i], s = cg_slot_of(c, id);
-			put_i32(k, c->g->nodes[id]->dtype);
-			put_i32(k, s);
-			put_i32(k, s < 0 ? c->constn[cg_home(c, id)] : -1);
-		}
-		put_i32(k, c->nslot);
-		for (int s = 0; s < c->nslot; s++) {
-			unsigned char na = (unsigned char)cg_slot_noalias(c, s);
-			put(k, &na, 1);
-		}
-		return;
-	}
-	int64_t chan[3];
-	if (cg_channels(c, nd, chan)) {   /* its sizes are parameters */
-		put_i32(k, nd->op);
-		put_i32(k, -3);
 		put_i32(k, nd->nin);
-		attrs_key(k, &nd->a);
-		put_i32(k, chan[2] == 0);
+		attrs_key(k, &a);
+		for (int i = 0; i < 3; i++)
+			put_i64(k, form[i]);
 		put_i32(k, kern_schedule(c->g, nd, &c->tgt).split);
 		for (int i = -1; i < nd->nin; i++) {
 			int id = i < 0 ? nd->id : nd->in[i], s = cg_slot_of(c, id);
