@@ -620,8 +620,7 @@ int cg_write_atomic(const char *path, const char *bytes, size_t len, Err *e)
 	return 0;
 }
 
-/* Write the module as k (object, assembly or LLVM IR) to path. */
-static int write_out(Cg *c, LLVMTargetMachineRef tm, EmitKind k, const char *path, Err *e)
+int cg_write_module(Cg *c, LLVMTargetMachineRef tm, EmitKind k, const char *path, Err *e)
 {
 	if (k == EMIT_LLVM) {
 		char *s = LLVMPrintModuleToString(c->mod);
@@ -684,7 +683,7 @@ int cg_emit_entries(const CgEntry *es, int n, const CgOptions *o, EmitKind k, co
 		rc = (phase(o, what), cg_emit_object(&c, tm, opt, path, e));
 	else if (!rc)
 		rc = (phase(o, what), optimise(&c, tm, opt, e)) ||
-		     (phase(o, "generating machine code"), write_out(&c, tm, k, path, e));
+		     (phase(o, "generating machine code"), cg_write_module(&c, tm, k, path, e));
 	if (tm)
 		LLVMDisposeTargetMachine(tm);
 	LLVMDisposeBuilder(c.b);

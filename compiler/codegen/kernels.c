@@ -175,6 +175,27 @@ static void attrs_key(Key *k, const Attrs *a)
 ** of slots and which of them are noalias. That is everything an emitter
 ** reads, so equal keys build identical functions. c->slot must hold nd's
 ** slots (cg_slots). */
+/* The result's and each operand's dtype (and shape, when shapes is set)
+** and where it lives (its slot, or the constant global read in place);
+** then the number of slots and which are noalias. */
+static void operands_key(const Cg *c, const Node *nd, Key *k, int shapes)
+{
+	for (int i = -1; i < nd->nin; i++) {
+		int id = i < 0 ? nd->id : nd->in[i], s = cg_slot_of(c, id);
+		const Node *v = c->g->nodes[id];
+		put_i32(k, v->dtype);
+		if (shapes)
+			put_shape(k, &v->shape);
+		put_i32(k, s);
+		put_i32(k, s < 0 ? c->constn[cg_home(c, id)] : -1);
+	}
+	put_i32(k, c->nslot);
+	for (int s = 0; s < c->nslot; s++) {
+		unsigned char na = (unsigned char)cg_slot_noalias(c, s);
+		put(k, &na, 1);
+	}
+}
+
 int cg_sizes(const Cg *c, const Node *nd, int64_t par[CG_MAXPARAM], int64_t form[3])
 {
 	Flat f;
@@ -225,34 +246,12 @@ void cg_kernel_key(const Cg *c, const Node *nd, Key *k)
 		for (int i = 0; i < 3; i++)
 			put_i64(k, form[i]);
 		put_i32(k, kern_schedule(c->g, nd, &c->tgt).split);
-		for (int i = -1; i < nd->nin; i++) {
-			int id = i < 0 ? nd->id : nd->in[i], s = cg_slot_of(c, id);
-			put_i32(k, c->g->nodes[id]->dtype);
-			put_i32(k, s);
-			put_i32(k, s < 0 ? c->constn[cg_home(c, id)] : -1);
-		}
-		put_i32(k, c->nslot);
-		for (int s = 0; s < c->nslot; s++) {
-			unsigned char na = (unsigned char)cg_slot_noalias(c, s);
-			put(k, &na, 1);
-		}
+		operands_key(c, nd, k, 0);
 		return;
 	}
 	put_i32(k, nd->op);
 	put_i32(k, nd->nin);
 	attrs_key(k, &nd->a);
 	put_i32(k, nd->op == OP_CONST ? c->constn[nd->id] : -1);
-	for (int i = -1; i < nd->nin; i++) {
-		int id = i < 0 ? nd->id : nd->in[i], s = cg_slot_of(c, id);
-		const Node *v = c->g->nodes[id];
-		put_i32(k, v->dtype);
-		put_shape(k, &v->shape);
-		put_i32(k, s);
-		put_i32(k, s < 0 ? c->constn[cg_home(c, id)] : -1);
-	}
-	put_i32(k, c->nslot);
-	for (int s = 0; s < c->nslot; s++) {
-		unsigned char na = (unsigned char)cg_slot_noalias(c, s);
-		put(k, &na, 1);
-	}
+	operands_key(c, nd, k, 1);
 }

@@ -247,21 +247,13 @@ int cg_emit_object(Cg *c, LLVMTargetMachineRef tm, int opt, const char *path, Er
 	unsigned char *owner = ir_alloc(&c->arena, (size_t)nfn + 1);
 	int np = deal(c->mod, owner, nfn);
 	if (np == 1) {
-		char *msg = cg_run_passes(c->mod, tm, opt), *emsg = NULL;
-		LLVMMemoryBufferRef buf = NULL;
+		char *msg = cg_run_passes(c->mod, tm, opt);
 		if (msg) {
 			ir_errorf(e, "codegen: internal error: %s", msg);
 			free(msg);
 			return -1;
 		}
-		if (LLVMTargetMachineEmitToMemoryBuffer(tm, c->mod, LLVMObjectFile, &emsg, &buf)) {
-			ir_errorf(e, "codegen: internal error: cannot emit %s: %s", path, emsg ? emsg : "?");
-			LLVMDisposeMessage(emsg);
-			return -1;
-		}
-		int rc = cg_write_atomic(path, LLVMGetBufferStart(buf), LLVMGetBufferSize(buf), e);
-		LLVMDisposeMemoryBuffer(buf);
-		return rc;
+		return cg_write_module(c, tm, EMIT_OBJ, path, e);
 	}
 	open_up(c->mod);
 	LLVMMemoryBufferRef bc = LLVMWriteBitcodeToMemoryBuffer(c->mod);
