@@ -19,6 +19,7 @@
 typedef struct Up {
 	Graph *g;
 	Err *e;
+	int *src, nsrc;     /* the graph's inputs and states: those source() looks through */
 } Up;
 
 /* Append a node and infer its shape; failure is an internal error. */
@@ -34,19 +35,23 @@ static int mk(Up *u, Op op, int x, int y)
 	return nd->id;
 }
 
-/* A named source: hyper-parameter input or optimizer state. */
+/* A named source: hyper-parameter input or optimizer state, the one the
+** graph has or a new one. Only inputs and states are searched (u->src),
+** not every node: a full scan per lookup was a quarter second of a
+** DRIFA-Net build. */
 static int source(Up *u, Op op, const char *prefix, const char *name, const Shape *s)
 {
 	const char *full = ir_strcat(&u->g->arena, prefix, name);
-	for (int i = 0; i < u->g->nnodes; i++) {
-		const Node *nd = u->g->nodes[i];
+	for (int i = 0; i < u->nsrc; i++) {
+		const Node *nd = u->g->nodes[u->src[i]];
 		if (nd->op == op && !strcmp(nd->a.name, full))
-			return i;
+			return nd->id;
 	}
 	Node *nd = ir_add(u->g, op, 0, NULL, NULL);
 	nd->a.name = full;
 	nd->a.init = INIT_ZEROS;
 	nd->shape = *s;
+	u->src[u->nsrc++] = nd->id;
 	return nd->id;
 }
 
@@ -128,7 +133,7 @@ static void adam(Up *u, int p, int g)
 /* Replace the grad.* outputs by clipping and the optimizer's update. */
 int pass_update(Graph *g, const PassOpts *o, Err *e)
 {
-	Up u = {g, e};
+	Up u = {g, e, NULL, 0};
 	int n = 0, keep = 0;
 	int *params = ir_alloc(&g->arena, sizeof(int) * (size_t)(g->noutputs + 1));
 	int *grads = ir_alloc(&g->arena, sizeof(int) * (size_t)(g->noutputs + 1));
@@ -149,6 +154,11 @@ int pass_update(Graph *g, const PassOpts *o, Err *e)
 	g->noutputs = keep;
 	if (!n)
 		return ir_errorf(e, "%s: nothing to train: the loss depends on no parameter", g->name);
+	/* room for the inputs and states there are, two states per parameter and the hyper-parameters */
+	u.src = ir_alloc(&g->arena, sizeof(int) * ((size_t)g->nnodes + 2 * (size_t)n + 64));
+	for (int j = 0; j < g->nnodes; j++)
+		if (g->nodes[j]->op == OP_INPUT || g->nodes[j]->op == OP_STATE)
+			u.src[u.nsrc++] = j;
 	clip(&u, grads, n);
 	for (int i = 0; i < n && !e->set; i++) {
 		if (o->optimizer == OPT_SGD)
