@@ -348,11 +348,6 @@ void par_close(Cg *c, Par *p);
 ** task. */
 typedef int (*RangeFn)(Cg *c, const void *arg, LLVMValueRef *total, LLVMValueRef *inner);
 int par_range_fn(Cg *c, Par *p, RangeFn f, const void *arg, LLVMValueRef *lo, LLVMValueRef *hi);
-/* A flat loop over [0, total) in chunks of KERN_GRAIN elements (serial when
-** the schedule says so): total(c, arg) builds the count, in the kernel and
-** again in the task. Returns 1 when a task was opened (par_close it). */
-int par_flat(Cg *c, Par *p, LLVMValueRef (*total)(Cg *c, const void *arg), const void *arg, LLVMValueRef *lo,
-             LLVMValueRef *hi);
 /* Chunks of a per-channel op's channels (weight: passes over each element;
 ** cg_reduce.c). */
 int cg_par_channels(Cg *c, Par *p, const Node *nd, int64_t weight, LLVMValueRef *lo, LLVMValueRef *hi);

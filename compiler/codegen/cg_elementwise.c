@@ -58,11 +58,14 @@ LLVMValueRef cg_param(Cg *c, int i)
 	return LLVMBuildLoad2(c->b, c->i64, LLVMBuildGEP2(c->b, c->i64, c->params, &at, 1, ""), "");
 }
 
-/* The element count of a flat map: its parameter 0, times n when batched. */
-static LLVMValueRef flat_total(Cg *c, const void *arg)
+/* A flat map's elements (RangeFn): parameter 0, times n when batched,
+** one element per iteration. */
+static int flat_range(Cg *c, const void *arg, LLVMValueRef *total, LLVMValueRef *inner)
 {
 	const Flat *f = arg;
-	return f->batched ? imul(c, cg_param(c, 0), c->n) : cg_param(c, 0);
+	*total = f->batched ? imul(c, cg_param(c, 0), c->n) : cg_param(c, 0);
+	*inner = ci(c, 1);
+	return 0;
 }
 
 /* y[i] = f(x[i]) over the whole tensor, in parallel chunks; the size is a
@@ -73,7 +76,7 @@ int cg_unary(Cg *c, const Node *nd)
 	cg_flat(c, nd, &f);
 	Par p;
 	LLVMValueRef lo, hi;
-	int par = par_flat(c, &p, flat_total, &f, &lo, &hi);
+	int par = par_range_fn(c, &p, flat_range, &f, &lo, &hi);
 	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id);
 	Loop l;
 	loop_open(c, &l, lo, hi);
@@ -204,7 +207,7 @@ static void binary_flat(Cg *c, const Node *nd, const Flat *f)
 {
 	Par p;
 	LLVMValueRef lo, hi;
-	int par = par_flat(c, &p, flat_total, f, &lo, &hi);
+	int par = par_range_fn(c, &p, flat_range, f, &lo, &hi);
 	LLVMValueRef a = base(c, nd->in[0]), b = base(c, nd->in[1]), y = base(c, nd->id);
 	Loop l;
 	loop_open(c, &l, lo, hi);

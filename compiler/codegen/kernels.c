@@ -165,16 +165,6 @@ static void attrs_key(Key *k, const Attrs *a)
 	put_shape(k, &a->shape);
 }
 
-/* The key of nd's kernel: for a kernel whose sizes are parameters
-** (cg_sizes), its op, attributes but a dropout's stream, the form of its
-** loops, the split, and the operands' dtypes and slots; else its op,
-** operand count and attributes (a
-** dropout's stream and p among them), its constant's global for a const;
-** the dtype and shape of its result and of each operand, and where each
-** lives (which slot, or which constant global read in place); the number
-** of slots and which of them are noalias. That is everything an emitter
-** reads, so equal keys build identical functions. c->slot must hold nd's
-** slots (cg_slots). */
 /* The result's and each operand's dtype (and shape, when shapes is set)
 ** and where it lives (its slot, or the constant global read in place);
 ** then the number of slots and which are noalias. */
@@ -232,6 +222,15 @@ int cg_sizes(const Cg *c, const Node *nd, int64_t par[CG_MAXPARAM], int64_t form
 	}
 }
 
+/* The key of nd's kernel: for a kernel whose sizes are parameters
+** (cg_sizes), its op, attributes but a dropout's stream, the form of its
+** loops, the split, and the operands' dtypes and slots; else its op,
+** operand count and attributes, its constant's global for a const; the
+** dtype and shape of its result and of each operand, and where each lives
+** (which slot, or which constant global read in place); the number of
+** slots and which of them are noalias. That is everything an emitter
+** reads, so equal keys build identical functions. c->slot must hold nd's
+** slots (cg_slots). */
 void cg_kernel_key(const Cg *c, const Node *nd, Key *k)
 {
 	k->n = 0;

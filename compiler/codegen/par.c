@@ -163,17 +163,3 @@ int par_range(Cg *c, Par *p, int64_t d, int batched, int64_t inner, int inner_ba
 	Fixed r = {d, inner, batched, inner_batched};
 	return par_range_fn(c, p, fixed_range, &r, lo, hi);
 }
-
-int par_flat(Cg *c, Par *p, LLVMValueRef (*total)(Cg *c, const void *arg), const void *arg, LLVMValueRef *lo,
-             LLVMValueRef *hi)
-{
-	*lo = ci(c, 0);
-	*hi = total(c, arg);
-	if (c->sched.split == SPLIT_NONE)
-		return 0;
-	par_open(c, p, iceildiv(c, *hi, GRAIN), 0);
-	LLVMValueRef t = total(c, arg);   /* again, in the task */
-	*lo = imul(c, p->chunk, ci(c, GRAIN));
-	*hi = imin(c, t, iadd(c, *lo, ci(c, GRAIN)));
-	return 1;
-}
