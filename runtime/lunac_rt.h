@@ -86,6 +86,14 @@ typedef void (*RtChunkFn)(void *env, int64_t chunk, void *scratch);
 ** the thread count. */
 void rt_parallel_for(const RtCtx *ctx, RtChunkFn task, void *env, int64_t nchunks, int64_t scratch_bytes);
 
+/* A buffer of at least bytes bytes (64-byte aligned, touched) that the
+** chunks of a kernel call share, e.g. weights transformed once per call
+** (compiler/codegen/winograd.c). Generated code asks for it first on the
+** calling thread, outside any parallel loop, and then again with the same
+** size from its chunks, which get the same buffer. Grown, never shrunk;
+** its contents do not outlive the kernel call. */
+void *rt_workspace(int64_t bytes);
+
 /* Called by an entry before its kernel call k (0-based, in the order of the
 ** entry's "calls" in the descriptor) and once more with k = the number of
 ** calls when it ends. Returns at once when ctx->prof is NULL (prof_tick.c). */

@@ -147,6 +147,21 @@ static void scratch_grow(Pool *p, int k, int64_t n)
 			p->scratch[i] = scratch_new(p->scratch_bytes);
 }
 
+static struct {
+	char *buf;
+	int64_t bytes;
+} workspace;
+
+void *rt_workspace(int64_t bytes)
+{
+	if (bytes > workspace.bytes) {   /* only ever on the calling thread, before its chunks run */
+		free(workspace.buf);
+		workspace.bytes = (bytes + 4095) & ~(int64_t)4095;
+		workspace.buf = scratch_new(workspace.bytes);
+	}
+	return workspace.buf;
+}
+
 /* Start workers until there are k (fewer if the system refuses). */
 static void start_workers(Pool *p, int k)
 {

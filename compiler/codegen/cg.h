@@ -193,6 +193,7 @@ int cg_binary(Cg *c, const Node *nd);     /* also minimum, relu_dx */
 int cg_sumto(Cg *c, const Node *nd);
 int cg_broadcast(Cg *c, const Node *nd);
 int cg_conv2d(Cg *c, const Node *nd);     /* cg_conv.c */
+int cg_conv2d_winograd(Cg *c, const Node *nd, const Conv *k);   /* winograd.c: the schedule's wino */
 int cg_dense(Cg *c, const Node *nd);
 int cg_matmul(Cg *c, const Node *nd);
 int cg_pool(Cg *c, const Node *nd);

@@ -45,6 +45,8 @@ int cg_conv2d(Cg *c, const Node *nd)
 	const Shape *xs = &c->g->nodes[nd->in[0]]->shape, *ws = &c->g->nodes[nd->in[1]]->shape;
 	Conv k = kern_conv(xs, ws, &nd->shape, nd);
 	const Sched *sc = &c->sched;
+	if (sc->wino)
+		return cg_conv2d_winograd(c, nd, &k);
 	int64_t rows = sc->rows, nob = sc->nob, ob = sc->ob, npb = sc->chunks_per_n / nob;
 	Par p;
 	par_open(c, &p, imul(c, c->n, ci(c, npb * nob)), sc->scratch);

@@ -47,6 +47,7 @@ typedef enum {
 	SPLIT_RANGE,    /* ranges of the outer loop, about 16K elements each */
 	SPLIT_CHANNELS, /* ranges of channels, each summing its own in order */
 	SPLIT_CONV,     /* conv2d: (sample, block of output rows, block of output channels) */
+	SPLIT_WINO,     /* conv2d by Winograd: (sample, block of tile rows), after the weights' transform */
 	SPLIT_CONV_DX,  /* conv2d_dx: (sample, block of input channels) */
 	SPLIT_CONV_DW,  /* conv2d_dw: (block of input channels, block of output channels) */
 	SPLIT_COLS,     /* dense, matmul_nt: blocks of result columns, packed */
@@ -67,6 +68,9 @@ typedef struct Sched {
 	int64_t chunks_fixed;   /* chunks = chunks_fixed + chunks_per_n * n (SPLIT_RANGE: at most) */
 	int64_t chunks_per_n;
 	int64_t scratch;        /* bytes of scratch per chunk */
+	int wino;               /* conv2d by Winograd F(wino x wino, 3x3) (winograd.c), 0: not */
+	int64_t tile_rows;      /* wino: tile rows (of wino output rows each) per chunk */
+	int64_t workspace;      /* bytes shared by the kernel's chunks (wino: the transformed weights) */
 } Sched;
 
 /* The schedule of node nd of g for target t (any node; sources get ANCHOR_NONE). */

@@ -30,6 +30,10 @@ static void print_split(const Sched *s, const Node *nd, FILE *f)
 		fprintf(f, "  chunks n*%lld (sample, %lld output rows, %lld output channels)", (long long)s->chunks_per_n,
 		        (long long)s->rows, (long long)(s->nob > 1 ? s->ob : nd->shape.d[1]));
 		return;
+	case SPLIT_WINO:
+		fprintf(f, "  chunks n*%lld (sample, %lld tile rows = %lld output rows; weights transformed first)",
+		        (long long)s->chunks_per_n, (long long)s->tile_rows, (long long)s->rows);
+		return;
 	case SPLIT_CONV_DX:
 		fprintf(f, "  chunks n*%lld (sample, %lld input channels)", (long long)s->chunks_per_n, (long long)s->cb);
 		return;
@@ -64,12 +68,16 @@ void kern_print(const Graph *g, const Target *t, const char *entry, int (*needs)
 		char type[160];
 		ir_fmt_type(type, sizeof type, nd->dtype, &nd->shape);
 		fprintf(f, "k%-4d %%%-5d %-13s %-22s %s", k++, nd->id, ir_ops[nd->op].name, type, anchors[s.anchor]);
+		if (s.wino)
+			fprintf(f, " winograd F(%dx%d,3x3)", s.wino, s.wino);
 		if (s.anchor == ANCHOR_GEMM)
 			fprintf(f, "%s  tile %dx%d k%d", s.im2col ? (nd->op == OP_CONV2D_DX ? " col2im" : " im2col") : "",
 			        t->mr, t->nr, t->kc);
 		print_split(&s, nd, f);
 		if (s.scratch)
 			fprintf(f, "  scratch %lld", (long long)s.scratch);
+		if (s.workspace)
+			fprintf(f, "  workspace %lld", (long long)s.workspace);
 		fputc('\n', f);
 	}
 }

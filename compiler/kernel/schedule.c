@@ -9,6 +9,11 @@
 **   KC x block panel of the column matrix stays in L2; where a sample has
 **   fewer than 4 row blocks, blocks of output channels too (whole row
 **   tiles, at least 2 per block), so batch 1 has chunks for every thread.
+** - conv2d, 3x3 stride 1 on planes of at least 256 positions with at
+**   least 16 input and output channels: Winograd F(2x2, 3x3)
+**   (codegen/winograd.c), in chunks of about 64 tiles (whole tile rows), at
+**   least 4 per sample; 4x4 and 8x8 planes keep the direct GEMM, where a
+**   sample has too few tiles for the 16 GEMMs' columns.
 ** - conv2d_dx: blocks of input channels whose column matrix fits in 512 KiB
 **   (the divisor of C closest below), the GEMM's rows.
 ** - conv2d_dw: blocks of input channels whose taps fill whole vector tiles
@@ -87,10 +92,36 @@ static int64_t dw_block(const Conv *k, const Target *t)
 	return best;
 }
 
+/* Winograd F(2x2, 3x3) where it pays (see the header). */
+static int winograd_pays(const Conv *k)
+{
+	return k->KH == 3 && k->KW == 3 && k->sh == 1 && k->sw == 1 && k->P >= 256 && k->C >= 16 && k->O >= 16;
+}
+
+/* conv2d by Winograd F(2x2, 3x3): chunks of whole tile rows, about 64
+** tiles and at least 4 chunks per sample; per chunk the transformed input
+** (16 x C x tiles), the 16 GEMMs' results (16 x O x tiles) and 4 padded
+** input rows; the transformed weights (16 x O x C) shared. */
+static Sched winograd(const Conv *k)
+{
+	Sched s = {.anchor = ANCHOR_GEMM, .split = SPLIT_WINO};
+	int64_t TH = (k->OH + 1) / 2, TW = (k->OW + 1) / 2;
+	s.wino = 2;
+	s.tile_rows = clamp(64 / TW, 1, (TH + 3) / 4);
+	s.rows = 2 * s.tile_rows;
+	s.chunks_per_n = (TH + s.tile_rows - 1) / s.tile_rows;
+	int64_t nt = s.tile_rows * TW;
+	s.scratch = (16 * k->C * nt + 16 * k->O * nt + 4 * (2 * TW + 2)) * 4;
+	s.workspace = 16 * k->O * k->C * 4;
+	return s;
+}
+
 static Sched conv2d(const Graph *g, const Node *nd, const Target *t)
 {
 	Conv k = kern_conv(&g->nodes[nd->in[0]]->shape, &g->nodes[nd->in[1]]->shape, &nd->shape, nd);
-	Sched s = {ANCHOR_GEMM, SPLIT_CONV, !k.direct, row_block(&k), 0, 0, 0, 0, 0, 0, 0, 0};
+	if (winograd_pays(&k))
+		return winograd(&k);
+	Sched s = {.anchor = ANCHOR_GEMM, .split = SPLIT_CONV, .im2col = !k.direct, .rows = row_block(&k)};
 	int64_t npb = (k.OH + s.rows - 1) / s.rows;
 	channel_blocks(&s, k.O, npb, t);
 	s.chunks_per_n = npb * s.nob;
@@ -102,7 +133,7 @@ static Sched conv2d_dx(const Graph *g, const Node *nd)
 {
 	Conv k = kern_conv(&nd->shape, &g->nodes[nd->in[1]]->shape, &g->nodes[nd->in[0]]->shape, nd);
 	int64_t kk = k.KH * k.KW;
-	Sched s = {ANCHOR_GEMM, SPLIT_CONV_DX, !k.direct, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+	Sched s = {.anchor = ANCHOR_GEMM, .split = SPLIT_CONV_DX, .im2col = !k.direct};
 	s.cb = divisor_below(k.C, kk * k.P, k.direct ? k.C * k.P : 131072);
 	s.nb = k.C / s.cb;
 	s.chunks_per_n = s.nb;
@@ -113,7 +144,7 @@ static Sched conv2d_dx(const Graph *g, const Node *nd)
 static Sched conv2d_dw(const Graph *g, const Node *nd, const Target *t)
 {
 	Conv k = kern_conv(&g->nodes[nd->in[0]]->shape, &nd->shape, &g->nodes[nd->in[1]]->shape, nd);
-	Sched s = {ANCHOR_GEMM, SPLIT_CONV_DW, 1, row_block(&k), 0, 0, dw_block(&k, t), 0, 0, 0, 0, 0};
+	Sched s = {.anchor = ANCHOR_GEMM, .split = SPLIT_CONV_DW, .im2col = 1, .rows = row_block(&k), .cb = dw_block(&k, t)};
 	s.nb = k.C / s.cb;
 	channel_blocks(&s, k.O, s.nb, t);
 	s.chunks_fixed = s.nb * s.nob;
@@ -125,7 +156,7 @@ static Sched conv2d_dw(const Graph *g, const Node *nd, const Target *t)
 static Sched cols(const Graph *g, const Node *nd)
 {
 	int64_t K = g->nodes[nd->in[0]]->shape.d[1], J = nd->shape.d[1];
-	Sched s = {ANCHOR_GEMM, SPLIT_COLS, 0, 0, 0, 0, 0, 0, 64, 0, 0, 0};
+	Sched s = {.anchor = ANCHOR_GEMM, .split = SPLIT_COLS, .cols = 64};
 	s.nb = (J + s.cols - 1) / s.cols;
 	s.chunks_fixed = s.nb;
 	s.scratch = K * s.cols * 4;
@@ -136,7 +167,7 @@ static Sched cols(const Graph *g, const Node *nd)
 static Sched rows(const Graph *g, const Node *nd)
 {
 	const Shape *as = &g->nodes[nd->in[0]]->shape;
-	Sched s = {ANCHOR_GEMM, SPLIT_ROWS, 0, 48, 0, 0, 0, 0, 0, 0, 0, 0};
+	Sched s = {.anchor = ANCHOR_GEMM, .split = SPLIT_ROWS, .rows = 48};
 	int64_t M = nd->op == OP_MATMUL ? as->d[0] : as->d[1];
 	if (M == IR_N)
 		s.chunks_per_n = 1;   /* ceil(n / rows): printed as such */
@@ -169,7 +200,7 @@ static Split range(const Shape *s, int64_t weight)
 ** window, move); their chunk sizes follow the element count at run time. */
 static Sched streaming(const Graph *g, const Node *nd)
 {
-	Sched s = {ANCHOR_MAP, SPLIT_RANGE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+	Sched s = {.anchor = ANCHOR_MAP, .split = SPLIT_RANGE};
 	const Shape *x = nd->nin ? &g->nodes[nd->in[0]]->shape : &nd->shape;
 	switch (nd->op) {
 	case OP_NEG: case OP_RELU: case OP_SIGMOID: case OP_TANH: case OP_EXP: case OP_LOG: case OP_SQRT:

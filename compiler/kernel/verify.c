@@ -35,6 +35,17 @@ int kern_verify(const Graph *g, const Node *nd, const Sched *s, Err *e)
 		if ((s->scratch > 0) != !k.direct || (s->scratch && s->scratch < k.R * s->rows * k.OW * 4))
 			return bad(e, nd, "scratch does not hold a block's column matrix", s->scratch, k.R * s->rows * k.OW * 4);
 		return 0;
+	case SPLIT_WINO:
+		k = kern_conv(x, &g->nodes[nd->in[1]]->shape, &nd->shape, nd);
+		if (s->wino != 2 || k.KH != 3 || k.KW != 3 || k.sh != 1 || k.sw != 1)
+			return bad(e, nd, "Winograd F(2x2, 3x3) for a kernel that is not 3x3 stride 1", k.KH, k.sh);
+		if (s->tile_rows < 1 || s->chunks_per_n * s->tile_rows < (k.OH + 1) / 2 ||
+		    (s->chunks_per_n - 1) * s->tile_rows >= (k.OH + 1) / 2)
+			return bad(e, nd, "tile-row blocks do not cover the output", s->tile_rows, s->chunks_per_n);
+		if (s->scratch < (16 * (k.C + k.O) * s->tile_rows * ((k.OW + 1) / 2) + 4 * (2 * ((k.OW + 1) / 2) + 2)) * 4 ||
+		    s->workspace < 16 * k.O * k.C * 4)
+			return bad(e, nd, "scratch or workspace does not hold the transforms", s->scratch, s->workspace);
+		return 0;
 	case SPLIT_CONV_DX:
 		k = kern_conv(&nd->shape, &g->nodes[nd->in[1]]->shape, x, nd);
 		if (s->cb < 1 || k.C % s->cb || s->nb * s->cb != k.C)
@@ -60,7 +71,7 @@ int kern_verify(const Graph *g, const Node *nd, const Sched *s, Err *e)
 			return bad(e, nd, "no rows per chunk", s->rows, 0);
 		return 0;
 	case SPLIT_NONE: case SPLIT_RANGE: case SPLIT_CHANNELS:
-		if (s->scratch)
+		if (s->scratch || s->workspace)
 			return bad(e, nd, "scratch for a kernel that builds nothing in it", s->scratch, 0);
 		return 0;
 	}

@@ -60,6 +60,19 @@ static const Case cases[] = {
 	/* GEMM schedule: row tiles and a tail, two row blocks, K in two blocks */
 	{"conv gemm: 13 channels, 300 positions, K 288", 0, X4(32, 20, 15) "%1 = param \"w\" : f32[13,32,3,3]\n"
 	 "%2 = param \"b\" : f32[13]\n%3 = conv2d %0, %1, %2 stride=1 pad=1\noutput \"y\" %3\n"},
+	/* Winograd F(2x2, 3x3) (3x3 stride 1, 256+ positions, 16+ channels):
+	** output channels off the 6-row tile, odd sizes (the last tile's second
+	** row and column dropped), padding 0, 1 and 2, several tile-row chunks */
+	{"conv winograd: 16x16 pad 1, 20 output channels, bias", 0, X4(16, 16, 16) "%1 = param \"w\" : f32[20,16,3,3]\n"
+	 "%2 = param \"b\" : f32[20]\n%3 = conv2d %0, %1, %2 stride=1 pad=1\noutput \"y\" %3\n"},
+	{"conv winograd: 17x19 pad 1 (odd rows and columns), no bias", 0, X4(17, 17, 19)
+	 "%1 = param \"w\" : f32[16,17,3,3]\n%2 = conv2d %0, %1 stride=1 pad=1\noutput \"y\" %2\n"},
+	{"conv winograd: pad 0, 17x18 output, bias", 0, X4(16, 19, 20) "%1 = param \"w\" : f32[18,16,3,3]\n"
+	 "%2 = param \"b\" : f32[18]\n%3 = conv2d %0, %1, %2 stride=1 pad=0\noutput \"y\" %3\n"},
+	{"conv winograd: pad 2, 18x18 output, 40 channels", 0, X4(24, 16, 16) "%1 = param \"w\" : f32[40,24,3,3]\n"
+	 "%2 = conv2d %0, %1 stride=1 pad=2\noutput \"y\" %2\n"},
+	{"conv winograd: 32x32 (4 chunks of 4 tile rows)", 0, X4(16, 32, 32) "%1 = param \"w\" : f32[16,16,3,3]\n"
+	 "%2 = param \"b\" : f32[16]\n%3 = conv2d %0, %1, %2 stride=1 pad=1\noutput \"y\" %3\n"},
 	/* few positions: chunks split the output channels, the last block short */
 	{"conv gemm: channel blocks, 4x4", 0, X4(8, 4, 4) "%1 = param \"w\" : f32[30,8,3,3]\n"
 	 "%2 = param \"b\" : f32[30]\n%3 = conv2d %0, %1, %2 stride=1 pad=1\noutput \"y\" %3\n"},
