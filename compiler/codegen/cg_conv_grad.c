@@ -21,6 +21,10 @@ int cg_conv2d_dx(Cg *c, const Node *nd)
 {
 	const Shape *ds = &c->g->nodes[nd->in[0]]->shape, *ws = &c->g->nodes[nd->in[1]]->shape;
 	Conv k = kern_conv(&nd->shape, ws, ds, nd);
+	if (c->sched.wino) {
+		Conv e = kern_conv_dx_forward(&k);
+		return cg_conv2d_winograd(c, nd, &e);
+	}
 	int64_t kk = k.KH * k.KW, cb = c->sched.cb, nb = c->sched.nb;
 	Par p;
 	par_open(c, &p, imul(c, c->n, ci(c, nb)), c->sched.scratch);

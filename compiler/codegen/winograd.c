@@ -18,6 +18,9 @@
 **    and vectorises); M[xi] = U[xi] V[xi] (gemm.c) for the 16 positions;
 **    then y = A^T M A + bias for the output rows and columns that exist
 **    (odd sizes drop the last tile's second row or column).
+** A 3x3 stride-1 conv2d_dx is a convolution too, of dy by the transposed
+** filters turned 180 degrees, with padding 2 - p (kern_conv_dx_forward): the
+** same code, reading the weights that way in step 1.
 ** Every sum is in an order the shapes fix, never the thread count.
 */
 #include "cg.h"
@@ -64,7 +67,7 @@ static void at4(Cg *c, LLVMValueRef const m[4], LLVMValueRef out[2])
 }
 
 /* Step 1: u[xi*O*C + o*C + ci] = (G w[o,ci] G^T)[xi], chunks of WO output
-** channels. */
+** channels (of k: a conv2d_dx's are its dx channels). */
 static void weights(Cg *c, const Conv *k, const Node *nd)
 {
 	Par p;
@@ -75,9 +78,12 @@ static void weights(Cg *c, const Conv *k, const Node *nd)
 	loop_open(c, &lo, o0, imin(c, ci(c, k->O), iadd(c, o0, ci(c, WO))));
 	loop_open(c, &lc, ci(c, 0), ci(c, k->C));
 	LLVMValueRef oc = iadd(c, imul(c, lo.i, ci(c, k->C)), lc.i), g[3][3], t[4][3];
+	/* conv2d_dx: the filter of (o, ci) is w[ci, o] turned 180 degrees */
+	int dx = nd->op == OP_CONV2D_DX;
+	LLVMValueRef at = dx ? iadd(c, imul(c, lc.i, ci(c, k->O)), lo.i) : oc;
 	for (int i = 0; i < 3; i++)
 		for (int j = 0; j < 3; j++)
-			g[i][j] = ld(c, w, iadd(c, imul(c, oc, ci(c, 9)), ci(c, 3 * i + j)));
+			g[i][j] = ld(c, w, iadd(c, imul(c, at, ci(c, 9)), ci(c, dx ? 8 - 3 * i - j : 3 * i + j)));
 	for (int j = 0; j < 3; j++) {   /* G g: columns */
 		LLVMValueRef col[4];
 		g3(c, g[0][j], g[1][j], g[2][j], col);
@@ -177,7 +183,7 @@ static void outputs(Cg *c, const Conv *k, const Node *nd, LLVMValueRef m, LLVMVa
 	int64_t tw = (k->OW + 1) / 2, full = k->OW / 2;
 	Loop lo, ly, lx;
 	loop_open(c, &lo, ci(c, 0), ci(c, k->O));
-	LLVMValueRef bias = nd->nin == 3 ? ld(c, base(c, nd->in[2]), lo.i) : NULL;
+	LLVMValueRef bias = nd->op == OP_CONV2D && nd->nin == 3 ? ld(c, base(c, nd->in[2]), lo.i) : NULL;
 	loop_open(c, &ly, ty0, ty1);
 	LLVMValueRef row0 = iadd(c, imul(c, lo.i, ci(c, nt)), imul(c, isub(c, ly.i, ty0), ci(c, tw)));
 	LLVMValueRef yrow = iadd(c, imul(c, lo.i, ci(c, k->P)), imul(c, ly.i, ci(c, 2 * k->OW)));
@@ -195,11 +201,13 @@ static void outputs(Cg *c, const Conv *k, const Node *nd, LLVMValueRef m, LLVMVa
 	loop_close(c, &lo);
 }
 
-/* conv2d by F(2x2, 3x3) (see the header), the schedule's blocks. */
+/* conv2d by F(2x2, 3x3) (see the header), the schedule's blocks; also a
+** conv2d_dx, as the convolution of dy it is (k: kern_conv_dx_forward). */
 int cg_conv2d_winograd(Cg *c, const Node *nd, const Conv *k)
 {
 	const Sched *sc = &c->sched;
 	int64_t th = (k->OH + 1) / 2, tw = (k->OW + 1) / 2, tr = sc->tile_rows, nt = tr * tw, cpn = sc->chunks_per_n;
+	workspace(c, sc->workspace);   /* sized here, on the calling thread: the chunks only look it up */
 	weights(c, k, nd);
 	Par p;
 	par_open(c, &p, imul(c, c->n, ci(c, cpn)), sc->scratch);

@@ -35,6 +35,13 @@ typedef struct Conv {
 	int direct;     /* 1x1, stride 1, no padding: x itself is the column matrix */
 } Conv;
 Conv kern_conv(const Shape *x, const Shape *w, const Shape *y, const Node *nd);
+/* The convolution a 3x3 stride-1 conv2d_dx is (its geometry k as from
+** kern_conv(dx, w, dy)): of dy by the transposed, 180-degree-turned weights
+** w'[c,o,i,j] = w[o,c,2-i,2-j] with padding 2 - p, giving dx. */
+Conv kern_conv_dx_forward(const Conv *k);
+/* The geometry of the convolution nd (conv2d, or a conv2d_dx taken as
+** the convolution it is) that a Winograd schedule transforms. */
+Conv kern_conv_wino(const Graph *g, const Node *nd);
 
 /* Elements a chunk of a streaming kernel covers (about); a kernel over
 ** fewer than 2 * KERN_GRAIN (weighted) elements that do not grow with the

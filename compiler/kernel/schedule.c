@@ -14,6 +14,8 @@
 **   (codegen/winograd.c), in chunks of about 64 tiles (whole tile rows), at
 **   least 4 per sample; 4x4 and 8x8 planes keep the direct GEMM, where a
 **   sample has too few tiles for the 16 GEMMs' columns.
+** - conv2d_dx, 3x3 stride 1 with padding at most 2: the convolution of dy
+**   it is (kern_conv_dx_forward) by Winograd where that one would be.
 ** - conv2d_dx: blocks of input channels whose column matrix fits in 512 KiB
 **   (the divisor of C closest below), the GEMM's rows.
 ** - conv2d_dw: blocks of input channels whose taps fill whole vector tiles
@@ -41,6 +43,23 @@ Conv kern_conv(const Shape *x, const Shape *w, const Shape *y, const Node *nd)
 	k.P = k.OH * k.OW;
 	k.direct = k.KH == 1 && k.KW == 1 && k.sh == 1 && k.sw == 1 && k.ph == 0 && k.pw == 0;
 	return k;
+}
+
+Conv kern_conv_dx_forward(const Conv *k)
+{
+	Conv e = {k->O, k->OH, k->OW, k->C, 3, 3, k->H, k->W, 1, 1, 2 - k->ph, 2 - k->pw, 0, 0, 0};
+	e.R = e.C * 9;
+	e.P = e.OH * e.OW;
+	return e;
+}
+
+Conv kern_conv_wino(const Graph *g, const Node *nd)
+{
+	const Shape *a = &g->nodes[nd->in[0]]->shape, *w = &g->nodes[nd->in[1]]->shape;
+	if (nd->op == OP_CONV2D)
+		return kern_conv(a, w, &nd->shape, nd);
+	Conv k = kern_conv(&nd->shape, w, a, nd);
+	return kern_conv_dx_forward(&k);
 }
 
 static int64_t clamp(int64_t v, int64_t lo, int64_t hi)
@@ -98,6 +117,15 @@ static int winograd_pays(const Conv *k)
 	return k->KH == 3 && k->KW == 3 && k->sh == 1 && k->sw == 1 && k->P >= 256 && k->C >= 16 && k->O >= 16;
 }
 
+/* Does conv2d_dx of geometry k go by Winograd (as the convolution it is)? */
+static int winograd_pays_dx(const Conv *k)
+{
+	if (k->KH != 3 || k->KW != 3 || k->sh != 1 || k->sw != 1 || k->ph > 2 || k->pw > 2)
+		return 0;
+	Conv e = kern_conv_dx_forward(k);
+	return winograd_pays(&e);
+}
+
 /* conv2d by Winograd F(2x2, 3x3): chunks of whole tile rows, about 64
 ** tiles and at least 4 chunks per sample; per chunk the transformed input
 ** (16 x C x tiles), the 16 GEMMs' results (16 x O x tiles) and 4 padded
@@ -133,6 +161,10 @@ static Sched conv2d_dx(const Graph *g, const Node *nd)
 {
 	Conv k = kern_conv(&nd->shape, &g->nodes[nd->in[1]]->shape, &g->nodes[nd->in[0]]->shape, nd);
 	int64_t kk = k.KH * k.KW;
+	if (winograd_pays_dx(&k)) {
+		Conv e = kern_conv_dx_forward(&k);
+		return winograd(&e);
+	}
 	Sched s = {.anchor = ANCHOR_GEMM, .split = SPLIT_CONV_DX, .im2col = !k.direct};
 	s.cb = divisor_below(k.C, kk * k.P, k.direct ? k.C * k.P : 131072);
 	s.nb = k.C / s.cb;

@@ -36,7 +36,9 @@ int kern_verify(const Graph *g, const Node *nd, const Sched *s, Err *e)
 			return bad(e, nd, "scratch does not hold a block's column matrix", s->scratch, k.R * s->rows * k.OW * 4);
 		return 0;
 	case SPLIT_WINO:
-		k = kern_conv(x, &g->nodes[nd->in[1]]->shape, &nd->shape, nd);
+		if (nd->op != OP_CONV2D && nd->op != OP_CONV2D_DX)
+			return bad(e, nd, "Winograd for an op that is no convolution", nd->op, 0);
+		k = kern_conv_wino(g, nd);
 		if (s->wino != 2 || k.KH != 3 || k.KW != 3 || k.sh != 1 || k.sw != 1)
 			return bad(e, nd, "Winograd F(2x2, 3x3) for a kernel that is not 3x3 stride 1", k.KH, k.sh);
 		if (s->tile_rows < 1 || s->chunks_per_n * s->tile_rows < (k.OH + 1) / 2 ||

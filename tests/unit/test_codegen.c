@@ -204,6 +204,14 @@ static const Case train_cases[] = {
 	 "%2 = conv2d_dx %0, %1 stride=2 pad=3 shape=[N,3,16,37]\noutput \"y\" %2\n"},
 	{"conv2d_dx gemm: 32 channels, 300 positions", 0, "%0 = input \"dy\" : f32[N,13,20,15]\n"
 	 "%1 = param \"w\" : f32[13,32,3,3]\n%2 = conv2d_dx %0, %1 stride=1 pad=1 shape=[N,32,20,15]\noutput \"y\" %2\n"},
+	/* Winograd: the convolution of dy by the turned, transposed filters,
+	** with padding 2 - p (1, 2 and 0 here), odd sizes */
+	{"conv2d_dx winograd: pad 1, 17x19, 20 -> 18 channels", 0, "%0 = input \"dy\" : f32[N,20,17,19]\n"
+	 "%1 = param \"w\" : f32[20,18,3,3]\n%2 = conv2d_dx %0, %1 stride=1 pad=1 shape=[N,18,17,19]\noutput \"y\" %2\n"},
+	{"conv2d_dx winograd: pad 0, 14x15 -> 16x17", 0, "%0 = input \"dy\" : f32[N,16,14,15]\n"
+	 "%1 = param \"w\" : f32[16,17,3,3]\n%2 = conv2d_dx %0, %1 stride=1 pad=0 shape=[N,17,16,17]\noutput \"y\" %2\n"},
+	{"conv2d_dx winograd: pad 2, 18x18 -> 16x16", 0, "%0 = input \"dy\" : f32[N,24,18,18]\n"
+	 "%1 = param \"w\" : f32[24,16,3,3]\n%2 = conv2d_dx %0, %1 stride=1 pad=2 shape=[N,16,16,16]\noutput \"y\" %2\n"},
 	{"conv2d_dx gemm: 1x1 direct, 7 channels", 0, "%0 = input \"dy\" : f32[N,7,20,20]\n"
 	 "%1 = param \"w\" : f32[7,5,1,1]\n%2 = conv2d_dx %0, %1 stride=1 pad=0 shape=[N,5,20,20]\noutput \"y\" %2\n"},
 	{"conv2d_dw gemm: 13x32x3x3 over 300 positions", 0, X4(32, 20, 15) "%1 = input \"dy\" : f32[N,13,20,15]\n"
