@@ -12,12 +12,15 @@
 ** decides the blocks):
 ** 1. U[xi][o][c] = (G g[o,c] G^T)[xi], once per call, into the pool's
 **    workspace (rt_workspace), in chunks of output channels;
-** 2. per (sample, block of tile rows) chunk: V[xi][c][t] = (B^T d B)[xi]
-**    of each tile t, read from a zero-padded copy of the 4 input rows its
-**    tile row needs (so the loop over a row's tiles has no bounds checks
-**    and vectorises); M[xi] = U[xi] V[xi] (gemm.c) for the 16 positions;
-**    then y = A^T M A + bias for the output rows and columns that exist
-**    (odd sizes drop the last tile's second row or column).
+** 2. per chunk (a sample's block of tile rows, or the whole planes of a
+**    group of samples, and a block of output channels): V[xi][c][t] =
+**    (B^T d B)[xi] of each tile t, read from a zero-padded copy of the 4
+**    input rows its tile row needs (so the loop over a row's tiles has no
+**    bounds checks and vectorises); M[xi] = U[xi] V[xi] (gemm.c) for the
+**    16 positions, the tiles of every sample of the chunk side by side as
+**    the GEMM's columns; then y = A^T M A + bias for the output rows and
+**    columns that exist (odd sizes drop the last tile's second row or
+**    column).
 ** A 3x3 stride-1 conv2d_dx is a convolution too, of dy by the transposed
 ** filters turned 180 degrees, with padding 2 - p (kern_conv_dx_forward): the
 ** same code, reading the weights that way in step 1.
@@ -118,18 +121,27 @@ static void pad_rows(Cg *c, const Conv *k, LLVMValueRef plane, LLVMValueRef buf,
 	}
 }
 
-/* Step 2a: v[xi*C*nt + ci*nt + t] = (B^T d B)[xi] for the tiles of tile
-** rows [ty0, ty1) of sample xs (t counts from ty0's first tile). */
-static void inputs(Cg *c, const Conv *k, LLVMValueRef xs, LLVMValueRef v, LLVMValueRef buf, LLVMValueRef ty0,
-                   LLVMValueRef ty1, int64_t nt)
+/* A chunk of step 2: samples [s0, s0+sn), tile rows [ty0, ty1) of each,
+** output channels [o0, o0+no). Tile t of the chunk is its sample s, row ty,
+** column tx at t = s*st + (ty-ty0)*tw + tx, and the transforms' rows are
+** nt (the schedule's tiles per chunk) apart. */
+typedef struct Blk {
+	LLVMValueRef s0, sn, ty0, ty1, o0, no;
+	int64_t st, nt, ob;
+} Blk;
+
+/* Step 2a: v[xi*C*nt + ci*nt + t] = (B^T d B)[xi] for the chunk's tiles of x. */
+static void inputs(Cg *c, const Conv *k, LLVMValueRef x, LLVMValueRef v, LLVMValueRef buf, const Blk *b)
 {
 	int64_t tw = (k->OW + 1) / 2, wp = 2 * tw + 2;
-	Loop lc, ly, lx;
+	Loop lc, ls, ly, lx;
 	loop_open(c, &lc, ci(c, 0), ci(c, k->C));
-	LLVMValueRef plane = cg_at(c, xs, imul(c, lc.i, ci(c, k->H * k->W)));
-	loop_open(c, &ly, ty0, ty1);
+	loop_open(c, &ls, ci(c, 0), b->sn);
+	LLVMValueRef plane = cg_at(c, x, imul(c, iadd(c, imul(c, iadd(c, b->s0, ls.i), ci(c, k->C)), lc.i), ci(c, k->H * k->W)));
+	loop_open(c, &ly, b->ty0, b->ty1);
 	pad_rows(c, k, plane, buf, ly.i, wp);
-	LLVMValueRef row0 = iadd(c, imul(c, lc.i, ci(c, nt)), imul(c, isub(c, ly.i, ty0), ci(c, tw)));
+	LLVMValueRef row0 = iadd(c, iadd(c, imul(c, lc.i, ci(c, b->nt)), imul(c, ls.i, ci(c, b->st))),
+	                         imul(c, isub(c, ly.i, b->ty0), ci(c, tw)));
 	loop_open(c, &lx, ci(c, 0), ci(c, tw));
 	LLVMValueRef d[4][4], t[4][4];
 	for (int i = 0; i < 4; i++)
@@ -146,23 +158,24 @@ static void inputs(Cg *c, const Conv *k, LLVMValueRef xs, LLVMValueRef v, LLVMVa
 		LLVMValueRef out[4];
 		bt4(c, t[i], out);
 		for (int j = 0; j < 4; j++)
-			st(c, v, iadd(c, ci(c, (4 * i + j) * k->C * nt), at), out[j]);
+			st(c, v, iadd(c, ci(c, (4 * i + j) * k->C * b->nt), at), out[j]);
 	}
 	loop_close(c, &lx);
 	loop_close(c, &ly);
+	loop_close(c, &ls);
 	loop_close(c, &lc);
 }
 
-/* One output tile: y = A^T m A + bias from m[xi*O*nt + at], stored at
-** ys[yrow + 2*tx ...] for nr rows and nc columns (1 or 2 each). */
-static void out_tile(Cg *c, const Conv *k, LLVMValueRef m, LLVMValueRef at, LLVMValueRef bias, LLVMValueRef ys,
-                     LLVMValueRef yat, int64_t nt, int nr, int nc)
+/* One output tile: y = A^T m A + bias from m[xi*ob*nt + at], stored at
+** y[yat + 2*tx ...] for nr rows and nc columns (1 or 2 each). */
+static void out_tile(Cg *c, const Conv *k, const Blk *b, LLVMValueRef m, LLVMValueRef at, LLVMValueRef bias,
+                     LLVMValueRef y, LLVMValueRef yat, int nr, int nc)
 {
 	LLVMValueRef t[2][4];
 	for (int j = 0; j < 4; j++) {   /* A^T m: columns */
 		LLVMValueRef col[4], out[2];
 		for (int i = 0; i < 4; i++)
-			col[i] = ld(c, m, iadd(c, ci(c, (4 * i + j) * k->O * nt), at));
+			col[i] = ld(c, m, iadd(c, ci(c, (4 * i + j) * b->ob * b->nt), at));
 		at4(c, col, out);
 		t[0][j] = out[0];
 		t[1][j] = out[1];
@@ -171,33 +184,37 @@ static void out_tile(Cg *c, const Conv *k, LLVMValueRef m, LLVMValueRef at, LLVM
 		LLVMValueRef out[2];
 		at4(c, t[i], out);
 		for (int j = 0; j < nc; j++)
-			st(c, ys, iadd(c, yat, ci(c, i * k->OW + j)), bias ? f_add(c, out[j], bias) : out[j]);
+			st(c, y, iadd(c, yat, ci(c, i * k->OW + j)), bias ? f_add(c, out[j], bias) : out[j]);
 	}
 }
 
-/* Step 2c: y[o, 2*ty + i, 2*tx + j] = (A^T M A)[i][j] + bias[o] for the tile
-** rows [ty0, ty1) of sample ys. */
-static void outputs(Cg *c, const Conv *k, const Node *nd, LLVMValueRef m, LLVMValueRef ys, LLVMValueRef ty0,
-                    LLVMValueRef ty1, int64_t nt)
+/* Step 2c: y[s, o, 2*ty + i, 2*tx + j] = (A^T M A)[i][j] + bias[o] for the
+** chunk's tiles and output channels. */
+static void outputs(Cg *c, const Conv *k, const Node *nd, const Blk *b, LLVMValueRef m, LLVMValueRef y)
 {
 	int64_t tw = (k->OW + 1) / 2, full = k->OW / 2;
-	Loop lo, ly, lx;
-	loop_open(c, &lo, ci(c, 0), ci(c, k->O));
-	LLVMValueRef bias = nd->op == OP_CONV2D && nd->nin == 3 ? ld(c, base(c, nd->in[2]), lo.i) : NULL;
-	loop_open(c, &ly, ty0, ty1);
-	LLVMValueRef row0 = iadd(c, imul(c, lo.i, ci(c, nt)), imul(c, isub(c, ly.i, ty0), ci(c, tw)));
-	LLVMValueRef yrow = iadd(c, imul(c, lo.i, ci(c, k->P)), imul(c, ly.i, ci(c, 2 * k->OW)));
+	Loop lo, ls, ly, lx;
+	loop_open(c, &lo, ci(c, 0), b->no);
+	LLVMValueRef o = iadd(c, b->o0, lo.i);
+	LLVMValueRef bias = nd->op == OP_CONV2D && nd->nin == 3 ? ld(c, base(c, nd->in[2]), o) : NULL;
+	loop_open(c, &ls, ci(c, 0), b->sn);
+	loop_open(c, &ly, b->ty0, b->ty1);
+	LLVMValueRef row0 = iadd(c, iadd(c, imul(c, lo.i, ci(c, b->nt)), imul(c, ls.i, ci(c, b->st))),
+	                         imul(c, isub(c, ly.i, b->ty0), ci(c, tw)));
+	LLVMValueRef plane = iadd(c, imul(c, iadd(c, b->s0, ls.i), ci(c, k->O)), o);
+	LLVMValueRef yrow = iadd(c, imul(c, plane, ci(c, k->P)), imul(c, ly.i, ci(c, 2 * k->OW)));
 	LLVMValueRef two = LLVMBuildICmp(c->b, LLVMIntSLT, iadd(c, imul(c, ly.i, ci(c, 2)), ci(c, 1)), ci(c, k->OH), "");
 	for (int nr = 2; nr >= 1; nr--) {   /* both rows of the tiles, or (the last of an odd OH) the first */
 		LLVMBasicBlockRef join = if_open(c, nr == 2 ? two : LLVMBuildNot(c->b, two, ""));
 		loop_open(c, &lx, ci(c, 0), ci(c, full));
-		out_tile(c, k, m, iadd(c, row0, lx.i), bias, ys, iadd(c, yrow, imul(c, lx.i, ci(c, 2))), nt, nr, 2);
+		out_tile(c, k, b, m, iadd(c, row0, lx.i), bias, y, iadd(c, yrow, imul(c, lx.i, ci(c, 2))), nr, 2);
 		loop_close(c, &lx);
 		if (k->OW % 2)
-			out_tile(c, k, m, iadd(c, row0, ci(c, full)), bias, ys, iadd(c, yrow, ci(c, 2 * full)), nt, nr, 1);
+			out_tile(c, k, b, m, iadd(c, row0, ci(c, full)), bias, y, iadd(c, yrow, ci(c, 2 * full)), nr, 1);
 		if_close(c, join);
 	}
 	loop_close(c, &ly);
+	loop_close(c, &ls);
 	loop_close(c, &lo);
 }
 
@@ -206,26 +223,32 @@ static void outputs(Cg *c, const Conv *k, const Node *nd, LLVMValueRef m, LLVMVa
 int cg_conv2d_winograd(Cg *c, const Node *nd, const Conv *k)
 {
 	const Sched *sc = &c->sched;
-	int64_t th = (k->OH + 1) / 2, tw = (k->OW + 1) / 2, tr = sc->tile_rows, nt = tr * tw, cpn = sc->chunks_per_n;
+	int64_t th = (k->OH + 1) / 2, tw = (k->OW + 1) / 2, tr = sc->tile_rows, grp = sc->group, nob = sc->nob;
+	int64_t cpn = sc->chunks_per_n;   /* per group of samples: tile-row blocks x output-channel blocks */
+	Blk b = {.st = tr * tw, .nt = grp * tr * tw, .ob = sc->ob};
 	workspace(c, sc->workspace);   /* sized here, on the calling thread: the chunks only look it up */
 	weights(c, k, nd);
 	Par p;
-	par_open(c, &p, imul(c, c->n, ci(c, cpn)), sc->scratch);
+	par_open(c, &p, imul(c, iceildiv(c, c->n, grp), ci(c, cpn)), sc->scratch);
 	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id), u = workspace(c, sc->workspace);
-	LLVMValueRef s = LLVMBuildUDiv(c->b, p.chunk, ci(c, cpn), "");
-	LLVMValueRef ty0 = imul(c, LLVMBuildURem(c->b, p.chunk, ci(c, cpn), ""), ci(c, tr));
-	LLVMValueRef ty1 = imin(c, ci(c, th), iadd(c, ty0, ci(c, tr)));
-	LLVMValueRef v = p.scratch, m = cg_at(c, v, ci(c, 16 * k->C * nt)), buf = cg_at(c, m, ci(c, 16 * k->O * nt));
-	inputs(c, k, cg_at(c, x, imul(c, s, ci(c, k->C * k->H * k->W))), v, buf, ty0, ty1, nt);
+	LLVMValueRef r = LLVMBuildURem(c->b, p.chunk, ci(c, cpn), "");
+	b.s0 = imul(c, LLVMBuildUDiv(c->b, p.chunk, ci(c, cpn), ""), ci(c, grp));
+	b.sn = imin(c, ci(c, grp), isub(c, c->n, b.s0));
+	b.ty0 = imul(c, LLVMBuildUDiv(c->b, r, ci(c, nob), ""), ci(c, tr));
+	b.ty1 = imin(c, ci(c, th), iadd(c, b.ty0, ci(c, tr)));
+	b.o0 = imul(c, LLVMBuildURem(c->b, r, ci(c, nob), ""), ci(c, sc->ob));
+	b.no = nob == 1 ? ci(c, k->O) : isub(c, imin(c, ci(c, k->O), iadd(c, b.o0, ci(c, sc->ob))), b.o0);
+	LLVMValueRef v = p.scratch, m = cg_at(c, v, ci(c, 16 * k->C * b.nt)), buf = cg_at(c, m, ci(c, 16 * sc->ob * b.nt));
+	inputs(c, k, x, v, buf, &b);
 	Loop lx;
 	loop_open(c, &lx, ci(c, 0), ci(c, 16));
-	Gemm g = {.M = ci(c, k->O), .N = imul(c, isub(c, ty1, ty0), ci(c, tw)), .K = ci(c, k->C),
-	          .a = cg_at(c, u, imul(c, lx.i, ci(c, k->O * k->C))), .rsa = ci(c, k->C), .csa = ci(c, 1),
-	          .b = cg_at(c, v, imul(c, lx.i, ci(c, k->C * nt))), .ldb = ci(c, nt),
-	          .c = cg_at(c, m, imul(c, lx.i, ci(c, k->O * nt))), .ldc = ci(c, nt)};
+	Gemm g = {.M = b.no, .N = imul(c, imul(c, b.sn, isub(c, b.ty1, b.ty0)), ci(c, tw)), .K = ci(c, k->C),
+	          .a = cg_at(c, u, iadd(c, imul(c, lx.i, ci(c, k->O * k->C)), imul(c, b.o0, ci(c, k->C)))),
+	          .rsa = ci(c, k->C), .csa = ci(c, 1), .b = cg_at(c, v, imul(c, lx.i, ci(c, k->C * b.nt))),
+	          .ldb = ci(c, b.nt), .c = cg_at(c, m, imul(c, lx.i, ci(c, sc->ob * b.nt))), .ldc = ci(c, b.nt)};
 	cg_gemm(c, &g);
 	loop_close(c, &lx);
-	outputs(c, k, nd, m, cg_at(c, y, imul(c, s, ci(c, k->O * k->P))), ty0, ty1, nt);
+	outputs(c, k, nd, &b, m, y);
 	par_close(c, &p);
 	return 0;
 }

@@ -54,7 +54,8 @@ typedef enum {
 	SPLIT_RANGE,    /* ranges of the outer loop, about 16K elements each */
 	SPLIT_CHANNELS, /* ranges of channels, each summing its own in order */
 	SPLIT_CONV,     /* conv2d: (sample, block of output rows, block of output channels) */
-	SPLIT_WINO,     /* conv2d by Winograd: (sample, block of tile rows), after the weights' transform */
+	SPLIT_WINO,     /* conv2d by Winograd: (group of samples, block of tile rows, block of output
+	                   channels), after the weights' transform */
 	SPLIT_CONV_DX,  /* conv2d_dx: (sample, block of input channels) */
 	SPLIT_CONV_DW,  /* conv2d_dw: (block of input channels, block of output channels) */
 	SPLIT_COLS,     /* dense, matmul_nt: blocks of result columns, packed */
@@ -78,6 +79,7 @@ typedef struct Sched {
 	int wino;               /* conv2d by Winograd F(wino x wino, 3x3) (winograd.c), 0: not */
 	int64_t tile_rows;      /* wino: tile rows (of wino output rows each) per chunk */
 	int64_t workspace;      /* bytes shared by the kernel's chunks (wino: the transformed weights) */
+	int64_t group;          /* wino: samples per chunk (whole planes when more than 1) */
 } Sched;
 
 /* The schedule of node nd of g for target t (any node; sources get ANCHOR_NONE). */

@@ -31,8 +31,12 @@ static void print_split(const Sched *s, const Node *nd, FILE *f)
 		        (long long)s->rows, (long long)(s->nob > 1 ? s->ob : nd->shape.d[1]));
 		return;
 	case SPLIT_WINO:
-		fprintf(f, "  chunks n*%lld (sample, %lld tile rows = %lld output rows; weights transformed first)",
-		        (long long)s->chunks_per_n, (long long)s->tile_rows, (long long)s->rows);
+		if (s->group > 1)
+			fprintf(f, "  chunks ceil(n/%lld)*%lld (%lld samples, %lld output channels; weights transformed first)",
+			        (long long)s->group, (long long)s->chunks_per_n, (long long)s->group, (long long)s->ob);
+		else
+			fprintf(f, "  chunks n*%lld (sample, %lld tile rows = %lld output rows, %lld output channels; weights transformed first)",
+			        (long long)s->chunks_per_n, (long long)s->tile_rows, (long long)s->rows, (long long)s->ob);
 		return;
 	case SPLIT_CONV_DX:
 		fprintf(f, "  chunks n*%lld (sample, %lld input channels)", (long long)s->chunks_per_n, (long long)s->cb);

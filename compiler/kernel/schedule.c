@@ -9,11 +9,13 @@
 **   KC x block panel of the column matrix stays in L2; where a sample has
 **   fewer than 4 row blocks, blocks of output channels too (whole row
 **   tiles, at least 2 per block), so batch 1 has chunks for every thread.
-** - conv2d, 3x3 stride 1 on planes of at least 256 positions with at
+** - conv2d, 3x3 stride 1 on planes of at least 64 positions with at
 **   least 16 input and output channels: Winograd F(2x2, 3x3)
-**   (codegen/winograd.c), in chunks of about 64 tiles (whole tile rows), at
-**   least 4 per sample; 4x4 and 8x8 planes keep the direct GEMM, where a
-**   sample has too few tiles for the 16 GEMMs' columns.
+**   (codegen/winograd.c), in chunks of about 64 tiles: whole tile rows, at
+**   least 4 blocks per sample, or whole planes of several samples where a
+**   sample has fewer tiles (8x8: 16), then also blocks of about 128 output
+**   channels where there are 256 or more. 4x4 planes keep the direct GEMM:
+**   4 tiles a sample leave the 16 GEMMs too few columns at batch 1.
 ** - conv2d_dx, 3x3 stride 1 with padding at most 2: the convolution of dy
 **   it is (kern_conv_dx_forward) by Winograd where that one would be.
 ** - conv2d_dx: blocks of input channels whose column matrix fits in 512 KiB
@@ -114,7 +116,7 @@ static int64_t dw_block(const Conv *k, const Target *t)
 /* Winograd F(2x2, 3x3) where it pays (see the header). */
 static int winograd_pays(const Conv *k)
 {
-	return k->KH == 3 && k->KW == 3 && k->sh == 1 && k->sw == 1 && k->P >= 256 && k->C >= 16 && k->O >= 16;
+	return k->KH == 3 && k->KW == 3 && k->sh == 1 && k->sw == 1 && k->P >= 64 && k->C >= 16 && k->O >= 16;
 }
 
 /* Does conv2d_dx of geometry k go by Winograd (as the convolution it is)? */
@@ -126,20 +128,32 @@ static int winograd_pays_dx(const Conv *k)
 	return winograd_pays(&e);
 }
 
-/* conv2d by Winograd F(2x2, 3x3): chunks of whole tile rows, about 64
-** tiles and at least 4 chunks per sample; per chunk the transformed input
-** (16 x C x tiles), the 16 GEMMs' results (16 x O x tiles) and 4 padded
+/* conv2d by Winograd F(2x2, 3x3): chunks of about 64 tiles, whole tile
+** rows (at least 4 blocks per sample), or where a sample has fewer, whole
+** planes of several samples and, where there are 256 or more output
+** channels, blocks of about 128 of them; per chunk the transformed input
+** (16 x C x tiles), the 16 GEMMs' results (16 x block x tiles) and 4 padded
 ** input rows; the transformed weights (16 x O x C) shared. */
-static Sched winograd(const Conv *k)
+static Sched winograd(const Conv *k, const Target *t)
 {
-	Sched s = {.anchor = ANCHOR_GEMM, .split = SPLIT_WINO};
-	int64_t TH = (k->OH + 1) / 2, TW = (k->OW + 1) / 2;
-	s.wino = 2;
-	s.tile_rows = clamp(64 / TW, 1, (TH + 3) / 4);
+	Sched s = {.anchor = ANCHOR_GEMM, .split = SPLIT_WINO, .wino = 2};
+	int64_t TH = (k->OH + 1) / 2, TW = (k->OW + 1) / 2, T = TH * TW;
+	if (T >= 64) {
+		s.group = 1;
+		s.tile_rows = clamp(64 / TW, 1, (TH + 3) / 4);
+	} else {
+		s.group = clamp(64 / T, 1, 64);
+		s.tile_rows = TH;
+		s.nob = k->O >= 256 ? k->O / 128 : 1;
+		s.ob = ((k->O + s.nob - 1) / s.nob + t->mr - 1) / t->mr * t->mr;
+		s.nob = (k->O + s.ob - 1) / s.ob;
+	}
+	if (s.nob <= 1)
+		s.nob = 1, s.ob = k->O;
 	s.rows = 2 * s.tile_rows;
-	s.chunks_per_n = (TH + s.tile_rows - 1) / s.tile_rows;
-	int64_t nt = s.tile_rows * TW;
-	s.scratch = (16 * k->C * nt + 16 * k->O * nt + 4 * (2 * TW + 2)) * 4;
+	s.chunks_per_n = (TH + s.tile_rows - 1) / s.tile_rows * s.nob;   /* per group of samples */
+	int64_t nt = s.group * s.tile_rows * TW;
+	s.scratch = (16 * k->C * nt + 16 * s.ob * nt + 4 * (2 * TW + 2)) * 4;
 	s.workspace = 16 * k->O * k->C * 4;
 	return s;
 }
@@ -148,7 +162,7 @@ static Sched conv2d(const Graph *g, const Node *nd, const Target *t)
 {
 	Conv k = kern_conv(&g->nodes[nd->in[0]]->shape, &g->nodes[nd->in[1]]->shape, &nd->shape, nd);
 	if (winograd_pays(&k))
-		return winograd(&k);
+		return winograd(&k, t);
 	Sched s = {.anchor = ANCHOR_GEMM, .split = SPLIT_CONV, .im2col = !k.direct, .rows = row_block(&k)};
 	int64_t npb = (k.OH + s.rows - 1) / s.rows;
 	channel_blocks(&s, k.O, npb, t);
@@ -157,13 +171,13 @@ static Sched conv2d(const Graph *g, const Node *nd, const Target *t)
 	return s;
 }
 
-static Sched conv2d_dx(const Graph *g, const Node *nd)
+static Sched conv2d_dx(const Graph *g, const Node *nd, const Target *t)
 {
 	Conv k = kern_conv(&nd->shape, &g->nodes[nd->in[1]]->shape, &g->nodes[nd->in[0]]->shape, nd);
 	int64_t kk = k.KH * k.KW;
 	if (winograd_pays_dx(&k)) {
 		Conv e = kern_conv_dx_forward(&k);
-		return winograd(&e);
+		return winograd(&e, t);
 	}
 	Sched s = {.anchor = ANCHOR_GEMM, .split = SPLIT_CONV_DX, .im2col = !k.direct};
 	s.cb = divisor_below(k.C, kk * k.P, k.direct ? k.C * k.P : 131072);
@@ -282,7 +296,7 @@ Sched kern_schedule(const Graph *g, const Node *nd, const Target *t)
 {
 	switch (nd->op) {
 	case OP_CONV2D: return conv2d(g, nd, t);
-	case OP_CONV2D_DX: return conv2d_dx(g, nd);
+	case OP_CONV2D_DX: return conv2d_dx(g, nd, t);
 	case OP_CONV2D_DW: return conv2d_dw(g, nd, t);
 	case OP_DENSE: case OP_MATMUL_NT: return cols(g, nd);
 	case OP_MATMUL: case OP_MATMUL_TN: return rows(g, nd);

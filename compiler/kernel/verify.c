@@ -41,10 +41,13 @@ int kern_verify(const Graph *g, const Node *nd, const Sched *s, Err *e)
 		k = kern_conv_wino(g, nd);
 		if (s->wino != 2 || k.KH != 3 || k.KW != 3 || k.sh != 1 || k.sw != 1)
 			return bad(e, nd, "Winograd F(2x2, 3x3) for a kernel that is not 3x3 stride 1", k.KH, k.sh);
-		if (s->tile_rows < 1 || s->chunks_per_n * s->tile_rows < (k.OH + 1) / 2 ||
-		    (s->chunks_per_n - 1) * s->tile_rows >= (k.OH + 1) / 2)
-			return bad(e, nd, "tile-row blocks do not cover the output", s->tile_rows, s->chunks_per_n);
-		if (s->scratch < (16 * (k.C + k.O) * s->tile_rows * ((k.OW + 1) / 2) + 4 * (2 * ((k.OW + 1) / 2) + 2)) * 4 ||
+		int64_t th = (k.OH + 1) / 2, tw = (k.OW + 1) / 2, nob = s->nob < 1 ? 1 : s->nob;
+		if (s->tile_rows < 1 || s->group < 1 || (s->group > 1 && s->tile_rows != th) ||
+		    s->chunks_per_n != (th + s->tile_rows - 1) / s->tile_rows * nob)
+			return bad(e, nd, "tile-row blocks or sample groups do not cover the output", s->tile_rows, s->group);
+		if (!covers(k.O, s->ob, nob))
+			return bad(e, nd, "output-channel blocks do not cover O", s->ob * nob, k.O);
+		if (s->scratch < (16 * (k.C + s->ob) * s->group * s->tile_rows * tw + 4 * (2 * tw + 2)) * 4 ||
 		    s->workspace < 16 * k.O * k.C * 4)
 			return bad(e, nd, "scratch or workspace does not hold the transforms", s->scratch, s->workspace);
 		return 0;

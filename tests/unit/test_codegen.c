@@ -73,6 +73,12 @@ static const Case cases[] = {
 	 "%2 = conv2d %0, %1 stride=1 pad=2\noutput \"y\" %2\n"},
 	{"conv winograd: 32x32 (4 chunks of 4 tile rows)", 0, X4(16, 32, 32) "%1 = param \"w\" : f32[16,16,3,3]\n"
 	 "%2 = param \"b\" : f32[16]\n%3 = conv2d %0, %1, %2 stride=1 pad=1\noutput \"y\" %3\n"},
+	/* small planes: whole planes of several samples a chunk (8x8: 4; 10x10:
+	** 2, so n = 3 leaves a short group), 256+ output channels in blocks */
+	{"conv winograd: 10x10, groups of 2 samples, bias", 0, X4(16, 10, 10) "%1 = param \"w\" : f32[17,16,3,3]\n"
+	 "%2 = param \"b\" : f32[17]\n%3 = conv2d %0, %1, %2 stride=1 pad=1\noutput \"y\" %3\n"},
+	{"conv winograd: 8x8, 260 output channels in 2 blocks", 0, X4(16, 8, 8) "%1 = param \"w\" : f32[260,16,3,3]\n"
+	 "%2 = param \"b\" : f32[260]\n%3 = conv2d %0, %1, %2 stride=1 pad=1\noutput \"y\" %3\n"},
 	/* few positions: chunks split the output channels, the last block short */
 	{"conv gemm: channel blocks, 4x4", 0, X4(8, 4, 4) "%1 = param \"w\" : f32[30,8,3,3]\n"
 	 "%2 = param \"b\" : f32[30]\n%3 = conv2d %0, %1, %2 stride=1 pad=1\noutput \"y\" %3\n"},
@@ -212,6 +218,8 @@ static const Case train_cases[] = {
 	 "%1 = param \"w\" : f32[16,17,3,3]\n%2 = conv2d_dx %0, %1 stride=1 pad=0 shape=[N,17,16,17]\noutput \"y\" %2\n"},
 	{"conv2d_dx winograd: pad 2, 18x18 -> 16x16", 0, "%0 = input \"dy\" : f32[N,24,18,18]\n"
 	 "%1 = param \"w\" : f32[24,16,3,3]\n%2 = conv2d_dx %0, %1 stride=1 pad=2 shape=[N,16,16,16]\noutput \"y\" %2\n"},
+	{"conv2d_dx winograd: 10x10, groups of 2 samples", 0, "%0 = input \"dy\" : f32[N,20,10,10]\n"
+	 "%1 = param \"w\" : f32[20,18,3,3]\n%2 = conv2d_dx %0, %1 stride=1 pad=1 shape=[N,18,10,10]\noutput \"y\" %2\n"},
 	{"conv2d_dx gemm: 1x1 direct, 7 channels", 0, "%0 = input \"dy\" : f32[N,7,20,20]\n"
 	 "%1 = param \"w\" : f32[7,5,1,1]\n%2 = conv2d_dx %0, %1 stride=1 pad=0 shape=[N,5,20,20]\noutput \"y\" %2\n"},
 	{"conv2d_dw gemm: 13x32x3x3 over 300 positions", 0, X4(32, 20, 15) "%1 = input \"dy\" : f32[N,13,20,15]\n"
