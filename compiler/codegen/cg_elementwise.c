@@ -267,9 +267,32 @@ int cg_broadcast(Cg *c, const Node *nd)
 ** broadcast reads, x in row-major order (one summation order for every
 ** thread count). A summed innermost dim is a vectorisable reduction into a
 ** register, added to y once per row. */
+/* sumto per channel (a bias's or a scalar's gradient, kern_sumto_channels):
+** y[ch] = the sum over samples and positions of x's channel ch, in chunks
+** of channels, each summed in order by one chunk; C, S and N are kernel
+** parameters (cg_channels), so one function serves every size. */
+static int sumto_channels(Cg *c, const Node *nd)
+{
+	Par p;
+	LLVMValueRef lo, hi;
+	int par = cg_par_channels(c, &p, nd, 1, &lo, &hi);
+	Chan k = cg_chan(c, nd);
+	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id);
+	Loop lc;
+	loop_open(c, &lc, lo, hi);
+	st(c, y, lc.i, cg_channel_sum(c, x, &k, lc.i, NULL));
+	loop_close(c, &lc);
+	if (par)
+		par_close(c, &p);
+	return 0;
+}
+
 int cg_sumto(Cg *c, const Node *nd)
 {
 	const Shape *xs = &c->g->nodes[nd->in[0]]->shape;
+	int64_t cs[3];
+	if (cg_channels(c, nd, cs))
+		return sumto_channels(c, nd);
 	BDim d[IR_MAXDIM];
 	int m = walk(xs, xs, &nd->shape, d);
 	if (m < 0)

@@ -125,6 +125,8 @@ LLVMValueRef cg_channel_sum(Cg *c, LLVMValueRef x, const Chan *k, LLVMValueRef c
 
 int cg_channels(const Cg *c, const Node *nd, int64_t par[3])
 {
+	if (nd->op == OP_SUMTO)
+		return kern_sumto_channels(&c->g->nodes[nd->in[0]]->shape, &nd->shape, &par[0], &par[1], &par[2]);
 	if (nd->op != OP_BATCHNORM && nd->op != OP_BN_DX && nd->op != OP_BN_DGAMMA && nd->op != OP_BN_MEAN &&
 	    nd->op != OP_BN_VAR)
 		return 0;

@@ -43,6 +43,13 @@ Conv kern_conv_dx_forward(const Conv *k);
 ** the convolution it is) that a Winograd schedule transforms. */
 Conv kern_conv_wino(const Graph *g, const Node *nd);
 
+/* A sumto of x to y that is a sum per channel: y is [C], [1,C] or
+** [1,C,1,1] of x [N,C] or [N,C,H,W] (a bias's gradient), or y is one
+** element (a scalar's). Sets C channels of S elements per sample, N
+** samples (0: the batch n; a one-element y is one channel); returns 0 when
+** the sumto is some other reduction. */
+int kern_sumto_channels(const Shape *x, const Shape *y, int64_t *C, int64_t *S, int64_t *N);
+
 /* Elements a chunk of a streaming kernel covers (about); a kernel over
 ** fewer than 2 * KERN_GRAIN (weighted) elements that do not grow with the
 ** batch runs serial. */

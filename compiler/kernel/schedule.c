@@ -64,6 +64,29 @@ Conv kern_conv_wino(const Graph *g, const Node *nd)
 	return kern_conv_dx_forward(&k);
 }
 
+int kern_sumto_channels(const Shape *x, const Shape *y, int64_t *C, int64_t *S, int64_t *N)
+{
+	int b = ir_batched(x);
+	if (ir_batched(y))
+		return 0;
+	if (ir_numel(y, 1) == 1) {
+		*C = 1;
+		*S = ir_numel(x, 1);   /* per sample when batched */
+		*N = b ? 0 : 1;
+		return *S > 0;
+	}
+	if ((x->rank != 2 && x->rank != 4) || x->d[1] < 1)
+		return 0;
+	int ch = (y->rank == 1 && y->d[0] == x->d[1]) || (y->rank == 2 && y->d[0] == 1 && y->d[1] == x->d[1]) ||
+	         (y->rank == 4 && y->d[0] == 1 && y->d[1] == x->d[1] && y->d[2] == 1 && y->d[3] == 1);
+	if (!ch)
+		return 0;
+	*C = x->d[1];
+	*S = x->rank == 4 ? x->d[2] * x->d[3] : 1;
+	*N = b ? 0 : x->d[0];
+	return 1;
+}
+
 static int64_t clamp(int64_t v, int64_t lo, int64_t hi)
 {
 	return v < lo ? lo : v > hi ? hi : v;
@@ -275,7 +298,13 @@ static Sched streaming(const Graph *g, const Node *nd)
 		s.anchor = ANCHOR_WINDOW, s.split = SPLIT_NONE;
 		return s;
 	case OP_SOFTMAX: case OP_LOGSOFTMAX: case OP_SOFTMAX_DX: case OP_LOGSOFTMAX_DX: case OP_XENT: case OP_XENT_DX:
-	case OP_BMEAN: case OP_BMEAN_DX: case OP_SUMTO:
+	case OP_SUMTO: {
+		int64_t C, S, N;
+		s.anchor = ANCHOR_REDUCE;
+		s.split = kern_sumto_channels(x, &nd->shape, &C, &S, &N) ? SPLIT_CHANNELS : SPLIT_NONE;
+		return s;
+	}
+	case OP_BMEAN: case OP_BMEAN_DX:
 		s.anchor = ANCHOR_REDUCE, s.split = SPLIT_NONE;
 		return s;
 	case OP_CONST: case OP_CONCAT: case OP_RESHAPE: case OP_SLICE: case OP_ASSIGN:

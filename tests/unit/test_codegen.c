@@ -190,6 +190,11 @@ static const Case train_cases[] = {
 	{"sumto [N,C]->[C]", 0, "%0 = input \"x\" : f32[N,7]\n%1 = sumto %0 shape=[7]\noutput \"y\" %1\n"},
 	{"sumto [N,4,6]->[N,1,6]", 0, "%0 = input \"x\" : f32[N,4,6]\n%1 = sumto %0 shape=[N,1,6]\noutput \"y\" %1\n"},
 	{"sumto [N,3,4]->[3,1]", 0, "%0 = input \"x\" : f32[N,3,4]\n%1 = sumto %0 shape=[3,1]\noutput \"y\" %1\n"},
+	/* per channel in chunks of channels (kern_sumto_channels), and to one element */
+	{"sumto per channel: [N,48,20,20]->[1,48,1,1], chunks", 0, X4(48, 20, 20) "%1 = sumto %0 shape=[1,48,1,1]\noutput \"y\" %1\n"},
+	{"sumto per channel: [N,9]->[1,9]", 0, "%0 = input \"x\" : f32[N,9]\n%1 = sumto %0 shape=[1,9]\noutput \"y\" %1\n"},
+	{"sumto batched [N,5,7,3]->[1]", 0, X4(5, 7, 3) "%1 = sumto %0 shape=[1]\noutput \"y\" %1\n"},
+	{"sumto fixed [40,30,1,1]->[1,1,1,1]", 0, "%0 = param \"x\" : f32[40,30,1,1]\n%1 = sumto %0 shape=[1,1,1,1]\noutput \"y\" %1\n"},
 	{"sumto fixed [3,4,5]->[1]", 0, "%0 = param \"x\" : f32[3,4,5]\n%1 = sumto %0 shape=[1]\noutput \"y\" %1\n"},
 	{"broadcast [C,1,1]->[N,C,H,W]", 0, "%0 = param \"s\" : f32[4,1,1]\n%1 = broadcast %0 shape=[N,4,5,6]\n"
 	 "output \"y\" %1\n"},
