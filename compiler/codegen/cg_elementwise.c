@@ -26,7 +26,8 @@ static LLVMValueRef unop(Cg *c, Op op, LLVMValueRef x)
 		** 50x the time, seen in DRIFA-Net's MFA gates) nor goes subnormal;
 		** 1/(1+e) for x >= 0, e/(1+e) below. Past |x| = 80 the result is
 		** within 2e-35 of the exact one. */
-		LLVMValueRef a = f_min(c, f_call(c, "llvm.fabs", x), cf(c, 80));
+		LLVMValueRef ax = f_call(c, "llvm.fabs", x);   /* NaN stays NaN (ogt is false) */
+		LLVMValueRef a = LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOGT, ax, cf(c, 80), ""), cf(c, 80), ax, "");
 		LLVMValueRef e = f_exp_neg(c, a);
 		LLVMValueRef s = LLVMBuildFDiv(c->b, cf(c, 1), f_add(c, cf(c, 1), e), "");
 		LLVMValueRef neg = LLVMBuildFCmp(c->b, LLVMRealOLT, x, cf(c, 0), "");

@@ -17,8 +17,8 @@
 ** keeps an MR x NR tile of C in MR*NV vector registers: per k it loads NV
 ** vectors of a row of B, broadcasts MR elements of a column of A and
 ** issues MR*NV fused multiply-adds. A partial column tile uses masked
-** loads and stores; the rows after the last full tile take a half tile
-** and single rows. cg_gemm calls one of four module functions (C = AB,
+** loads and stores; the rows after the last full tile take tiles of
+** descending powers of two rows. cg_gemm calls one of four module functions (C = AB,
 ** C += AB, and the two bias forms) whose sizes and strides are arguments,
 ** so the micro-kernels are compiled once per module.
 **
@@ -171,9 +171,12 @@ static void micro(Cg *c, const Gemm *g, const Vec *vt, const Tile *t)
 			vstore(c, vt, cg_at(c, g->c, iadd(c, crow[r], ci(c, (int64_t)v * vt->w))), var_get(c, acc[r][v]), mask[v]);
 }
 
-/* The row tiles of one column tile (j0, rem): full MR-row tiles, then a
-** half tile when that many rows are left, then single rows (every size is
-** an argument of the GEMM function, known at run time only). */
+/* The row tiles of one column tile (j0, rem): full MR-row tiles, then the
+** rows left as tiles of descending powers of two rows (AVX2's MR = 6
+** leaves 4 + 1, 4, 2 + 1, 2 or 1: a 64-row GEMM ends in one 4-row tile of
+** 8 independent accumulators, where a 3-row and a 1-row tile would wait on
+** FMA latency), every size an argument of the GEMM function, known at run
+** time only. */
 static void rows(Cg *c, const Gemm *g, const Vec *vt, Tile t)
 {
 	LLVMValueRef full = imul(c, LLVMBuildUDiv(c->b, g->M, ci(c, vt->mr), ""), ci(c, vt->mr));
@@ -183,20 +186,19 @@ static void rows(Cg *c, const Gemm *g, const Vec *vt, Tile t)
 	t.mr = vt->mr;
 	micro(c, g, vt, &t);
 	loop_close(c, &lm);
-	/* the rows left: a half tile when that many are left, then single rows */
-	int half = vt->mr / 2;
-	LLVMValueRef big = LLVMBuildICmp(c->b, LLVMIntSGE, isub(c, g->M, full), ci(c, half), "");
-	LLVMBasicBlockRef join = if_open(c, big);
-	t.m0 = full;
-	t.mr = half;
-	micro(c, g, vt, &t);
-	if_close(c, join);
-	Loop lr;
-	loop_open(c, &lr, LLVMBuildSelect(c->b, big, iadd(c, full, ci(c, half)), full, ""), g->M);
-	t.m0 = lr.i;
-	t.mr = 1;
-	micro(c, g, vt, &t);
-	loop_close(c, &lr);
+	int top = 1;
+	while (top * 2 < vt->mr)
+		top *= 2;
+	LLVMValueRef at = var_new_i64(c, full);
+	for (int b = top; b >= 1; b /= 2) {   /* at most one tile of each: the rows left are fewer than MR */
+		LLVMValueRef m0 = var_get(c, at);
+		LLVMBasicBlockRef join = if_open(c, LLVMBuildICmp(c->b, LLVMIntSGE, isub(c, g->M, m0), ci(c, b), ""));
+		t.m0 = m0;
+		t.mr = b;
+		micro(c, g, vt, &t);
+		var_set(c, at, iadd(c, m0, ci(c, b)));
+		if_close(c, join);
+	}
 }
 
 /* Copy B[k0..k1, j0..j0+NR) (the columns before rem only, when rem is
