@@ -298,6 +298,7 @@ typedef struct Gemm {
 	int acc;                    /* C += A B instead of C = A B (+ bias) */
 	LLVMValueRef bias;          /* !acc: NULL or the bias, per row, or per column when bias_cols */
 	int bias_cols;
+	LLVMValueRef mode;          /* inside lunac.gemm: how C starts, from acc, bias and bias_cols (gemm.c) */
 } Gemm;
 void cg_gemm(Cg *c, const Gemm *g);
 

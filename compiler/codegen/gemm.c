@@ -116,15 +116,20 @@ typedef struct Tile {
 	LLVMValueRef pb;        /* B's K x NR panel of this column tile, packed (see pack) */
 } Tile;
 
-/* The value a tile row starts from when it does not load C: the bias of
-** row m (per-row bias), of columns j (per-column bias), or 0. */
-static LLVMValueRef start(Cg *c, const Gemm *g, const Vec *vt, LLVMValueRef m, LLVMValueRef j, LLVMValueRef mask)
+/* How a GEMM's C starts (the function's last argument, known at run time
+** only, so one function serves all four): */
+enum { START_ZERO, START_C, START_BIAS_ROWS, START_BIAS_COLS };
+
+/* `if (g->mode == mode)`: opens it and returns its join. */
+static LLVMBasicBlockRef if_mode(Cg *c, const Gemm *g, int mode)
 {
-	if (!g->bias)
-		return LLVMConstNull(vt->t);
-	if (g->bias_cols)
-		return vload(c, vt, cg_at(c, g->bias, j), mask);
-	return splat(c, vt, ld(c, g->bias, m));
+	return if_open(c, LLVMBuildICmp(c->b, LLVMIntEQ, g->mode, ci(c, mode), ""));
+}
+
+/* Vector v of C's row at crow (masked unless mask is NULL). */
+static LLVMValueRef cload(Cg *c, const Vec *vt, const Gemm *g, LLVMValueRef crow, int v, LLVMValueRef mask)
+{
+	return vload(c, vt, cg_at(c, g->c, iadd(c, crow, ci(c, (int64_t)v * vt->w))), mask);
 }
 
 /* One micro-kernel: C tile t (+)= A[m0.., k0..k1) B[k0..k1), j0..]. */
@@ -134,15 +139,31 @@ static void micro(Cg *c, const Gemm *g, const Vec *vt, const Tile *t)
 	for (int v = 0; v < NV; v++)
 		mask[v] = t->rem ? lanes(c, vt, v, t->rem) : NULL;
 	for (int r = 0; r < t->mr; r++) {
-		LLVMValueRef m = iadd(c, t->m0, ci(c, r));
-		row[r] = m;
-		crow[r] = iadd(c, imul(c, m, g->ldc), t->j0);
-		for (int v = 0; v < NV; v++) {
-			LLVMValueRef j = iadd(c, t->j0, ci(c, (int64_t)v * vt->w));
-			LLVMValueRef x = t->init ? start(c, g, vt, m, j, mask[v])
-			                         : vload(c, vt, cg_at(c, g->c, iadd(c, crow[r], ci(c, (int64_t)v * vt->w))), mask[v]);
-			acc[r][v] = var_of(c, vt->t, x);
+		row[r] = iadd(c, t->m0, ci(c, r));
+		crow[r] = iadd(c, imul(c, row[r], g->ldc), t->j0);
+		for (int v = 0; v < NV; v++)
+			acc[r][v] = var_of(c, vt->t, t->init ? LLVMConstNull(vt->t) : cload(c, vt, g, crow[r], v, mask[v]));
+	}
+	if (t->init) {   /* the first k block: from 0, C, or the bias per row or per column */
+		LLVMBasicBlockRef join = if_mode(c, g, START_C);
+		for (int r = 0; r < t->mr; r++)
+			for (int v = 0; v < NV; v++)
+				var_set(c, acc[r][v], cload(c, vt, g, crow[r], v, mask[v]));
+		if_close(c, join);
+		join = if_mode(c, g, START_BIAS_ROWS);
+		for (int r = 0; r < t->mr; r++) {
+			LLVMValueRef b = splat(c, vt, ld(c, g->bias, row[r]));
+			for (int v = 0; v < NV; v++)
+				var_set(c, acc[r][v], b);
 		}
+		if_close(c, join);
+		join = if_mode(c, g, START_BIAS_COLS);
+		for (int v = 0; v < NV; v++) {
+			LLVMValueRef b = vload(c, vt, cg_at(c, g->bias, iadd(c, t->j0, ci(c, (int64_t)v * vt->w))), mask[v]);
+			for (int r = 0; r < t->mr; r++)
+				var_set(c, acc[r][v], b);
+		}
+		if_close(c, join);
 	}
 	Loop lk;
 	loop_open(c, &lk, t->k0, t->k1);
@@ -245,17 +266,24 @@ static void block(Cg *c, const Gemm *g, const Vec *vt, LLVMValueRef k0, LLVMValu
 	if_close(c, join);
 }
 
-/* C = bias (per row or column) or 0, before K blocks accumulate into it. */
+/* C = the bias (per row or column) or 0, before K blocks accumulate into
+** it (nothing when C is where the sums start). */
 static void prefill(Cg *c, const Gemm *g)
 {
-	Loop lm, lj;
-	loop_open(c, &lm, ci(c, 0), g->M);
-	LLVMValueRef row = imul(c, lm.i, g->ldc);
-	LLVMValueRef rb = g->bias && !g->bias_cols ? ld(c, g->bias, lm.i) : cf(c, 0);
-	loop_open(c, &lj, ci(c, 0), g->N);
-	st(c, g->c, iadd(c, row, lj.i), g->bias && g->bias_cols ? ld(c, g->bias, lj.i) : rb);
-	loop_close(c, &lj);
-	loop_close(c, &lm);
+	for (int mode = START_ZERO; mode <= START_BIAS_COLS; mode++) {
+		if (mode == START_C)
+			continue;
+		LLVMBasicBlockRef join = if_mode(c, g, mode);
+		Loop lm, lj;
+		loop_open(c, &lm, ci(c, 0), g->M);
+		LLVMValueRef row = imul(c, lm.i, g->ldc);
+		LLVMValueRef rb = mode == START_BIAS_ROWS ? ld(c, g->bias, lm.i) : cf(c, 0);
+		loop_open(c, &lj, ci(c, 0), g->N);
+		st(c, g->c, iadd(c, row, lj.i), mode == START_BIAS_COLS ? ld(c, g->bias, lj.i) : rb);
+		loop_close(c, &lj);
+		loop_close(c, &lm);
+		if_close(c, join);
+	}
 }
 
 /* The GEMM of g inline, at the builder: K in one block when it is at most
@@ -275,8 +303,17 @@ static void gemm_dot(Cg *c, const Gemm *g)
 	var_set(c, acc, f_acc(c, var_get(c, acc), t));
 	loop_close(c, &lk);
 	LLVMValueRef at = imul(c, lm.i, g->ldc), v = var_get(c, acc);
-	LLVMValueRef from = g->acc ? ld(c, g->c, at) : g->bias ? ld(c, g->bias, g->bias_cols ? ci(c, 0) : lm.i) : NULL;
-	st(c, g->c, at, from ? f_add(c, from, v) : v);
+	LLVMValueRef res = var_new(c, v);   /* plus C, or the bias, by the start mode */
+	LLVMBasicBlockRef join = if_mode(c, g, START_C);
+	var_set(c, res, f_add(c, ld(c, g->c, at), v));
+	if_close(c, join);
+	join = if_mode(c, g, START_BIAS_ROWS);
+	var_set(c, res, f_add(c, ld(c, g->bias, lm.i), v));
+	if_close(c, join);
+	join = if_mode(c, g, START_BIAS_COLS);
+	var_set(c, res, f_add(c, ld(c, g->bias, ci(c, 0)), v));
+	if_close(c, join);
+	st(c, g->c, at, var_get(c, res));
 	loop_close(c, &lm);
 }
 
@@ -296,15 +333,14 @@ static void gemm_inline(Cg *c, const Gemm *g)
 	/* one column tile: its panel is read by every row tile in place, K unblocked */
 	LLVMValueRef one = LLVMBuildICmp(c->b, LLVMIntSLE, g->N, ci(c, (int64_t)NV * vt.w), "");
 	LLVMBasicBlockRef join = if_open(c, one);
-	block(c, g, &vt, ci(c, 0), g->K, !g->acc, NULL);
+	block(c, g, &vt, ci(c, 0), g->K, 1, NULL);
 	if_close(c, join);
 	LLVMValueRef small = LLVMBuildICmp(c->b, LLVMIntSLE, g->K, ci(c, c->tgt.kc), "");
 	join = if_open(c, LLVMBuildAnd(c->b, LLVMBuildNot(c->b, one, ""), small, ""));
-	block(c, g, &vt, ci(c, 0), g->K, !g->acc, pb);
+	block(c, g, &vt, ci(c, 0), g->K, 1, pb);
 	if_close(c, join);
 	join = if_open(c, LLVMBuildAnd(c->b, LLVMBuildNot(c->b, one, ""), LLVMBuildNot(c->b, small, ""), ""));
-	if (!g->acc)
-		prefill(c, g);
+	prefill(c, g);
 	Loop lk;
 	loop_open(c, &lk, ci(c, 0), iceildiv(c, g->K, c->tgt.kc));
 	LLVMValueRef k0 = imul(c, lk.i, ci(c, c->tgt.kc));
@@ -314,28 +350,28 @@ static void gemm_inline(Cg *c, const Gemm *g)
 	if_close(c, tiles);
 }
 
-/* The GEMM function of a variant (accumulate; bias none, per row or per
-** column), built on first use: `internal void lunac.gemm.<v>(i64 M, N, K,
-** ptr a, b, c, i64 rsa, csa, ldb, ldc, ptr bias)`. Every GEMM of the module
-** calls one of the four, so their code is compiled once however many
-** convolutions and matrix products the model has. */
-static LLVMValueRef gemm_fn(Cg *c, const Gemm *g, LLVMTypeRef *ty)
+/* The GEMM function, built on first use: `internal void lunac.gemm(i64 M,
+** N, K, ptr a, b, c, i64 rsa, csa, ldb, ldc, ptr bias, i64 start)`. Every
+** GEMM of the module calls it, so its code is compiled once however many
+** convolutions and matrix products the model has; how C starts (0, C
+** itself, the bias per row or per column) is its last argument, one
+** branch per tile (four functions, one per start, cost 1.3 s of a
+** DRIFA-Net build). */
+static LLVMValueRef gemm_fn(Cg *c, LLVMTypeRef *ty)
 {
-	int v = g->acc ? 0 : !g->bias ? 1 : g->bias_cols ? 3 : 2;
-	static const char *const names[] = {"lunac.gemm.acc", "lunac.gemm", "lunac.gemm.bias_rows", "lunac.gemm.bias_cols"};
-	LLVMTypeRef pt[11] = {c->i64, c->i64, c->i64, c->ptr, c->ptr, c->ptr, c->i64, c->i64, c->i64, c->i64, c->ptr};
-	*ty = LLVMFunctionType(c->voidt, pt, 11, 0);
-	LLVMValueRef f = LLVMGetNamedFunction(c->mod, names[v]);
+	LLVMTypeRef pt[12] = {c->i64, c->i64, c->i64, c->ptr, c->ptr, c->ptr, c->i64, c->i64, c->i64, c->i64, c->ptr, c->i64};
+	*ty = LLVMFunctionType(c->voidt, pt, 12, 0);
+	LLVMValueRef f = LLVMGetNamedFunction(c->mod, "lunac.gemm");
 	if (f)
 		return f;
-	f = LLVMAddFunction(c->mod, names[v], *ty);
+	f = LLVMAddFunction(c->mod, "lunac.gemm", *ty);
 	LLVMSetLinkage(f, LLVMInternalLinkage);
 	cg_fn_attrs(c, f);
 	cg_enum_attr(c, f, LLVMAttributeFunctionIndex, "noinline");
 	FnPos was = cg_fn_begin(c, f);
 	Gemm fg = {LLVMGetParam(f, 0), LLVMGetParam(f, 1), LLVMGetParam(f, 2), LLVMGetParam(f, 3), LLVMGetParam(f, 4),
 	           LLVMGetParam(f, 5), LLVMGetParam(f, 6), LLVMGetParam(f, 7), LLVMGetParam(f, 8), LLVMGetParam(f, 9),
-	           g->acc, v >= 2 ? LLVMGetParam(f, 10) : NULL, v == 3};
+	           0, LLVMGetParam(f, 10), 0, LLVMGetParam(f, 11)};
 	gemm_inline(c, &fg);
 	cg_fn_end(c, was);
 	return f;
@@ -344,8 +380,9 @@ static LLVMValueRef gemm_fn(Cg *c, const Gemm *g, LLVMTypeRef *ty)
 void cg_gemm(Cg *c, const Gemm *g)
 {
 	LLVMTypeRef ty;
-	LLVMValueRef f = gemm_fn(c, g, &ty);
-	LLVMValueRef args[11] = {g->M, g->N, g->K, g->a, g->b, g->c, g->rsa, g->csa, g->ldb, g->ldc,
-	                         g->bias ? g->bias : LLVMConstNull(c->ptr)};
-	LLVMBuildCall2(c->b, ty, f, args, 11, "");
+	LLVMValueRef f = gemm_fn(c, &ty);
+	int start = g->acc ? START_C : !g->bias ? START_ZERO : g->bias_cols ? START_BIAS_COLS : START_BIAS_ROWS;
+	LLVMValueRef args[12] = {g->M, g->N, g->K, g->a, g->b, g->c, g->rsa, g->csa, g->ldb, g->ldc,
+	                         g->bias ? g->bias : LLVMConstNull(c->ptr), ci(c, start)};
+	LLVMBuildCall2(c->b, ty, f, args, 12, "");
 }
