@@ -112,7 +112,7 @@ typedef struct Tile {
 	int mr;                 /* rows */
 	LLVMValueRef rem;       /* columns left from j0 when fewer than NR, else NULL */
 	LLVMValueRef k0, k1;    /* the k block */
-	int init;               /* 1: start from the bias (or 0), 0: from C */
+	LLVMValueRef start;     /* how the tile starts: the GEMM's start in the first k block, else C */
 	LLVMValueRef pb;        /* B's K x NR panel of this column tile, packed (see pack) */
 } Tile;
 
@@ -120,10 +120,10 @@ typedef struct Tile {
 ** only, so one function serves all four): */
 enum { START_ZERO, START_C, START_BIAS_ROWS, START_BIAS_COLS };
 
-/* `if (g->mode == mode)`: opens it and returns its join. */
-static LLVMBasicBlockRef if_mode(Cg *c, const Gemm *g, int mode)
+/* `if (start == mode)`: opens it and returns its join. */
+static LLVMBasicBlockRef if_mode(Cg *c, LLVMValueRef start, int mode)
 {
-	return if_open(c, LLVMBuildICmp(c->b, LLVMIntEQ, g->mode, ci(c, mode), ""));
+	return if_open(c, LLVMBuildICmp(c->b, LLVMIntEQ, start, ci(c, mode), ""));
 }
 
 /* Vector v of C's row at crow (masked unless mask is NULL). */
@@ -142,22 +142,22 @@ static void micro(Cg *c, const Gemm *g, const Vec *vt, const Tile *t)
 		row[r] = iadd(c, t->m0, ci(c, r));
 		crow[r] = iadd(c, imul(c, row[r], g->ldc), t->j0);
 		for (int v = 0; v < NV; v++)
-			acc[r][v] = var_of(c, vt->t, t->init ? LLVMConstNull(vt->t) : cload(c, vt, g, crow[r], v, mask[v]));
+			acc[r][v] = var_of(c, vt->t, LLVMConstNull(vt->t));
 	}
-	if (t->init) {   /* the first k block: from 0, C, or the bias per row or per column */
-		LLVMBasicBlockRef join = if_mode(c, g, START_C);
+	{   /* from 0, C, or the bias per row or per column */
+		LLVMBasicBlockRef join = if_mode(c, t->start, START_C);
 		for (int r = 0; r < t->mr; r++)
 			for (int v = 0; v < NV; v++)
 				var_set(c, acc[r][v], cload(c, vt, g, crow[r], v, mask[v]));
 		if_close(c, join);
-		join = if_mode(c, g, START_BIAS_ROWS);
+		join = if_mode(c, t->start, START_BIAS_ROWS);
 		for (int r = 0; r < t->mr; r++) {
 			LLVMValueRef b = splat(c, vt, ld(c, g->bias, row[r]));
 			for (int v = 0; v < NV; v++)
 				var_set(c, acc[r][v], b);
 		}
 		if_close(c, join);
-		join = if_mode(c, g, START_BIAS_COLS);
+		join = if_mode(c, t->start, START_BIAS_COLS);
 		for (int v = 0; v < NV; v++) {
 			LLVMValueRef b = vload(c, vt, cg_at(c, g->bias, iadd(c, t->j0, ci(c, (int64_t)v * vt->w))), mask[v]);
 			for (int r = 0; r < t->mr; r++)
@@ -245,10 +245,11 @@ static void pack(Cg *c, const Gemm *g, const Vec *vt, const Tile *t)
 
 /* All tiles of one k block [k0, k1): column tiles outermost, each with its
 ** panel of B packed first (into pb: KC x NR floats). */
-static void block(Cg *c, const Gemm *g, const Vec *vt, LLVMValueRef k0, LLVMValueRef k1, int init, LLVMValueRef pb)
+static void block(Cg *c, const Gemm *g, const Vec *vt, LLVMValueRef k0, LLVMValueRef k1, LLVMValueRef pb)
 {
+	LLVMValueRef first = LLVMBuildICmp(c->b, LLVMIntEQ, k0, ci(c, 0), "");
 	int64_t nr = (int64_t)NV * vt->w;
-	Tile t = {.k0 = k0, .k1 = k1, .init = init, .pb = pb};
+	Tile t = {.k0 = k0, .k1 = k1, .start = LLVMBuildSelect(c->b, first, g->mode, ci(c, START_C), ""), .pb = pb};
 	Loop lj;
 	LLVMValueRef ntile = LLVMBuildUDiv(c->b, g->N, ci(c, nr), "");
 	loop_open(c, &lj, ci(c, 0), ntile);
@@ -266,29 +267,6 @@ static void block(Cg *c, const Gemm *g, const Vec *vt, LLVMValueRef k0, LLVMValu
 	if_close(c, join);
 }
 
-/* C = the bias (per row or column) or 0, before K blocks accumulate into
-** it (nothing when C is where the sums start). */
-static void prefill(Cg *c, const Gemm *g)
-{
-	for (int mode = START_ZERO; mode <= START_BIAS_COLS; mode++) {
-		if (mode == START_C)
-			continue;
-		LLVMBasicBlockRef join = if_mode(c, g, mode);
-		Loop lm, lj;
-		loop_open(c, &lm, ci(c, 0), g->M);
-		LLVMValueRef row = imul(c, lm.i, g->ldc);
-		LLVMValueRef rb = mode == START_BIAS_ROWS ? ld(c, g->bias, lm.i) : cf(c, 0);
-		loop_open(c, &lj, ci(c, 0), g->N);
-		st(c, g->c, iadd(c, row, lj.i), mode == START_BIAS_COLS ? ld(c, g->bias, lj.i) : rb);
-		loop_close(c, &lj);
-		loop_close(c, &lm);
-		if_close(c, join);
-	}
-}
-
-/* The GEMM of g inline, at the builder: K in one block when it is at most
-** KC (the tiles start from the bias, or C when accumulating), else C is
-** prefilled (unless accumulating) and the K blocks add into it. */
 /* A single column with A's rows and B's column contiguous (a 1x1 conv on a
 ** 1x1 plane, batch norm's channel attention): one dot product per row,
 ** vectorised along k (reassociable adds), instead of vector tiles that
@@ -304,19 +282,23 @@ static void gemm_dot(Cg *c, const Gemm *g)
 	loop_close(c, &lk);
 	LLVMValueRef at = imul(c, lm.i, g->ldc), v = var_get(c, acc);
 	LLVMValueRef res = var_new(c, v);   /* plus C, or the bias, by the start mode */
-	LLVMBasicBlockRef join = if_mode(c, g, START_C);
+	LLVMBasicBlockRef join = if_mode(c, g->mode, START_C);
 	var_set(c, res, f_add(c, ld(c, g->c, at), v));
 	if_close(c, join);
-	join = if_mode(c, g, START_BIAS_ROWS);
+	join = if_mode(c, g->mode, START_BIAS_ROWS);
 	var_set(c, res, f_add(c, ld(c, g->bias, lm.i), v));
 	if_close(c, join);
-	join = if_mode(c, g, START_BIAS_COLS);
+	join = if_mode(c, g->mode, START_BIAS_COLS);
 	var_set(c, res, f_add(c, ld(c, g->bias, ci(c, 0)), v));
 	if_close(c, join);
 	st(c, g->c, at, var_get(c, res));
 	loop_close(c, &lm);
 }
 
+/* The GEMM of g inline, at the builder: a dot product per row for a single
+** column; one column tile with B read in place and K unblocked; else K in
+** blocks of KC, the tiles of the first starting from 0, C or the bias (the
+** GEMM's start), those of the others from C. */
 static void gemm_inline(Cg *c, const Gemm *g)
 {
 	Vec vt = vec(c);
@@ -333,18 +315,14 @@ static void gemm_inline(Cg *c, const Gemm *g)
 	/* one column tile: its panel is read by every row tile in place, K unblocked */
 	LLVMValueRef one = LLVMBuildICmp(c->b, LLVMIntSLE, g->N, ci(c, (int64_t)NV * vt.w), "");
 	LLVMBasicBlockRef join = if_open(c, one);
-	block(c, g, &vt, ci(c, 0), g->K, 1, NULL);
+	block(c, g, &vt, ci(c, 0), g->K, NULL);
 	if_close(c, join);
-	LLVMValueRef small = LLVMBuildICmp(c->b, LLVMIntSLE, g->K, ci(c, c->tgt.kc), "");
-	join = if_open(c, LLVMBuildAnd(c->b, LLVMBuildNot(c->b, one, ""), small, ""));
-	block(c, g, &vt, ci(c, 0), g->K, 1, pb);
-	if_close(c, join);
-	join = if_open(c, LLVMBuildAnd(c->b, LLVMBuildNot(c->b, one, ""), LLVMBuildNot(c->b, small, ""), ""));
-	prefill(c, g);
+	/* else K in blocks: the first starts as the GEMM says, the others from C */
+	join = if_open(c, LLVMBuildNot(c->b, one, ""));
 	Loop lk;
 	loop_open(c, &lk, ci(c, 0), iceildiv(c, g->K, c->tgt.kc));
 	LLVMValueRef k0 = imul(c, lk.i, ci(c, c->tgt.kc));
-	block(c, g, &vt, k0, imin(c, g->K, iadd(c, k0, ci(c, c->tgt.kc))), 0, pb);
+	block(c, g, &vt, k0, imin(c, g->K, iadd(c, k0, ci(c, c->tgt.kc))), pb);
 	loop_close(c, &lk);
 	if_close(c, join);
 	if_close(c, tiles);
