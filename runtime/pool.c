@@ -147,6 +147,8 @@ static void scratch_grow(Pool *p, int k, int64_t n)
 			p->scratch[i] = scratch_new(p->scratch_bytes);
 }
 
+/* The kernels' shared workspace (lunac_rt.h: rt_workspace): one buffer
+** for the process, like the pool. */
 static struct {
 	char *buf;
 	int64_t bytes;

@@ -264,10 +264,6 @@ int cg_broadcast(Cg *c, const Node *nd)
 	return 0;
 }
 
-/* sumto: y = 0, then every element of x adds into the element of y its
-** broadcast reads, x in row-major order (one summation order for every
-** thread count). A summed innermost dim is a vectorisable reduction into a
-** register, added to y once per row. */
 /* sumto per channel (a bias's or a scalar's gradient, kern_sumto_channels):
 ** y[ch] = the sum over samples and positions of x's channel ch, in chunks
 ** of channels, each summed in order by one chunk; C, S and N are kernel
@@ -288,6 +284,11 @@ static int sumto_channels(Cg *c, const Node *nd)
 	return 0;
 }
 
+/* sumto: per channel when it is one (sumto_channels); else y = 0, then
+** every element of x adds into the element of y its broadcast reads, x in
+** row-major order (one summation order for every thread count). A summed
+** innermost dim is a vectorisable reduction into a register, added to y
+** once per row. */
 int cg_sumto(Cg *c, const Node *nd)
 {
 	const Shape *xs = &c->g->nodes[nd->in[0]]->shape;
