@@ -15,7 +15,9 @@
 **   least 4 blocks per sample, or whole planes of several samples where a
 **   sample has fewer tiles (8x8: 16), then also blocks of about 128 output
 **   channels where there are 256 or more. 4x4 planes keep the direct GEMM:
-**   4 tiles a sample leave the 16 GEMMs too few columns at batch 1.
+**   4 tiles a sample leave the 16 GEMMs too few columns at batch 1. So do
+**   convolutions of more than 1024 x 1024 channels, whose transformed
+**   weights would pass 64 MiB.
 ** - conv2d_dx, 3x3 stride 1 with padding at most 2: the convolution of dy
 **   it is (kern_conv_dx_forward) by Winograd where that one would be.
 ** - conv2d_dx: blocks of input channels whose column matrix fits in 512 KiB
@@ -136,10 +138,12 @@ static int64_t dw_block(const Conv *k, const Target *t)
 	return best;
 }
 
-/* Winograd F(2x2, 3x3) where it pays (see the header). */
+/* Winograd F(2x2, 3x3) where it pays (see the header), and where its
+** transformed weights (16 x O x C floats, the workspace) stay within 64 MiB. */
 static int winograd_pays(const Conv *k)
 {
-	return k->KH == 3 && k->KW == 3 && k->sh == 1 && k->sw == 1 && k->P >= 64 && k->C >= 16 && k->O >= 16;
+	return k->KH == 3 && k->KW == 3 && k->sh == 1 && k->sw == 1 && k->P >= 64 && k->C >= 16 && k->O >= 16 &&
+	       k->O * k->C <= (1 << 20);
 }
 
 /* Does conv2d_dx of geometry k go by Winograd (as the convolution it is)? */
