@@ -333,8 +333,8 @@ static void gemm_inline(Cg *c, const Gemm *g)
 ** GEMM of the module calls it, so its code is compiled once however many
 ** convolutions and matrix products the model has; how C starts (0, C
 ** itself, the bias per row or per column) is its last argument, one
-** branch per tile (four functions, one per start, cost 1.3 s of a
-** DRIFA-Net build). */
+** branch per tile (four functions, one per start, made a DRIFA-Net build
+** about 0.7 s slower: docs/codegen.md). */
 static LLVMValueRef gemm_fn(Cg *c, LLVMTypeRef *ty)
 {
 	LLVMTypeRef pt[12] = {c->i64, c->i64, c->i64, c->ptr, c->ptr, c->ptr, c->i64, c->i64, c->i64, c->i64, c->ptr, c->i64};
