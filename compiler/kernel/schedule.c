@@ -100,6 +100,14 @@ static int64_t row_block(const Conv *k)
 	return clamp(256 / k->OW, 1, k->OH);
 }
 
+/* O output channels in about nob blocks of whole row tiles (s->ob, s->nob). */
+static void split_channels(Sched *s, int64_t O, int64_t nob, const Target *t)
+{
+	int64_t ob = ((O + nob - 1) / nob + t->mr - 1) / t->mr * t->mr;
+	s->ob = ob;
+	s->nob = (O + ob - 1) / ob;
+}
+
 /* Blocks of O output channels when there are fewer than 4 other blocks:
 ** enough for 4 chunks, each of whole row tiles and at least 2 of them. */
 static void channel_blocks(Sched *s, int64_t O, int64_t others, const Target *t)
@@ -107,9 +115,7 @@ static void channel_blocks(Sched *s, int64_t O, int64_t others, const Target *t)
 	int64_t nob = others >= 4 ? 1 : (4 + others - 1) / others, most = O / (2 * t->mr);
 	if (nob > most)
 		nob = most > 1 ? most : 1;
-	int64_t ob = ((O + nob - 1) / nob + t->mr - 1) / t->mr * t->mr;
-	s->ob = ob;
-	s->nob = (O + ob - 1) / ob;
+	split_channels(s, O, nob, t);
 }
 
 /* The largest divisor of C with d * kk <= cap, at least 1. */
@@ -171,9 +177,7 @@ static Sched winograd(const Conv *k, const Target *t)
 	} else {
 		s.group = clamp(64 / T, 1, 64);
 		s.tile_rows = TH;
-		s.nob = k->O >= 256 ? k->O / 128 : 1;
-		s.ob = ((k->O + s.nob - 1) / s.nob + t->mr - 1) / t->mr * t->mr;
-		s.nob = (k->O + s.ob - 1) / s.ob;
+		split_channels(&s, k->O, k->O >= 256 ? k->O / 128 : 1, t);
 	}
 	if (s.nob <= 1)
 		s.nob = 1, s.ob = k->O;
