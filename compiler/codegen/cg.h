@@ -160,6 +160,8 @@ LLVMValueRef f_sub(Cg *c, LLVMValueRef a, LLVMValueRef b);  /* IEEE a - b */
 LLVMValueRef i2f(Cg *c, LLVMValueRef i);                    /* signed i64 -> f32 */
 /* Calls to the llvm.<name>.f32 intrinsic (exp, log, sqrt) and to libm tanhf. */
 LLVMValueRef f_call(Cg *c, const char *intrinsic, LLVMValueRef x);
+/* Call the overloaded intrinsic name (e.g. "llvm.masked.load") with types tys on args. */
+LLVMValueRef cg_intrinsic(Cg *c, const char *name, LLVMTypeRef *tys, int ntys, LLVMValueRef *args, int nargs);
 LLVMValueRef f_tanh(Cg *c, LLVMValueRef x);
 /* e^x in straight-line arithmetic that vectorises, about 1 ulp (math.c). */
 LLVMValueRef f_exp(Cg *c, LLVMValueRef x);

@@ -30,8 +30,6 @@
 */
 #include "cg.h"
 
-#include <string.h>
-
 #define NV 2        /* vectors per row of a C tile (Target.nr = NV * w) */
 
 /* The vector shape of the target: width W lanes, MR rows per tile. */
@@ -49,15 +47,6 @@ static Vec vec(Cg *c)
 	v.t = LLVMVectorType(c->f32, (unsigned)v.w);
 	v.mt = LLVMVectorType(LLVMInt1TypeInContext(c->ctx), (unsigned)v.w);
 	return v;
-}
-
-/* Call the overloaded intrinsic name with types tys on args. */
-static LLVMValueRef intrinsic(Cg *c, const char *name, LLVMTypeRef *tys, int ntys, LLVMValueRef *args, int nargs)
-{
-	unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-	LLVMValueRef f = LLVMGetIntrinsicDeclaration(c->mod, id, tys, (size_t)ntys);
-	LLVMTypeRef ft = LLVMIntrinsicGetType(c->ctx, id, tys, (size_t)ntys);
-	return LLVMBuildCall2(c->b, ft, f, args, (unsigned)nargs, "");
 }
 
 /* The lanes of vector v of a tile row that lie before rem columns: lane i
@@ -83,7 +72,7 @@ static LLVMValueRef vload(Cg *c, const Vec *vt, LLVMValueRef p, LLVMValueRef mas
 	}
 	LLVMTypeRef tys[2] = {vt->t, c->ptr};
 	LLVMValueRef args[4] = {p, LLVMConstInt(c->i32, 4, 0), mask, LLVMConstNull(vt->t)};
-	return intrinsic(c, "llvm.masked.load", tys, 2, args, 4);
+	return cg_intrinsic(c, "llvm.masked.load", tys, 2, args, 4);
 }
 
 /* Store vector x at p (masked by mask unless NULL). */
@@ -95,7 +84,7 @@ static void vstore(Cg *c, const Vec *vt, LLVMValueRef p, LLVMValueRef x, LLVMVal
 	}
 	LLVMTypeRef tys[2] = {vt->t, c->ptr};
 	LLVMValueRef args[4] = {x, p, LLVMConstInt(c->i32, 4, 0), mask};
-	intrinsic(c, "llvm.masked.store", tys, 2, args, 4);
+	cg_intrinsic(c, "llvm.masked.store", tys, 2, args, 4);
 }
 
 /* The scalar x in every lane. */
@@ -183,7 +172,7 @@ static void micro(Cg *c, const Gemm *g, const Vec *vt, const Tile *t)
 		for (int v = 0; v < NV; v++) {
 			LLVMValueRef args[3] = {a, bv[v], var_get(c, acc[r][v])};
 			LLVMTypeRef ty = vt->t;
-			var_set(c, acc[r][v], intrinsic(c, "llvm.fma", &ty, 1, args, 3));
+			var_set(c, acc[r][v], cg_intrinsic(c, "llvm.fma", &ty, 1, args, 3));
 		}
 	}
 	loop_close(c, &lk);

@@ -280,14 +280,20 @@ LLVMValueRef f_mul(Cg *c, LLVMValueRef a, LLVMValueRef b)
 	return v;
 }
 
+/* Call the overloaded intrinsic name with types tys on args. */
+LLVMValueRef cg_intrinsic(Cg *c, const char *name, LLVMTypeRef *tys, int ntys, LLVMValueRef *args, int nargs)
+{
+	unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+	LLVMValueRef f = LLVMGetIntrinsicDeclaration(c->mod, id, tys, (size_t)ntys);
+	LLVMTypeRef ft = LLVMIntrinsicGetType(c->ctx, id, tys, (size_t)ntys);
+	return LLVMBuildCall2(c->b, ft, f, args, (unsigned)nargs, "");
+}
+
 /* Call the two-operand intrinsic llvm.<name>.f32. */
 static LLVMValueRef f_call2(Cg *c, const char *name, LLVMValueRef a, LLVMValueRef b)
 {
-	unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-	LLVMValueRef f = LLVMGetIntrinsicDeclaration(c->mod, id, &c->f32, 1);
-	LLVMTypeRef t = LLVMIntrinsicGetType(c->ctx, id, &c->f32, 1);
 	LLVMValueRef args[2] = {a, b};
-	return LLVMBuildCall2(c->b, t, f, args, 2, "");
+	return cg_intrinsic(c, name, &c->f32, 1, args, 2);
 }
 
 /* max(a, b), NaN if either is NaN (llvm.maximum). */
@@ -305,10 +311,7 @@ LLVMValueRef f_min(Cg *c, LLVMValueRef a, LLVMValueRef b)
 /* Call the one-operand intrinsic (e.g. "llvm.exp") on an f32. */
 LLVMValueRef f_call(Cg *c, const char *intrinsic, LLVMValueRef x)
 {
-	unsigned id = LLVMLookupIntrinsicID(intrinsic, strlen(intrinsic));
-	LLVMValueRef f = LLVMGetIntrinsicDeclaration(c->mod, id, &c->f32, 1);
-	LLVMTypeRef t = LLVMIntrinsicGetType(c->ctx, id, &c->f32, 1);
-	return LLVMBuildCall2(c->b, t, f, &x, 1, "");
+	return cg_intrinsic(c, intrinsic, &c->f32, 1, &x, 1);
 }
 
 /* tanhf(x) from libm (there is no llvm.tanh intrinsic in LLVM 19). */

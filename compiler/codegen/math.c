@@ -13,10 +13,8 @@
 /* a*b + d rounded once (llvm.fma: the vectoriser widens it to vfmadd). */
 static LLVMValueRef f_fma(Cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef d)
 {
-	LLVMTypeRef t = c->f32;
-	unsigned id = LLVMLookupIntrinsicID("llvm.fma", 8);
-	LLVMValueRef f = LLVMGetIntrinsicDeclaration(c->mod, id, &t, 1), args[3] = {a, b, d};
-	return LLVMBuildCall2(c->b, LLVMIntrinsicGetType(c->ctx, id, &t, 1), f, args, 3, "");
+	LLVMValueRef args[3] = {a, b, d};
+	return cg_intrinsic(c, "llvm.fma", &c->f32, 1, args, 3);
 }
 
 /* c0 + x*(c1 + x*(c2 + ...)) for the n coefficients, highest degree first
