@@ -49,7 +49,7 @@ int cg_conv2d(Cg *c, const Node *nd)
 		return cg_conv2d_winograd(c, nd, &k);
 	int64_t rows = sc->rows, nob = sc->nob, ob = sc->ob, npb = sc->chunks_per_n / nob;
 	Par p;
-	par_open(c, &p, imul(c, c->n, ci(c, npb * nob)), sc->scratch);
+	par_open(c, &p, imul(c, dimv(c, xs, 0), ci(c, npb * nob)), sc->scratch);
 	LLVMValueRef x = base(c, nd->in[0]), w = base(c, nd->in[1]), y = base(c, nd->id);
 	LLVMValueRef s = LLVMBuildUDiv(c->b, p.chunk, ci(c, npb * nob), "");
 	LLVMValueRef rest = LLVMBuildURem(c->b, p.chunk, ci(c, npb * nob), "");

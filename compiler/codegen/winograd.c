@@ -229,11 +229,12 @@ int cg_conv2d_winograd(Cg *c, const Node *nd, const Conv *k)
 	workspace(c, sc->workspace);   /* sized here, on the calling thread: the chunks only look it up */
 	weights(c, k, nd);
 	Par p;
-	par_open(c, &p, imul(c, iceildiv(c, c->n, grp), ci(c, cpn)), sc->scratch);
+	const Shape *xs = &c->g->nodes[nd->in[0]]->shape;   /* x, or conv2d_dx's dy: its samples */
+	par_open(c, &p, imul(c, iceildiv(c, dimv(c, xs, 0), grp), ci(c, cpn)), sc->scratch);
 	LLVMValueRef x = base(c, nd->in[0]), y = base(c, nd->id), u = workspace(c, sc->workspace);
 	LLVMValueRef r = LLVMBuildURem(c->b, p.chunk, ci(c, cpn), "");
 	b.s0 = imul(c, LLVMBuildUDiv(c->b, p.chunk, ci(c, cpn), ""), ci(c, grp));
-	b.sn = imin(c, ci(c, grp), isub(c, c->n, b.s0));
+	b.sn = imin(c, ci(c, grp), isub(c, dimv(c, xs, 0), b.s0));
 	b.ty0 = imul(c, LLVMBuildUDiv(c->b, r, ci(c, nob), ""), ci(c, tr));
 	b.ty1 = imin(c, ci(c, th), iadd(c, b.ty0, ci(c, tr)));
 	b.o0 = imul(c, LLVMBuildURem(c->b, r, ci(c, nob), ""), ci(c, sc->ob));

@@ -393,6 +393,20 @@ static int link_exe(const char *rtdir, const char *obj, const char *out, Err *e)
 	return 0;
 }
 
+/* Refuse an output path that exists but is not a regular file: the result
+** is renamed into place, which would replace a device such as /dev/null
+** (as root), a FIFO or a socket with the executable. */
+static int out_not_regular(const char *out, Err *e)
+{
+	struct stat sb;
+	if (stat(out, &sb) != 0 || S_ISREG(sb.st_mode))
+		return 0;
+	const char *what = S_ISDIR(sb.st_mode) ? "a directory" : S_ISFIFO(sb.st_mode) ? "a named pipe"
+	                 : S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode) ? "a device"
+	                 : S_ISSOCK(sb.st_mode) ? "a socket" : "not a file";
+	return ir_errorf(e, "build: -o %s is %s; lunac writes its output to a new or a regular file", out, what);
+}
+
 /* Show what build does next on a terminal's status line (phase.c), unless
 ** --print-after writes IR to the same stderr. */
 static void phase(const Options *o, const char *what)
@@ -410,6 +424,8 @@ static int cmd_build(Options *o, Graph *g, Err *e)
 		return ir_errorf(e, "build: -o OUT is required");
 	if (!o->out[0] || strlen(o->out) >= PATH_MAX)
 		return ir_errorf(e, "build: -o: the path is %s", o->out[0] ? "too long" : "empty");
+	if (out_not_regular(o->out, e))
+		return -1;
 	char *rtdir = o->emit == EMIT_EXE ? find_part(o, 1, "liblunacrt.a") : NULL;   /* before any work */
 	phase(o, "passes and memory plans");
 	if (compile_plan(g, &o->passes, &c, e)) {

@@ -42,9 +42,12 @@ static void print_split(const Sched *s, const Node *nd, FILE *f)
 		fprintf(f, "  chunks n*%lld (sample, %lld input channels)", (long long)s->chunks_per_n, (long long)s->cb);
 		return;
 	case SPLIT_CONV_DW:
-		fprintf(f, "  chunks %lld (%lld input channels, %lld output channels; samples, then %lld output rows at a time, in order)",
-		        (long long)s->chunks_fixed, (long long)s->cb, (long long)(s->nob > 1 ? s->ob : nd->shape.d[0]),
-		        (long long)s->rows);
+		fprintf(f, "  chunks %lld (%lld input channels, %lld output channels; ", (long long)s->chunks_fixed,
+		        (long long)s->cb, (long long)(s->nob > 1 ? s->ob : nd->shape.d[0]));
+		if (s->group > 1)
+			fprintf(f, "the planes of %lld samples at a time, in order)", (long long)s->group);
+		else
+			fprintf(f, "samples, then %lld output rows at a time, in order)", (long long)s->rows);
 		return;
 	case SPLIT_COLS:
 		fprintf(f, "  chunks %lld (%lld result columns, packed)", (long long)s->chunks_fixed, (long long)s->cols);

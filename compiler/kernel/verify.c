@@ -64,7 +64,11 @@ int kern_verify(const Graph *g, const Node *nd, const Sched *s, Err *e)
 			return bad(e, nd, "input-channel blocks do not divide C", s->cb, k.C);
 		if (s->nob > 1 && !covers(k.O, s->ob, s->nob))
 			return bad(e, nd, "output-channel blocks do not cover O", s->ob * s->nob, k.O);
-		if (s->rows < 1 || s->rows > k.OH || s->scratch < s->rows * k.OW * s->cb * k.KH * k.KW * 4)
+		if (s->group < 1 || (s->group > 1 && s->rows != k.OH))
+			return bad(e, nd, "sample groups of partial planes", s->group, s->rows);
+		if (s->rows < 1 || s->rows > k.OH ||
+		    s->scratch < s->group * s->rows * k.OW * s->cb * k.KH * k.KW * 4 +
+		                     (s->group > 1 ? (s->nob > 1 ? s->ob : k.O) * s->group * k.P * 4 : 0))
 			return bad(e, nd, "scratch does not hold a block's transposed columns", s->scratch, s->rows);
 		return 0;
 	case SPLIT_COLS:

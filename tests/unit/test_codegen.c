@@ -245,6 +245,28 @@ static const Case train_cases[] = {
 	 "%2 = conv2d_dw %0, %1 stride=3 pad=0 shape=[2,4,3,3]\noutput \"y\" %2\n"},
 	{"conv2d_dw 7x7 s2 p3 wide", 0, X4(3, 16, 37) "%1 = input \"dy\" : f32[N,8,8,19]\n"
 	 "%2 = conv2d_dw %0, %1 stride=2 pad=3 shape=[8,3,7,7]\noutput \"y\" %2\n"},
+	{"conv2d_dw 1x1, 64 channels: 8x8 column blocks, 2 scalar columns a row", 0, X4(64, 6, 10)
+	 "%1 = input \"dy\" : f32[N,9,6,10]\n%2 = conv2d_dw %0, %1 stride=1 pad=0 shape=[9,64,1,1]\noutput \"y\" %2\n"},
+	{"conv2d_dw 1x1 stride 2, 32 channels: 8x8 blocks of strided lanes", 0, X4(32, 19, 18)
+	 "%1 = input \"dy\" : f32[N,6,10,9]\n%2 = conv2d_dw %0, %1 stride=2 pad=0 shape=[6,32,1,1]\noutput \"y\" %2\n"},
+	{"conv2d_dw 1x1 stride 2, 16 channels: 4x4 blocks", 0, X4(16, 11, 13)
+	 "%1 = input \"dy\" : f32[N,5,6,7]\n%2 = conv2d_dw %0, %1 stride=2 pad=0 shape=[5,16,1,1]\noutput \"y\" %2\n"},
+	{"conv2d_dw 3x3 on 7x7, 20 samples: groups of 5 samples' planes a GEMM", 0, "%0 = input \"x\" : f32[20,16,7,7]\n"
+	 "%1 = input \"dy\" : f32[20,20,7,7]\n%2 = conv2d_dw %0, %1 stride=1 pad=1 shape=[20,16,3,3]\noutput \"y\" %2\n"},
+	{"conv2d_dw 1x1 on 4x4, 21 samples: a whole and a partial group of 16, 2 output-channel blocks", 0,
+	 "%0 = input \"x\" : f32[21,8,4,4]\n%1 = input \"dy\" : f32[21,300,4,4]\n"
+	 "%2 = conv2d_dw %0, %1 stride=1 pad=0 shape=[300,8,1,1]\noutput \"y\" %2\n"},
+	{"conv2d_dw 1x1 on 4x4: 16 samples' planes", 0, X4(8, 4, 4)
+	 "%1 = input \"dy\" : f32[N,20,4,4]\n%2 = conv2d_dw %0, %1 stride=1 pad=0 shape=[20,8,1,1]\noutput \"y\" %2\n"},
+	/* A fixed first dimension is the sample count, whatever the batch the entry runs at. */
+	{"conv gemm: fixed batch of 5", 0, "%0 = input \"x\" : f32[5,3,8,8]\n%1 = param \"w\" : f32[4,3,3,3]\n"
+	 "%2 = conv2d %0, %1 stride=1 pad=1\noutput \"y\" %2\n"},
+	{"conv winograd: fixed batch of 3", 0, "%0 = input \"x\" : f32[3,16,10,10]\n%1 = param \"w\" : f32[16,16,3,3]\n"
+	 "%2 = conv2d %0, %1 stride=1 pad=1\noutput \"y\" %2\n"},
+	{"conv2d_dx gemm: fixed batch of 4", 0, "%0 = input \"dy\" : f32[4,7,6,6]\n%1 = param \"w\" : f32[7,5,3,3]\n"
+	 "%2 = conv2d_dx %0, %1 stride=1 pad=1 shape=[4,5,6,6]\noutput \"y\" %2\n"},
+	{"conv2d_dw gemm: fixed batch of 4", 0, "%0 = input \"x\" : f32[4,3,12,12]\n%1 = input \"dy\" : f32[4,5,12,12]\n"
+	 "%2 = conv2d_dw %0, %1 stride=1 pad=1 shape=[5,3,3,3]\noutput \"y\" %2\n"},
 	{"matmul_nt batched", 0, "%0 = input \"a\" : f32[N,7]\n%1 = param \"b\" : f32[5,7]\n%2 = matmul_nt %0, %1\n"
 	 "output \"y\" %2\n"},
 	{"matmul_nt fixed", 0, "%0 = param \"a\" : f32[4,6]\n%1 = param \"b\" : f32[3,6]\n%2 = matmul_nt %0, %1\n"
