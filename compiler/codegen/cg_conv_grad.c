@@ -5,7 +5,8 @@
 ** conv2d_dx: per (sample, block of input channels) chunk, the columns of
 ** those channels' taps are w^T dy[n] (a GEMM into scratch), scattered back
 ** onto the input plane (col2im); a direct 1x1 conv writes dx straight from
-** the GEMM. Chunks own disjoint channels of dx.
+** the GEMM, and on 1x1 planes one GEMM covers all samples. Chunks own
+** disjoint channels of dx.
 **
 ** conv2d_dw: per block of input channels (and of output channels when
 ** there are few input blocks), dw[:, block] = sum over samples
@@ -28,6 +29,16 @@ int cg_conv2d_dx(Cg *c, const Node *nd)
 	}
 	int64_t kk = k.KH * k.KW, cb = c->sched.cb, nb = c->sched.nb;
 	Par p;
+	if (c->sched.chunks_fixed) {   /* 1x1 planes: dx[N,C] = dy[N,O] w[O,C], a block of columns a chunk */
+		par_open(c, &p, ci(c, nb), 0);
+		LLVMValueRef dy = base(c, nd->in[0]), w = base(c, nd->in[1]), dx = base(c, nd->id);
+		LLVMValueRef c0 = imul(c, p.chunk, ci(c, cb));
+		Gemm g = {.M = dimv(c, ds, 0), .N = ci(c, cb), .K = ci(c, k.O), .a = dy, .rsa = ci(c, k.O), .csa = ci(c, 1),
+		          .b = cg_at(c, w, c0), .ldb = ci(c, k.C), .c = cg_at(c, dx, c0), .ldc = ci(c, k.C)};
+		cg_gemm(c, &g);
+		par_close(c, &p);
+		return 0;
+	}
 	par_open(c, &p, imul(c, dimv(c, ds, 0), ci(c, nb)), c->sched.scratch);
 	LLVMValueRef dy = base(c, nd->in[0]), w = base(c, nd->in[1]), dx = base(c, nd->id);
 	LLVMValueRef s = LLVMBuildUDiv(c->b, p.chunk, ci(c, nb), "");

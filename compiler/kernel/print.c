@@ -39,7 +39,11 @@ static void print_split(const Sched *s, const Node *nd, FILE *f)
 			        (long long)s->chunks_per_n, (long long)s->tile_rows, (long long)s->rows, (long long)s->ob);
 		return;
 	case SPLIT_CONV_DX:
-		fprintf(f, "  chunks n*%lld (sample, %lld input channels)", (long long)s->chunks_per_n, (long long)s->cb);
+		if (s->chunks_fixed)
+			fprintf(f, "  chunks %lld (%lld input channels of all samples: 1x1 planes, one GEMM)",
+			        (long long)s->chunks_fixed, (long long)s->cb);
+		else
+			fprintf(f, "  chunks n*%lld (sample, %lld input channels)", (long long)s->chunks_per_n, (long long)s->cb);
 		return;
 	case SPLIT_CONV_DW:
 		fprintf(f, "  chunks %lld (%lld input channels, %lld output channels; ", (long long)s->chunks_fixed,

@@ -21,7 +21,9 @@
 ** - conv2d_dx, 3x3 stride 1 with padding at most 2: the convolution of dy
 **   it is (kern_conv_dx_forward) by Winograd where that one would be.
 ** - conv2d_dx: blocks of input channels whose column matrix fits in 512 KiB
-**   (the divisor of C closest below), the GEMM's rows.
+**   (the divisor of C closest below), the GEMM's rows. A 1x1 convolution
+**   of 1x1 planes is one GEMM over all samples (dy[N,O] w[O,C]), its
+**   columns in 4 blocks where there are at least 4 column tiles of them.
 ** - conv2d_dw: blocks of input channels whose taps fill whole vector tiles
 **   (at most 192 columns), at least 4 blocks where there are 4 channels;
 **   output-channel blocks where there are fewer; output rows in blocks of
@@ -213,6 +215,12 @@ static Sched conv2d_dx(const Graph *g, const Node *nd, const Target *t)
 		return winograd(&e, t);
 	}
 	Sched s = {.anchor = ANCHOR_GEMM, .split = SPLIT_CONV_DX, .im2col = !k.direct};
+	if (k.direct && k.P == 1) {   /* dx[n, c] = sum_o dy[n, o] w[o, c]: one GEMM, columns in 4 blocks */
+		s.cb = k.C % 4 == 0 && k.C >= 4 * t->nr ? k.C / 4 : k.C;
+		s.nb = k.C / s.cb;
+		s.chunks_fixed = s.nb;
+		return s;
+	}
 	s.cb = divisor_below(k.C, kk * k.P, k.direct ? k.C * k.P : 131072);
 	s.nb = k.C / s.cb;
 	s.chunks_per_n = s.nb;

@@ -55,6 +55,8 @@ int kern_verify(const Graph *g, const Node *nd, const Sched *s, Err *e)
 		k = kern_conv(&nd->shape, &g->nodes[nd->in[1]]->shape, x, nd);
 		if (s->cb < 1 || k.C % s->cb || s->nb * s->cb != k.C)
 			return bad(e, nd, "input-channel blocks do not divide C", s->cb, k.C);
+		if (s->chunks_fixed && (!k.direct || k.P != 1 || s->chunks_fixed != s->nb || s->chunks_per_n))
+			return bad(e, nd, "one GEMM over the samples but not a 1x1 conv of 1x1 planes", s->chunks_fixed, k.P);
 		if ((s->scratch > 0) != !k.direct || (s->scratch && s->scratch < s->cb * k.KH * k.KW * k.P * 4))
 			return bad(e, nd, "scratch does not hold a block's columns", s->scratch, s->cb * k.KH * k.KW * k.P * 4);
 		return 0;

@@ -267,6 +267,10 @@ static const Case train_cases[] = {
 	 "%2 = conv2d_dx %0, %1 stride=1 pad=1 shape=[4,5,6,6]\noutput \"y\" %2\n"},
 	{"conv2d_dw gemm: fixed batch of 4", 0, "%0 = input \"x\" : f32[4,3,12,12]\n%1 = input \"dy\" : f32[4,5,12,12]\n"
 	 "%2 = conv2d_dw %0, %1 stride=1 pad=1 shape=[5,3,3,3]\noutput \"y\" %2\n"},
+	{"conv2d_dx 1x1 planes: one GEMM over the samples, 4 column blocks", 0, "%0 = input \"dy\" : f32[N,20,1,1]\n"
+	 "%1 = param \"w\" : f32[20,64,1,1]\n%2 = conv2d_dx %0, %1 stride=1 pad=0 shape=[N,64,1,1]\noutput \"y\" %2\n"},
+	{"conv2d_dx 1x1 planes: one GEMM, 70 columns in one block, fixed batch of 5", 0, "%0 = input \"dy\" : f32[5,9,1,1]\n"
+	 "%1 = param \"w\" : f32[9,70,1,1]\n%2 = conv2d_dx %0, %1 stride=1 pad=0 shape=[5,70,1,1]\noutput \"y\" %2\n"},
 	{"matmul_nt batched", 0, "%0 = input \"a\" : f32[N,7]\n%1 = param \"b\" : f32[5,7]\n%2 = matmul_nt %0, %1\n"
 	 "output \"y\" %2\n"},
 	{"matmul_nt fixed", 0, "%0 = param \"a\" : f32[4,6]\n%1 = param \"b\" : f32[3,6]\n%2 = matmul_nt %0, %1\n"
