@@ -63,7 +63,8 @@ typedef enum {
 	SPLIT_CONV,     /* conv2d: (sample, block of output rows, block of output channels) */
 	SPLIT_WINO,     /* conv2d by Winograd: (group of samples, block of tile rows, block of output
 	                   channels), after the weights' transform */
-	SPLIT_CONV_DX,  /* conv2d_dx: (sample, block of input channels) */
+	SPLIT_CONV_DX,  /* conv2d_dx: (sample, block of input channels); on 1x1 planes (chunks_fixed)
+	                   blocks of input channels of one GEMM over all samples */
 	SPLIT_CONV_DW,  /* conv2d_dw: (block of input channels, block of output channels) */
 	SPLIT_COLS,     /* dense, matmul_nt: blocks of result columns, packed */
 	SPLIT_ROWS      /* matmul, matmul_tn: blocks of result rows */
@@ -86,7 +87,8 @@ typedef struct Sched {
 	int wino;               /* conv2d by Winograd F(wino x wino, 3x3) (winograd.c), 0: not */
 	int64_t tile_rows;      /* wino: tile rows (of wino output rows each) per chunk */
 	int64_t workspace;      /* bytes shared by the kernel's chunks (wino: the transformed weights) */
-	int64_t group;          /* wino: samples per chunk (whole planes when more than 1) */
+	int64_t group;          /* wino: samples per chunk (whole planes when more than 1);
+	                           conv2d_dw: samples whose whole planes make one GEMM's k */
 } Sched;
 
 /* The schedule of node nd of g for target t (any node; sources get ANCHOR_NONE). */
