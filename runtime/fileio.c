@@ -3,8 +3,9 @@
 ** in the destination's directory, is flushed and fsynced, then renamed over
 ** the destination; on any failure the temporary is removed. Also a pread
 ** that reads all it is asked for or says why not, and the one way every
-** reader opens a file: only a regular file, never blocking on a FIFO. And
-** the check that standard output took everything printed on it.
+** reader opens a file: only a regular file, never blocking on a FIFO; and
+** no output replaces something that is not a regular file. And the check
+** that standard output took everything printed on it.
 */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +28,22 @@ static char *dirof(const char *path)
 	return strndup(path, slash - path);
 }
 
+/* What a file that is not a regular one is, for messages ("a device"). */
+static const char *kind(mode_t m)
+{
+	return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a named pipe" : S_ISCHR(m) || S_ISBLK(m) ? "a device"
+	     : S_ISSOCK(m) ? "a socket" : "of another kind";
+}
+
+int rt_out_check(const char *path, RtErr *e)
+{
+	struct stat sb;
+	if (stat(path, &sb) != 0 || S_ISREG(sb.st_mode))
+		return 0;
+	return rt_errorf(e, "%s is not a regular file (it is %s); outputs go to a new or a regular file", path,
+	                 kind(sb.st_mode));
+}
+
 int rt_out_open(RtOut *o, const char *path, RtErr *e)
 {
 	memset(o, 0, sizeof *o);
@@ -35,6 +52,8 @@ int rt_out_open(RtOut *o, const char *path, RtErr *e)
 		return rt_errorf(e, "the output file name is empty");
 	if (path[len - 1] == '/')
 		return rt_errorf(e, "%s: names a directory, not a file", path);
+	if (rt_out_check(path, e))
+		return -1;
 	if (!(o->path = strdup(path)) || !(o->tmp = malloc(n)) || !(o->buf = malloc(RT_OUT_BUF))) {
 		rt_out_abort(o);
 		return rt_errorf(e, "out of memory");
@@ -182,9 +201,7 @@ int rt_open_read(const char *path, RtErr *e)
 	const char *what = NULL;
 	int err = fstat(fd, &sb) != 0 ? errno : 0;
 	if (!err && !S_ISREG(sb.st_mode))
-		what = S_ISDIR(sb.st_mode) ? "a directory" : S_ISFIFO(sb.st_mode) ? "a named pipe"
-		     : S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode) ? "a device"
-		     : S_ISSOCK(sb.st_mode) ? "a socket" : "of another kind";
+		what = kind(sb.st_mode);
 	if (!err && !what && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
 		err = errno;
 	if (err || what) {

@@ -200,6 +200,11 @@ typedef struct RtOut {
 #define RT_OUT_BUF 65536
 
 int rt_out_open(RtOut *o, const char *path, RtErr *e);
+/* 0 when path does not exist or is a regular file; else -1 with e set to
+** "X is not a regular file (it is a device)": renaming a finished output
+** over it would replace a device such as /dev/null (as root), a FIFO or a
+** socket. rt_out_open checks it; so does lunac build for -o. */
+int rt_out_check(const char *path, RtErr *e);
 int rt_out_write(RtOut *o, const void *p, size_t n, RtErr *e);
 /* Flush and fsync; the temporary stays until commit or abort. */
 int rt_out_finish(RtOut *o, RtErr *e);

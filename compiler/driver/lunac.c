@@ -8,6 +8,7 @@
 #include "../ir/ir.h"
 #include "../passes/passes.h"
 #include "../version.h"
+#include "../../runtime/rt.h"
 #include "phase.h"
 
 #include <errno.h>
@@ -393,18 +394,12 @@ static int link_exe(const char *rtdir, const char *obj, const char *out, Err *e)
 	return 0;
 }
 
-/* Refuse an output path that exists but is not a regular file: the result
-** is renamed into place, which would replace a device such as /dev/null
-** (as root), a FIFO or a socket with the executable. */
+/* Refuse an output path that exists but is not a regular file (the
+** runtime's rule, rt_out_check: the output is renamed into place). */
 static int out_not_regular(const char *out, Err *e)
 {
-	struct stat sb;
-	if (stat(out, &sb) != 0 || S_ISREG(sb.st_mode))
-		return 0;
-	const char *what = S_ISDIR(sb.st_mode) ? "a directory" : S_ISFIFO(sb.st_mode) ? "a named pipe"
-	                 : S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode) ? "a device"
-	                 : S_ISSOCK(sb.st_mode) ? "a socket" : "not a file";
-	return ir_errorf(e, "build: -o %s is %s; lunac writes its output to a new or a regular file", out, what);
+	RtErr re = {0};
+	return rt_out_check(out, &re) ? ir_errorf(e, "build: -o %s", re.msg) : 0;
 }
 
 /* Show what build does next on a terminal's status line (phase.c), unless

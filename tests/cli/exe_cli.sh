@@ -178,7 +178,11 @@ odd_values() {
 	odd "init -o ''" 2 "--output: the value is empty" "$exe" init -o ''
 	odd "init -o /" 1 "/: names a directory" "$exe" init -o /
 	odd "init -o DIR/" 1 "names a directory" "$exe" init -o "$d/adir/"
-	odd "init -o an existing directory" 1 "cannot rename" "$exe" init -o "$d/adir"
+	odd "init -o an existing directory" 1 "adir is not a regular file (it is a directory)" "$exe" init -o "$d/adir"
+	odd "init -o a FIFO" 1 "fifo is not a regular file (it is a named pipe)" timeout 20 "$exe" init -o "$d/fifo"
+	odd "predict -o a FIFO" 1 "fifo is not a regular file (it is a named pipe)" timeout 20 "$exe" predict -w "$W" -i "$X" -o "$d/fifo"
+	if [ -p "$d/fifo" ] && [ -z "$(ls -A "$d" | grep '\.tmp\.')" ]; then ok "$L: -o a FIFO leaves it a FIFO, no temporary beside it"
+	else notok "$L: -o a FIFO leaves it a FIFO, no temporary beside it" "$(ls -l "$d")"; fi
 	odd "init -o 5000 characters" 1 "cannot create" "$exe" init -o "$d/$long"
 	odd "init -o a path far over PATH_MAX" 1 "..." "$exe" init -o "$d/$long/$long/x"
 	odd "init --seed ''" 2 "--seed: the value is empty" "$exe" init --seed '' -o "$d/n.safetensors"

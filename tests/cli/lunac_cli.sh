@@ -26,11 +26,11 @@ refused() {
 # and left as it was (the output is renamed into place: as root, -o /dev/null
 # would otherwise replace the device with the executable).
 mkfifo "$T/fifo"
-refused "build -o a FIFO: refused" 1 "build: -o $T/fifo is a named pipe; lunac writes its output to a new or a regular file" \
+refused "build -o a FIFO: refused" 1 "build: -o $T/fifo is not a regular file (it is a named pipe); outputs go to a new or a regular file" \
 	bin/lunac build models/mlp.lua -o "$T/fifo"
 if [ -p "$T/fifo" ] && [ -z "$(ls "$T" | grep -v '^fifo$\|^out$\|^err$')" ]; then ok "build -o a FIFO: the FIFO stays, nothing written beside it"
 else bad "build -o a FIFO: the FIFO stays, nothing written beside it" "$(ls -l "$T")"; fi
-refused "build -o a directory: refused" 1 "is a directory; lunac writes its output" \
+refused "build -o a directory: refused" 1 "is not a regular file (it is a directory)" \
 	bin/lunac build models/mlp.lua --emit=llvm -o "$T"
 
 # --cpu: x86-64-v2 has no AVX, so its code uses no ymm or zmm register,

@@ -310,10 +310,12 @@ static void test_out_names(void)
 		{"the output file name is empty", "output: an empty name"},
 		{"/: names a directory, not a file", "output: /"},
 		{"adir/: names a directory, not a file", "output: a trailing slash"},
-		{"cannot rename the finished file into place", "output: an existing directory"},
+		{"adir is not a regular file (it is a directory)", "output: an existing directory"},
+		{"ofifo is not a regular file (it is a named pipe)", "output: a FIFO, refused before anything is written"},
 		{"...", "output: a 5000-character name, the message cut with ..."},
 		{"...", "output: a name of exactly PATH_MAX characters"},
 	};
+	mkfifo(P("ofifo"), 0666);
 	char *longp = malloc(5001), *pm = malloc(PATH_MAX + 1);
 	memset(longp, 'a', 5000);
 	longp[5000] = 0;
@@ -324,7 +326,7 @@ static void test_out_names(void)
 	char adir_slash[300], adir_plain[300];
 	snprintf(adir_slash, sizeof adir_slash, "%s/", P("adir"));
 	snprintf(adir_plain, sizeof adir_plain, "%s", P("adir"));
-	const char *paths[] = {"", "/", adir_slash, adir_plain, longp, pm};
+	const char *paths[] = {"", "/", adir_slash, adir_plain, P("ofifo"), longp, pm};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		RtErr e = {0};
 		int rc = rt_out_open(&o, paths[i], &e);
@@ -335,6 +337,8 @@ static void test_out_names(void)
 		t_check(rc && strstr(e.msg, cases[i].want) && strlen(e.msg) < RT_ERRLEN, cases[i].name, "%s", e.msg);
 		rt_out_abort(&o);
 	}
+	struct stat sb;
+	t_check(stat(P("ofifo"), &sb) == 0 && S_ISFIFO(sb.st_mode), "output: the FIFO is still a FIFO", "%s", P("ofifo"));
 	free(longp);
 	free(pm);
 	RtErr e = {0};
