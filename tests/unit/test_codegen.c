@@ -271,6 +271,19 @@ static const Case train_cases[] = {
 	 "%1 = param \"w\" : f32[20,64,1,1]\n%2 = conv2d_dx %0, %1 stride=1 pad=0 shape=[N,64,1,1]\noutput \"y\" %2\n"},
 	{"conv2d_dx 1x1 planes: one GEMM, 70 columns in one block, fixed batch of 5", 0, "%0 = input \"dy\" : f32[5,9,1,1]\n"
 	 "%1 = param \"w\" : f32[9,70,1,1]\n%2 = conv2d_dx %0, %1 stride=1 pad=0 shape=[5,70,1,1]\noutput \"y\" %2\n"},
+	{"fixed batch of 3: pools and global reductions", 0, "%0 = input \"x\" : f32[3,4,6,6]\n"
+	 "%1 = maxpool %0 kernel=2 stride=2 pad=0\n%2 = avgpool %0 kernel=3 stride=1 pad=1\n%3 = gavg %0 keepdims=0\n"
+	 "%4 = gmax %0 keepdims=1\noutput \"a\" %1\noutput \"b\" %2\noutput \"c\" %3\noutput \"d\" %4\n"},
+	{"fixed batch of 3: batchnorm over the batch, softmax, concat", 0, "%0 = input \"x\" : f32[3,4,6,6]\n"
+	 "%1 = param \"g\" : f32[4]\n%2 = param \"b\" : f32[4]\n%3 = buffer \"m\" : f32[4]\n%4 = buffer \"v\" : f32[4]\n"
+	 "%5 = batchnorm %0, %1, %2, %3, %4 mode=batch eps=1e-5 momentum=0.1\n%6 = softmax %0\n"
+	 "%7 = concat %0, %5 axis=1\noutput \"y\" %5\noutput \"s\" %6\noutput \"c\" %7\n"},
+	{"fixed batch of 3: the window and batch-norm gradients", 0, "%0 = input \"x\" : f32[3,4,6,6]\n"
+	 "%1 = input \"dy\" : f32[3,4,3,3]\n%2 = input \"dz\" : f32[3,4,6,6]\n%3 = param \"g\" : f32[4]\n"
+	 "%4 = maxpool_dx %0, %1 kernel=2 stride=2 pad=0\n%5 = avgpool_dx %1 kernel=2 stride=2 pad=0 shape=[3,4,6,6]\n"
+	 "%6 = bn_dx %0, %3, %2 eps=1e-5\n%7 = bn_dgamma %0, %2 eps=1e-5\n%8 = gmax %0 keepdims=0\n"
+	 "%9 = input \"dg\" : f32[3,4]\n%10 = gsel_dx %0, %8, %9\n"
+	 "output \"a\" %4\noutput \"b\" %5\noutput \"c\" %6\noutput \"d\" %7\noutput \"e\" %10\n"},
 	{"matmul_nt batched", 0, "%0 = input \"a\" : f32[N,7]\n%1 = param \"b\" : f32[5,7]\n%2 = matmul_nt %0, %1\n"
 	 "output \"y\" %2\n"},
 	{"matmul_nt fixed", 0, "%0 = param \"a\" : f32[4,6]\n%1 = param \"b\" : f32[3,6]\n%2 = matmul_nt %0, %1\n"
