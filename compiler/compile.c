@@ -10,12 +10,67 @@
 **   3. code generation of every entry into one module (codegen/).
 **
 ** `--print-after` sees every step: the pass names and `input` in step 1,
-** `plan` after step 2.
+** `plan` after step 2. `--dump-dir DIR` writes every level to files: each
+** entry's graph before and after each pass and its memory plan (steps 1
+** and 2), the kernel level and the LLVM IR as generated (step 3).
 */
 #include "compile.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* One entry's dumps: the folder, the entry's name, the next file's number. */
+typedef struct Dump {
+	const char *dir, *entry;
+	int k;
+} Dump;
+
+/* Write what print(x, y, f, e) prints to dir/name (nothing half-written). */
+static int dump_text(const char *dir, const char *name, int (*print)(const void *x, const void *y, FILE *f, Err *e),
+                     const void *x, const void *y, Err *e)
+{
+	char *buf = NULL, *path = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f || asprintf(&path, "%s/%s", dir, name) < 0) {
+		if (f)
+			fclose(f);
+		free(buf);
+		return ir_errorf(e, "out of memory");
+	}
+	int rc = print(x, y, f, e);
+	int bad = ferror(f);
+	bad |= fclose(f) != 0;
+	if (!rc)
+		rc = bad ? ir_errorf(e, "%s: out of memory", path) : cg_write_atomic(path, buf ? buf : "", len, e);
+	free(buf);
+	free(path);
+	return rc;
+}
+
+/* print for dump_text: a graph. */
+static int print_graph(const void *g, const void *unused, FILE *f, Err *e)
+{
+	ir_print(g, f);
+	return 0;
+}
+
+/* print for dump_text: a graph's memory plan. */
+static int print_plan(const void *g, const void *p, FILE *f, Err *e)
+{
+	pass_plan_print(g, p, f);
+	return 0;
+}
+
+/* The pipeline's after hook for --dump-dir: DIR/ENTRY.NN-PASS.ir. */
+static int dump_graph(const Graph *g, const char *pass, void *arg, Err *e)
+{
+	Dump *d = arg;
+	char name[96];
+	snprintf(name, sizeof name, "%s.%02d-%s.ir", d->entry, d->k++, pass);
+	return dump_text(d->dir, name, print_graph, g, NULL, e);
+}
 
 /* 1 if g has a dropout that Monte-Carlo sampling would switch on. */
 static int has_dropout(const Graph *g)
@@ -52,12 +107,17 @@ int compile_plan(const Graph *g, const PassOpts *o, Compiled *c, Err *e)
 {
 	PassOpts list[COMPILE_MAXENTRIES];
 	Plan *pp[COMPILE_MAXENTRIES];
+	Dump dumps[COMPILE_MAXENTRIES];
 	memset(c, 0, sizeof *c);
+	c->dump_dir = o->dump_dir;
 	int n = entry_list(g, list);
 	for (int i = 0; i < n; i++) {   /* 1. passes, per entry */
 		list[i].disable = o->disable;
 		list[i].print_after = shown(&list[i], o) ? o->print_after : NULL;
 		list[i].print_file = o->print_file;
+		dumps[i] = (Dump){o->dump_dir, pass_entry_name(list[i].entry, list[i].optimizer), 0};
+		if (o->dump_dir)
+			list[i].after = dump_graph, list[i].after_arg = &dumps[i];
 		if (!(c->gs[i] = ir_clone(g)))
 			return ir_errorf(e, "out of memory");
 		c->n = i + 1;
@@ -73,15 +133,37 @@ int compile_plan(const Graph *g, const PassOpts *o, Compiled *c, Err *e)
 		c->es[i] = (CgEntry){pass_entry_name(list[i].entry, list[i].optimizer), c->gs[i], &c->plans[i]};
 	}
 	pass_plan_unify(pp, n);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		if (list[i].print_after && pass_listed(list[i].print_after, "plan"))
 			pass_plan_print(c->gs[i], &c->plans[i], o->print_file ? o->print_file : stderr);
+		char name[64];
+		snprintf(name, sizeof name, "%s.plan.txt", dumps[i].entry);
+		if (o->dump_dir && dump_text(o->dump_dir, name, print_plan, c->gs[i], &c->plans[i], e))
+			return -1;
+	}
 	return 0;
+}
+
+/* print for dump_text: the kernel level of every entry, for a target. */
+static int print_kernels(const void *c, const void *o, FILE *f, Err *e)
+{
+	const Compiled *cc = c;
+	return cg_print_kernels(cc->es, cc->n, o, f, e);
 }
 
 int compile_emit(const Compiled *c, const CgOptions *o, EmitKind k, const char *path, Err *e)
 {
-	return cg_emit_entries(c->es, c->n, o, k, path, e);   /* 3. codegen */
+	if (!c->dump_dir)
+		return cg_emit_entries(c->es, c->n, o, k, path, e);   /* 3. codegen */
+	CgOptions d = o ? *o : (CgOptions){.opt_level = 3};
+	char *ll = NULL;
+	if (asprintf(&ll, "%s/module.ll", c->dump_dir) < 0)
+		return ir_errorf(e, "out of memory");
+	d.dump_ll = ll;
+	int rc = dump_text(c->dump_dir, "kernels.txt", print_kernels, c, &d, e) ||
+	         cg_emit_entries(c->es, c->n, &d, k, path, e);
+	free(ll);
+	return rc ? -1 : 0;
 }
 
 void compile_free(Compiled *c)

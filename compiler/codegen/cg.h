@@ -407,8 +407,6 @@ int cg_fail(Cg *c, const Node *nd, const char *fmt, ...) __attribute__((format(p
 char *cg_run_passes(LLVMModuleRef m, LLVMTargetMachineRef tm, int opt);
 /* Write c's module as k (object, assembly or LLVM IR) to path. */
 int cg_write_module(Cg *c, LLVMTargetMachineRef tm, EmitKind k, const char *path, Err *e);
-/* Write bytes to path through a temporary file in the same folder. */
-int cg_write_atomic(const char *path, const char *bytes, size_t len, Err *e);
 /* Optimise c's (verified) module and write it to path as one object file,
 ** compiled as several parts in parallel when it is big (split.c). */
 int cg_emit_object(Cg *c, LLVMTargetMachineRef tm, int opt, const char *path, Err *e);

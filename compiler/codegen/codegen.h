@@ -22,7 +22,13 @@ typedef struct CgOptions {
 	const char *entry;      /* cg_emit's one entry: its name ("predict", the default; a
 	                           leading "lunac_" is ignored); cg_emit_entries ignores it */
 	void (*phase)(const char *what);   /* NULL, or told what codegen starts next */
+	const char *dump_ll;    /* NULL, or where to write the module's LLVM IR as generated
+	                           and verified, before any LLVM pass (--dump-dir) */
 } CgOptions;
+
+/* Write bytes to path through a temporary file in the same folder (nothing
+** half-written); -1 with e set naming path. */
+int cg_write_atomic(const char *path, const char *bytes, size_t len, Err *e);
 
 /* Emit g (already through the pipeline) with plan p as the one entry
 ** o->entry: cg_emit_entries with one entry. */

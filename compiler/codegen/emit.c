@@ -657,7 +657,7 @@ int cg_emit_entries(const CgEntry *es, int n, const CgOptions *o, EmitKind k, co
 		return ir_errorf(e, "codegen: EMIT_EXE is the driver's: emit an object and link it");
 	if (n < 1)
 		return ir_errorf(e, "codegen: no entry to emit");
-	CgOptions def = {NULL, NULL, 3, NULL, NULL};
+	CgOptions def = {NULL, NULL, 3, NULL, NULL, NULL};
 	if (!o)
 		o = &def;
 	int opt = o->opt_level < 0 ? 0 : o->opt_level > 3 ? 3 : o->opt_level;
@@ -679,6 +679,11 @@ int cg_emit_entries(const CgEntry *es, int n, const CgOptions *o, EmitKind k, co
 	char what[64];
 	snprintf(what, sizeof what, "optimising (LLVM -O%d)", opt);
 	int rc = !tm || (phase(o, "generating LLVM IR"), build(&c, es, n)) || verify(&c, e);
+	if (!rc && o->dump_ll) {
+		char *s = LLVMPrintModuleToString(c.mod);
+		rc = cg_write_atomic(o->dump_ll, s, strlen(s), e);
+		LLVMDisposeMessage(s);
+	}
 	if (!rc && k == EMIT_OBJ)
 		rc = (phase(o, what), cg_emit_object(&c, tm, opt, path, e));
 	else if (!rc)

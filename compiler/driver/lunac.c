@@ -58,6 +58,9 @@ static const char usage[] =
 	"  --entry=NAME         the entry point `ir` and `stats` show: predict (default),\n"
 	"                       mc, eval, train_adam or train_sgd (build makes them all)\n"
 	"  --print-after=PASS   print the IR after PASS (a pass name, input, or all) to stderr\n"
+	"  --dump-dir=DIR       build: write every level to DIR (made if missing): each entry's\n"
+	"                       graph IR before and after each pass, its memory plan, the\n"
+	"                       kernel level and the LLVM IR as generated\n"
 	"  --level=LEVEL        what `ir` prints: graph (default) or kernel\n"
 	"  --disable-pass=A,B   skip optional passes\n"
 	"  --cpu=NAME           generate code for that CPU (an LLVM name: x86-64-v2,\n"
@@ -236,6 +239,10 @@ static void parse_args(Options *o, int argc, char **argv)
 			o->level_kernel = !strcmp(l, "kernel");
 		} else if (is_flag(a, "--print-after")) {
 			o->passes.print_after = flag_value(argc, argv, &i, "--print-after");
+		} else if (is_flag(a, "--dump-dir")) {
+			o->passes.dump_dir = flag_value(argc, argv, &i, "--dump-dir");
+			if (!*o->passes.dump_dir)
+				die(2, "--dump-dir: the value is empty");
 		} else if (is_flag(a, "--disable-pass")) {
 			o->passes.disable = flag_value(argc, argv, &i, "--disable-pass");
 		} else if (is_flag(a, "--max-bytes")) {
@@ -266,6 +273,8 @@ static void parse_args(Options *o, int argc, char **argv)
 		die(2, "no command given");
 	if (o->level_kernel && strcmp(o->cmd, "ir"))
 		die(2, "--level=kernel is an option of `lunac ir`");
+	if (o->passes.dump_dir && strcmp(o->cmd, "build"))
+		die(2, "--dump-dir is an option of `lunac build`");
 }
 
 /* Read a whole text file into a malloc'ed string; a NUL byte in it (which
@@ -402,6 +411,22 @@ static int out_not_regular(const char *out, Err *e)
 	return rt_out_check(out, &re) ? ir_errorf(e, "build: -o %s", re.msg) : 0;
 }
 
+/* --dump-dir: make the folder when it is missing (not its parents); an
+** existing path must be a folder. 0 when there is none to make. */
+static int dump_dir_ready(const char *dir, Err *e)
+{
+	struct stat sb;
+	if (!dir)
+		return 0;
+	if (stat(dir, &sb) == 0)
+		return S_ISDIR(sb.st_mode) ? 0 : ir_errorf(e, "--dump-dir %s: not a folder", dir);
+	if (errno != ENOENT)
+		return ir_errorf(e, "--dump-dir %s: %s", dir, strerror(errno));
+	if (mkdir(dir, 0777) != 0)
+		return ir_errorf(e, "--dump-dir %s: cannot make the folder: %s", dir, strerror(errno));
+	return 0;
+}
+
 /* Show what build does next on a terminal's status line (phase.c), unless
 ** --print-after writes IR to the same stderr. */
 static void phase(const Options *o, const char *what)
@@ -419,7 +444,7 @@ static int cmd_build(Options *o, Graph *g, Err *e)
 		return ir_errorf(e, "build: -o OUT is required");
 	if (!o->out[0] || strlen(o->out) >= PATH_MAX)
 		return ir_errorf(e, "build: -o: the path is %s", o->out[0] ? "too long" : "empty");
-	if (out_not_regular(o->out, e))
+	if (out_not_regular(o->out, e) || dump_dir_ready(o->passes.dump_dir, e))
 		return -1;
 	char *rtdir = o->emit == EMIT_EXE ? find_part(o, 1, "liblunacrt.a") : NULL;   /* before any work */
 	phase(o, "passes and memory plans");

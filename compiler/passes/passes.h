@@ -68,6 +68,12 @@ typedef struct PassOpts {
 	EntryKind entry;          /* which entry point the graph is specialised for */
 	OptKind optimizer;        /* ENTRY_TRAIN: which update rule */
 	void *print_file;         /* FILE * for --print-after, default stderr */
+	/* NULL, or called with the graph before the first pass ("input") and
+	** after each pass that runs, its name; non-zero (with e set) stops the
+	** pipeline. compile.c's --dump-dir writes each graph to a file. */
+	int (*after)(const Graph *g, const char *pass, void *arg, Err *e);
+	void *after_arg;
+	const char *dump_dir;     /* --dump-dir: NULL, or the folder compile.c writes every level to */
 } PassOpts;
 
 /* 1 if --print-after's list asks for name: it lists name or "all". */

@@ -1,7 +1,7 @@
 /*
 ** pipeline.c -- the pass pipeline, a recipe: each pass in order, the
-** verifier after each. `--passes`, `--disable-pass` and `--print-after`
-** act on this same list.
+** verifier after each. `--passes`, `--disable-pass`, `--print-after` and
+** `--dump-dir` (through the after hook) act on this same list.
 */
 #include "passes.h"
 
@@ -77,6 +77,8 @@ int pass_pipeline(Graph *g, const PassOpts *o, Err *e)
 	if (ir_verify(g, e))
 		return -1;
 	maybe_print(g, o, "input");
+	if (o->after && o->after(g, "input", o->after_arg, e))
+		return -1;
 	g->entry = ir_strdup(&g->arena, pass_entry_name(o->entry, o->optimizer));
 	for (int i = 0; i < pass_count; i++) {
 		const Pass *p = &pass_list[i];
@@ -92,6 +94,8 @@ int pass_pipeline(Graph *g, const PassOpts *o, Err *e)
 		if (ir_verify(g, e))
 			return ir_errorf(e, "after pass %s", p->name);
 		maybe_print(g, o, p->name);
+		if (o->after && o->after(g, p->name, o->after_arg, e))
+			return -1;
 	}
 	return 0;
 }

@@ -33,6 +33,41 @@ else bad "build -o a FIFO: the FIFO stays, nothing written beside it" "$(ls -l "
 refused "build -o a directory: refused" 1 "is not a regular file (it is a directory)" \
 	bin/lunac build models/mlp.lua --emit=llvm -o "$T"
 
+# --dump-dir: every level in files, each the same bytes as the command that
+# prints that level alone, and the same executable as without it.
+M=models/tiny_cnn.lua
+if bin/lunac build $M --dump-dir "$T/dump" -o "$T/dumped" 2>"$T/err" && bin/lunac build $M -o "$T/plain" 2>>"$T/err"; then
+	cmp -s "$T/dumped" "$T/plain" && ok "--dump-dir: the executable is the same bytes" ||
+		bad "--dump-dir: the executable is the same bytes" "they differ"
+	same=1; why=""
+	for e in predict eval train_sgd train_adam; do
+		last=$(ls "$T/dump" | grep "^$e\.[0-9][0-9]-" | sort | tail -1)
+		bin/lunac ir $M --entry=$e >"$T/want.ir" 2>/dev/null
+		cmp -s "$T/want.ir" "$T/dump/$last" || { same=0; why="$why $last"; }
+		bin/lunac ir $M --entry=$e --print-after=plan 2>"$T/want.plan" >/dev/null
+		cmp -s "$T/want.plan" "$T/dump/$e.plan.txt" || { same=0; why="$why $e.plan.txt"; }
+	done
+	bin/lunac ir $M >"$T/want.ir"
+	cmp -s "$T/want.ir" "$T/dump/predict.00-input.ir" || { same=0; why="$why predict.00-input.ir"; }
+	bin/lunac ir $M --level=kernel >"$T/want.k"
+	cmp -s "$T/want.k" "$T/dump/kernels.txt" || { same=0; why="$why kernels.txt"; }
+	bin/lunac build $M --emit=llvm -O0 -o "$T/want.ll"
+	cmp -s "$T/want.ll" "$T/dump/module.ll" || { same=0; why="$why module.ll"; }
+	n=$(ls "$T/dump" | grep -c '^train_adam\.[0-9][0-9]-.*\.ir$')
+	[ "$n" -eq "$(($(bin/lunac passes | grep -c .) + 1))" ] || { same=0; why="$why (train_adam: $n graphs)"; }
+	if [ $same = 1 ]; then ok "--dump-dir: every entry's graphs and plan, the kernels and the LLVM IR, as ir and --emit=llvm -O0 print them"
+	else bad "--dump-dir: every entry's graphs and plan, the kernels and the LLVM IR, as ir and --emit=llvm -O0 print them" "differ:$why"; fi
+else
+	bad "--dump-dir: build" "$(head -2 "$T/err")"
+fi
+: >"$T/afile"
+refused "--dump-dir naming a file: refused" 1 "--dump-dir $T/afile: not a folder" \
+	bin/lunac build $M --dump-dir "$T/afile" -o "$T/nofile"
+refused "--dump-dir without its parent: refused" 1 "cannot make the folder" \
+	bin/lunac build $M --dump-dir "$T/no/such" -o "$T/nofile"
+[ ! -e "$T/nofile" ] && ok "--dump-dir refused: nothing built" || bad "--dump-dir refused: nothing built" "$T/nofile exists"
+refused "--dump-dir with ir: a usage error" 2 "--dump-dir is an option of \`lunac build\`" bin/lunac ir $M --dump-dir "$T/dump"
+
 # --cpu: x86-64-v2 has no AVX, so its code uses no ymm or zmm register,
 # whatever this machine has; the executable runs and says what it targets.
 if bin/lunac build models/mlp.lua -O2 --cpu=x86-64-v2 --emit=asm -o "$T/v2.s" 2>"$T/err" &&
