@@ -113,6 +113,7 @@ int compile_plan(const Graph *g, const PassOpts *o, Compiled *c, Err *e)
 	int n = entry_list(g, list);
 	for (int i = 0; i < n; i++) {   /* 1. passes, per entry */
 		list[i].disable = o->disable;
+		list[i].only = o->only;
 		list[i].print_after = shown(&list[i], o) ? o->print_after : NULL;
 		list[i].print_file = o->print_file;
 		dumps[i] = (Dump){o->dump_dir, pass_entry_name(list[i].entry, list[i].optimizer), 0};

@@ -63,6 +63,7 @@ static const char usage[] =
 	"                       kernel level and the LLVM IR as generated\n"
 	"  --level=LEVEL        what `ir` prints: graph (default) or kernel\n"
 	"  --disable-pass=A,B   skip optional passes\n"
+	"  --passes=A,B|none    run only these optional passes (the required ones always run)\n"
 	"  --cpu=NAME           generate code for that CPU (an LLVM name: x86-64-v2,\n"
 	"                       skylake-avx512, ...; `llc-19 -mcpu=help` lists them) with its\n"
 	"                       own features; default: this machine's CPU and features\n"
@@ -245,6 +246,10 @@ static void parse_args(Options *o, int argc, char **argv)
 				die(2, "--dump-dir: the value is empty");
 		} else if (is_flag(a, "--disable-pass")) {
 			o->passes.disable = flag_value(argc, argv, &i, "--disable-pass");
+		} else if (is_flag(a, "--passes")) {
+			o->passes.only = flag_value(argc, argv, &i, "--passes");
+			if (!*o->passes.only)
+				die(2, "--passes: the value is empty (--passes=none runs only the required passes)");
 		} else if (is_flag(a, "--max-bytes")) {
 			o->max_bytes = parse_size("--max-bytes", flag_value(argc, argv, &i, "--max-bytes"));
 		} else if (is_flag(a, "--lua-memory")) {

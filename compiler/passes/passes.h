@@ -65,6 +65,8 @@ typedef enum { OPT_ADAM, OPT_SGD } OptKind;
 typedef struct PassOpts {
 	const char *print_after;  /* comma-separated pass names, "input", "plan", "all", or NULL */
 	const char *disable;      /* comma-separated pass names to skip, or NULL */
+	const char *only;         /* --passes: the optional passes to run (comma-separated, or
+	                             "none"; the required ones always run), or NULL: all */
 	EntryKind entry;          /* which entry point the graph is specialised for */
 	OptKind optimizer;        /* ENTRY_TRAIN: which update rule */
 	void *print_file;         /* FILE * for --print-after, default stderr */

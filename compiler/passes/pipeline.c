@@ -57,8 +57,10 @@ static int check_names(const char *list, const char *flag, Err *e)
 		int found = 0;
 		for (int i = 0; i < pass_count; i++)
 			found |= strlen(pass_list[i].name) == k && !strncmp(pass_list[i].name, p, k);
-		int extra = flag[2] == 'p' && ((k == 3 && !strncmp(p, "all", 3)) || (k == 5 && !strncmp(p, "input", 5)) ||
-		                               (k == 4 && !strncmp(p, "plan", 4)));
+		int printing = !strcmp(flag, "--print-after");
+		int extra = (printing && ((k == 3 && !strncmp(p, "all", 3)) || (k == 5 && !strncmp(p, "input", 5)) ||
+		                          (k == 4 && !strncmp(p, "plan", 4)))) ||
+		            (!strcmp(flag, "--passes") && k == 4 && !strncmp(p, "none", 4));
 		if (!found && !extra)
 			return ir_errorf(e, "%s: unknown pass \"%.*s\" (lunac passes lists them)", flag, (int)k, p);
 		p = c ? c + 1 : NULL;
@@ -69,8 +71,12 @@ static int check_names(const char *list, const char *flag, Err *e)
 /* Run every pass in order, verifying after each. */
 int pass_pipeline(Graph *g, const PassOpts *o, Err *e)
 {
-	if (check_names(o->disable, "--disable-pass", e) || check_names(o->print_after, "--print-after", e))
+	if (check_names(o->disable, "--disable-pass", e) || check_names(o->print_after, "--print-after", e) ||
+	    check_names(o->only, "--passes", e))
 		return -1;
+	for (int i = 0; o->only && i < pass_count; i++)
+		if (listed(o->only, pass_list[i].name) && listed(o->disable, pass_list[i].name))
+			return ir_errorf(e, "--passes names \"%s\" and --disable-pass skips it: say one", pass_list[i].name);
 	if (g->entry)
 		return ir_errorf(e, "the graph was already specialised for the entry point %s "
 		                    "(its graph line says entry=%s): passes run on a model's graph", g->entry, g->entry);
@@ -89,6 +95,8 @@ int pass_pipeline(Graph *g, const PassOpts *o, Err *e)
 				return ir_errorf(e, "--disable-pass: pass \"%s\" is required", p->name);
 			continue;
 		}
+		if (o->only && p->can_disable && !listed(o->only, p->name))
+			continue;   /* --passes: the optional passes it names, the required ones always */
 		if (p->run(g, o, e))
 			return -1;
 		if (ir_verify(g, e))

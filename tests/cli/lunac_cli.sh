@@ -68,6 +68,23 @@ refused "--dump-dir without its parent: refused" 1 "cannot make the folder" \
 [ ! -e "$T/nofile" ] && ok "--dump-dir refused: nothing built" || bad "--dump-dir refused: nothing built" "$T/nofile exists"
 refused "--dump-dir with ir: a usage error" 2 "--dump-dir is an option of \`lunac build\`" bin/lunac ir $M --dump-dir "$T/dump"
 
+# --passes: the optional passes named, in pipeline order, the required ones always.
+after() { bin/lunac ir $M --entry=predict "$@" --print-after=all 2>&1 >/dev/null | sed -n 's/^# after //p' | tr '\n' ' '; }
+[ "$(after --passes=cse)" = "input mode cse " ] && ok "--passes=cse: mode (required) and cse" ||
+	bad "--passes=cse: mode (required) and cse" "ran: $(after --passes=cse)"
+[ "$(after --passes=dce,simplify)" = "input mode simplify dce " ] && ok "--passes: in pipeline order, not the list's" ||
+	bad "--passes: in pipeline order, not the list's" "ran: $(after --passes=dce,simplify)"
+[ "$(after --passes=none)" = "input mode " ] && ok "--passes=none: only the required passes" ||
+	bad "--passes=none: only the required passes" "ran: $(after --passes=none)"
+bin/lunac ir $M --entry=train_adam >"$T/all.ir"
+bin/lunac ir $M --entry=train_adam --passes=simplify,cse,dce >"$T/listed.ir"
+cmp -s "$T/all.ir" "$T/listed.ir" && ok "--passes naming every optional pass: the default pipeline" ||
+	bad "--passes naming every optional pass: the default pipeline" "the graphs differ"
+refused "--passes: an unknown pass" 1 '--passes: unknown pass "fuse" (lunac passes lists them)' bin/lunac ir $M --passes=cse,fuse
+refused "--passes and --disable-pass naming one pass: refused" 1 '--passes names "cse" and --disable-pass skips it' \
+	bin/lunac build $M --passes=cse --disable-pass=cse -o "$T/nofile"
+refused "--passes=: a usage error" 2 "--passes: the value is empty" bin/lunac ir $M --passes=
+
 # --cpu: x86-64-v2 has no AVX, so its code uses no ymm or zmm register,
 # whatever this machine has; the executable runs and says what it targets.
 if bin/lunac build models/mlp.lua -O2 --cpu=x86-64-v2 --emit=asm -o "$T/v2.s" 2>"$T/err" &&
