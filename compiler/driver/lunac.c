@@ -11,7 +11,10 @@
 #include "../../runtime/rt.h"
 #include "phase.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <limits.h>
@@ -416,15 +419,48 @@ static int out_not_regular(const char *out, Err *e)
 	return rt_out_check(out, &re) ? ir_errorf(e, "build: -o %s", re.msg) : 0;
 }
 
+/* 1 if name is a file --dump-dir writes: ENTRY.NN-PASS.ir, ENTRY.plan.txt,
+** kernels.txt, module.ll (ENTRY one of the entry points). */
+static int dump_name(const char *name)
+{
+	static const char *const entries[] = {"predict.", "mc.", "eval.", "train_sgd.", "train_adam."};
+	if (!strcmp(name, "kernels.txt") || !strcmp(name, "module.ll"))
+		return 1;
+	for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
+		size_t n = strlen(entries[i]), len = strlen(name);
+		if (strncmp(name, entries[i], n))
+			continue;
+		const char *r = name + n;
+		if (!strcmp(r, "plan.txt"))
+			return 1;
+		if (isdigit((unsigned char)r[0]) && isdigit((unsigned char)r[1]) && r[2] == '-' && len > n + 6 &&
+		    !strcmp(name + len - 3, ".ir"))
+			return 1;
+	}
+	return 0;
+}
+
 /* --dump-dir: make the folder when it is missing (not its parents); an
-** existing path must be a folder. 0 when there is none to make. */
+** existing path must be a folder, and the files an earlier dump left in it
+** go (a pass that no longer runs must not leave its old graph behind). */
 static int dump_dir_ready(const char *dir, Err *e)
 {
 	struct stat sb;
 	if (!dir)
 		return 0;
-	if (stat(dir, &sb) == 0)
-		return S_ISDIR(sb.st_mode) ? 0 : ir_errorf(e, "--dump-dir %s: not a folder", dir);
+	if (stat(dir, &sb) == 0) {
+		if (!S_ISDIR(sb.st_mode))
+			return ir_errorf(e, "--dump-dir %s: not a folder", dir);
+		DIR *d = opendir(dir);
+		if (!d)
+			return ir_errorf(e, "--dump-dir %s: %s", dir, strerror(errno));
+		int rc = 0;
+		for (struct dirent *de; !rc && (de = readdir(d));)
+			if (dump_name(de->d_name) && unlinkat(dirfd(d), de->d_name, 0) != 0 && errno != ENOENT)
+				rc = ir_errorf(e, "--dump-dir %s: cannot remove the earlier %s: %s", dir, de->d_name, strerror(errno));
+		closedir(d);
+		return rc;
+	}
 	if (errno != ENOENT)
 		return ir_errorf(e, "--dump-dir %s: %s", dir, strerror(errno));
 	if (mkdir(dir, 0777) != 0)

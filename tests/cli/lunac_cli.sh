@@ -60,6 +60,13 @@ if bin/lunac build $M --dump-dir "$T/dump" -o "$T/dumped" 2>"$T/err" && bin/luna
 else
 	bad "--dump-dir: build" "$(head -2 "$T/err")"
 fi
+: >"$T/dump/notes.txt"
+if bin/lunac build $M --passes=none --dump-dir "$T/dump" -o "$T/dumped" 2>"$T/err" &&
+   [ ! -e "$T/dump/train_adam.07-dce.ir" ] && [ -e "$T/dump/train_adam.04-bnstats.ir" ] && [ -e "$T/dump/notes.txt" ]; then
+	ok "--dump-dir again: the earlier dump's files go, other files stay"
+else
+	bad "--dump-dir again: the earlier dump's files go, other files stay" "$(ls "$T/dump" | tr '\n' ' ') $(head -2 "$T/err")"
+fi
 : >"$T/afile"
 refused "--dump-dir naming a file: refused" 1 "--dump-dir $T/afile: not a folder" \
 	bin/lunac build $M --dump-dir "$T/afile" -o "$T/nofile"
