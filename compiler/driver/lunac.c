@@ -423,17 +423,17 @@ static int out_not_regular(const char *out, Err *e)
 ** kernels.txt, module.ll (ENTRY one of the entry points). */
 static int dump_name(const char *name)
 {
-	static const char *const entries[] = {"predict.", "mc.", "eval.", "train_sgd.", "train_adam."};
 	if (!strcmp(name, "kernels.txt") || !strcmp(name, "module.ll"))
 		return 1;
-	for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
-		size_t n = strlen(entries[i]), len = strlen(name);
-		if (strncmp(name, entries[i], n))
+	for (int i = 0; i < 2 * ENTRY_COUNT; i++) {   /* every entry's name, the training one per optimizer */
+		const char *entry = pass_entry_name((EntryKind)(i / 2), i % 2 ? OPT_SGD : OPT_ADAM);
+		size_t n = strlen(entry), len = strlen(name);
+		if (strncmp(name, entry, n) || name[n] != '.')
 			continue;
-		const char *r = name + n;
+		const char *r = name + n + 1;
 		if (!strcmp(r, "plan.txt"))
 			return 1;
-		if (isdigit((unsigned char)r[0]) && isdigit((unsigned char)r[1]) && r[2] == '-' && len > n + 6 &&
+		if (isdigit((unsigned char)r[0]) && isdigit((unsigned char)r[1]) && r[2] == '-' && len > n + 7 &&
 		    !strcmp(name + len - 3, ".ir"))
 			return 1;
 	}
