@@ -657,7 +657,7 @@ int cg_emit_entries(const CgEntry *es, int n, const CgOptions *o, EmitKind k, co
 		return ir_errorf(e, "codegen: EMIT_EXE is the driver's: emit an object and link it");
 	if (n < 1)
 		return ir_errorf(e, "codegen: no entry to emit");
-	CgOptions def = {NULL, NULL, 3, NULL, NULL, NULL};
+	CgOptions def = {.opt_level = 3};
 	if (!o)
 		o = &def;
 	int opt = o->opt_level < 0 ? 0 : o->opt_level > 3 ? 3 : o->opt_level;

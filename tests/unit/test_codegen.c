@@ -6,7 +6,9 @@
 ** and run on an arena poisoned with NaN for n = 1 and n = 3; every graph
 ** output, and every param, buffer and state (an assign may rewrite them),
 ** must match interp_run within a relative L2 error of 1e-5 and hold no NaN.
-** The forward ops, then the training ops, then every model in models/.
+** The forward ops, then the training ops, then every model in models/
+** (predict and train_adam) in every pass variant: the default pipeline,
+** only the required passes, and each optional pass disabled alone.
 ** Also: the descriptor, byte-identical emissions, zmm registers in the
 ** assembly when the host has AVX-512, hand-computed gradients and labels out
 ** of range, plans codegen must refuse, two entries in one module sharing
@@ -647,7 +649,7 @@ static void test_shared(void)
 	char path[256], *s = NULL;
 	size_t len;
 	snprintf(path, sizeof path, "%s/shared.ll", tmpdir);
-	CgOptions o0 = {NULL, NULL, 0, NULL, NULL};
+	CgOptions o0 = {.opt_level = 0};
 	Err e = {0};
 	if (!cg_emit(g, &p, &o0, EMIT_LLVM, path, &e))
 		s = slurp(path, &len);
@@ -670,7 +672,7 @@ static void test_variants(int ncases)
 	run_case(&constref, 801, NULL, tweak_constref);
 	test_shared();
 	const Case *chain = &cases[ncases - 1];
-	CgOptions o0 = {NULL, NULL, 0, NULL, NULL}, generic = {"x86-64", "", 2, NULL, NULL};
+	CgOptions o0 = {.opt_level = 0}, generic = {.cpu = "x86-64", .features = "", .opt_level = 2};
 	Case k = *chain;
 	k.name = "chain cnn at -O0";
 	run_case(&k, 802, &o0, NULL);
@@ -680,8 +682,36 @@ static void test_variants(int ncases)
 
 static const Define small_drifa[] = {{"size", "32"}, {"width", "0.25"}, {"blocks", "1"}};
 
+/* The pass variants every model is compiled with: the default pipeline,
+** only the required passes (--passes=none), and each optional pass
+** disabled alone (--disable-pass=NAME). Variant v of nvariants() into po;
+** its name into buf ("" for the default). A pass added to the pipeline (a
+** fusion rule) is covered without changing this test. */
+static int nvariants(void)
+{
+	int n = 2;
+	for (int i = 0; i < pass_count; i++)
+		n += pass_list[i].can_disable;
+	return n;
+}
+
+static void variant(int v, PassOpts *po, char *buf, size_t len)
+{
+	buf[0] = 0;
+	if (v == 1) {
+		po->only = "none";
+		snprintf(buf, len, " passes=none");
+	}
+	for (int i = 0, k = 2; v >= 2 && i < pass_count; i++)
+		if (pass_list[i].can_disable && k++ == v) {
+			po->disable = pass_list[i].name;
+			snprintf(buf, len, " disable-pass=%s", pass_list[i].name);
+		}
+}
+
 /* Every model in models/: loaded by the frontend, through the pass pipeline
-** (dropout off, then mc), planned, compiled and compared. */
+** (dropout off in every pass variant, then mc), planned, compiled and
+** compared. */
 static void test_models(void)
 {
 	glob_t gl;
@@ -689,16 +719,20 @@ static void test_models(void)
 		printf("ok - models # SKIP no models/*.lua here\n");
 		return;
 	}
+	int nv = nvariants();
 	for (size_t i = 0; i < gl.gl_pathc; i++)
-		for (int mc = 0; mc < 2; mc++) {
-			char name[300];
-			snprintf(name, sizeof name, "model %s mode=%s", gl.gl_pathv[i], mc ? "mc" : "off");
+		for (int v = 0; v <= nv; v++) {   /* v < nv: dropout off, pass variant v; v == nv: mc */
+			int mc = v == nv;
+			char name[300], vname[64] = "";
+			PassOpts po = {.entry = mc ? ENTRY_MC : ENTRY_PREDICT};
+			if (!mc)
+				variant(v, &po, vname, sizeof vname);
+			snprintf(name, sizeof name, "model %s mode=%s%s", gl.gl_pathv[i], mc ? "mc" : "off", vname);
 			if (!selected(name))
 				continue;
 			FeOptions fo = {.libdir = "frontend/lib"};
 			if (strstr(gl.gl_pathv[i], "drifa_net")) /* the small configuration its header gives for tests */
 				fo.defs = small_drifa, fo.ndefs = 3;
-			PassOpts po = {.entry = mc ? ENTRY_MC : ENTRY_PREDICT};
 			Err e = {0};
 			Plan p;
 			Graph *g = fe_load(gl.gl_pathv[i], &fo, &e);
@@ -709,7 +743,7 @@ static void test_models(void)
 				continue;
 			}
 			Case k = {name, 0, NULL};
-			void *h = build(name, 700 + (int)i * 2 + mc, g, &p, NULL);
+			void *h = build(name, 2000 + (int)i * 20 + v, g, &p, NULL);
 			Predict fn = h ? (Predict)dlsym(h, "lunac_predict") : NULL;
 			if (fn) {
 				check_n(&k, g, &p, fn, 1);
@@ -780,7 +814,7 @@ static void test_zmm(void)
 	Err e = {0};
 	size_t len = 0;
 	/* without AVX-512 here, the AVX-512 code is compiled (for Zen 4) but not run */
-	CgOptions zen4 = {"znver4", "", 3, NULL, NULL};
+	CgOptions zen4 = {.cpu = "znver4", .features = "", .opt_level = 3};
 	char *s = g && !cg_emit(g, &p, avx512 ? NULL : &zen4, EMIT_ASM, path, &e) ? slurp(path, &len) : NULL;
 	t_check(s && strstr(s, "zmm") && strstr(s, "vfmadd"), avx512 ? "zmm in conv assembly" : "zmm in conv assembly (znver4)",
 	        "no zmm register or FMA in %s %s", path, e.msg);
@@ -1294,21 +1328,24 @@ static void test_models_train(void)
 		printf("ok - models train # SKIP no models/*.lua here\n");
 		return;
 	}
-	for (size_t i = 0; i < gl.gl_pathc; i++) {
-		char name[300];
-		snprintf(name, sizeof name, "model train_adam %s", gl.gl_pathv[i]);
+	for (size_t i = 0; i < gl.gl_pathc * (size_t)nvariants(); i++) {   /* every model in every pass variant */
+		size_t v = i % (size_t)nvariants();
+		char name[300], vname[64];
+		PassOpts po = {.entry = ENTRY_TRAIN, .optimizer = OPT_ADAM};
+		variant((int)v, &po, vname, sizeof vname);
+		const char *path = gl.gl_pathv[i / (size_t)nvariants()];
+		snprintf(name, sizeof name, "model train_adam %s%s", path, vname);
 		if (!selected(name))
 			continue;
 		FeOptions fo = {.libdir = "frontend/lib"};
-		if (strstr(gl.gl_pathv[i], "drifa_net"))
+		if (strstr(path, "drifa_net"))
 			fo.defs = small_drifa, fo.ndefs = 3;
-		PassOpts po = {.entry = ENTRY_TRAIN, .optimizer = OPT_ADAM};
 		static const char *const names[] = {"train_adam"};
 		Err e = {0};
 		Plan p;
 		CgEntry es;
 		Layout l = {0};
-		Graph *g = fe_load(gl.gl_pathv[i], &fo, &e);
+		Graph *g = fe_load(path, &fo, &e);
 		if (!g || pass_pipeline(g, &po, &e)) {
 			t_check(0, name, "%s", e.msg);
 			ir_free(g);
@@ -1316,7 +1353,7 @@ static void test_models_train(void)
 		}
 		void *h = NULL;
 		if (!plan_entries(name, &g, &p, &es, names, 1, &l))
-			h = build_entries(name, 900 + (int)i, &es, 1);
+			h = build_entries(name, 3000 + (int)i, &es, 1);
 		Predict fn = h ? (Predict)dlsym(h, "lunac_train_adam") : NULL;
 		int64_t n = 3;
 		size_t bytes = (size_t)(p.fixed_bytes + p.batch_bytes * n);
@@ -1336,7 +1373,7 @@ static void test_models_train(void)
 			check_entry(name, g, &p, fn, arena, n, 1e-2);
 			RtCtx ctx = {.seed = 0xfeedull, .step = 3, .nthreads = 3};
 			fn(again, n, &ctx);
-			snprintf(name, sizeof name, "model train_adam %s: 3 threads bit-identical to 1", gl.gl_pathv[i]);
+			snprintf(name, sizeof name, "model train_adam %s%s: 3 threads bit-identical to 1", path, vname);
 			t_check(!memcmp(again, arena, bytes), name, "the arenas differ");
 		}
 		free(arena);
