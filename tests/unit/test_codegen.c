@@ -678,6 +678,17 @@ static void test_variants(int ncases)
 	run_case(&k, 802, &o0, NULL);
 	k.name = "chain cnn for generic x86-64 at -O2";
 	run_case(&k, 803, &generic, NULL);
+	/* conv2d_dw's masked vector loads and transposes without AVX (SSE2 only) */
+	for (int i = 0, j = 0; i < (int)(sizeof train_cases / sizeof train_cases[0]); i++)
+		if (!strcmp(train_cases[i].name, "conv2d_dw 7x7 s2 p3 wide") ||
+		    !strcmp(train_cases[i].name, "conv2d_dw 1x1 stride 2, 16 channels: 4x4 blocks")) {
+			k = train_cases[i];
+			char name[160];
+			snprintf(name, sizeof name, "%s, for generic x86-64", train_cases[i].name);
+			k.name = name;
+			run_case(&k, 804 + j++, &generic, NULL);
+		}
+	t_check(k.ir != chain->ir, "conv2d_dw for generic x86-64: its cases found", "renamed?");
 }
 
 static const Define small_drifa[] = {{"size", "32"}, {"width", "0.25"}, {"blocks", "1"}};
