@@ -45,8 +45,12 @@ void rt_init_tensor(const RtTensor *p, uint64_t seed, float *dst)
 
 void rt_init_params(const RtModel *m, char *arena, uint64_t seed)
 {
-	for (int i = 0; i < m->nparams; i++)
-		rt_init_tensor(&m->params[i], seed, (float *)rt_tensor_addr(m, &m->params[i], arena, 0));
+	for (int i = 0; i < m->nparams; i++) {
+		const RtTensor *p = &m->params[i];
+		if (p->kind == RT_STATE || p->init == RT_INIT_ZEROS || p->init == RT_INIT_NONE)
+			continue;   /* the fresh arena is zeros already: writing them would touch its pages */
+		rt_init_tensor(p, seed, (float *)rt_tensor_addr(m, p, arena, 0));
+	}
 }
 
 int rt_init_file(const RtModel *m, uint64_t seed, const char *path, RtErr *e)

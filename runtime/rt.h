@@ -347,7 +347,10 @@ void rt_array_free(RtArray *a);
 #define RT_INIT_STEP 0x8000000000000000ull
 /* Fill tensor p (a param or buffer, numel floats at dst) by its init rule. */
 void rt_init_tensor(const RtTensor *p, uint64_t seed, float *dst);
-/* Initialise every param and buffer of m in arena; state becomes zeros. */
+/* Initialise every param and buffer of m in arena, a fresh one from
+** rt_arena_new (all zeros): tensors that start at zero, the optimizer state
+** among them, are left untouched, so an entry that never reads them (predict)
+** never faults their pages in. */
 void rt_init_params(const RtModel *m, char *arena, uint64_t seed);
 
 /* ---- JSON output (jsonout.c) ------------------------------------------- */
