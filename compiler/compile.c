@@ -16,9 +16,15 @@
 */
 #include "compile.h"
 
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* One entry's dumps: the folder, the entry's name, the next file's number. */
 typedef struct Dump {
@@ -70,6 +76,52 @@ static int dump_graph(const Graph *g, const char *pass, void *arg, Err *e)
 	char name[96];
 	snprintf(name, sizeof name, "%s.%02d-%s.ir", d->entry, d->k++, pass);
 	return dump_text(d->dir, name, print_graph, g, NULL, e);
+}
+
+/* 1 if name is a file --dump-dir writes: ENTRY.NN-PASS.ir, ENTRY.plan.txt,
+** kernels.txt, module.ll (ENTRY one of the entry points). */
+static int dump_name(const char *name)
+{
+	if (!strcmp(name, "kernels.txt") || !strcmp(name, "module.ll"))
+		return 1;
+	for (int i = 0; i < 2 * ENTRY_COUNT; i++) {   /* every entry's name, the training one per optimizer */
+		const char *entry = pass_entry_name((EntryKind)(i / 2), i % 2 ? OPT_SGD : OPT_ADAM);
+		size_t n = strlen(entry), len = strlen(name);
+		if (strncmp(name, entry, n) || name[n] != '.')
+			continue;
+		const char *r = name + n + 1;
+		if (!strcmp(r, "plan.txt"))
+			return 1;
+		if (isdigit((unsigned char)r[0]) && isdigit((unsigned char)r[1]) && r[2] == '-' && len > n + 7 &&
+		    !strcmp(name + len - 3, ".ir"))
+			return 1;
+	}
+	return 0;
+}
+
+int compile_dump_prepare(const char *dir, Err *e)
+{
+	struct stat sb;
+	if (!dir)
+		return 0;
+	if (stat(dir, &sb) == 0) {
+		if (!S_ISDIR(sb.st_mode))
+			return ir_errorf(e, "--dump-dir %s: not a folder", dir);
+		DIR *d = opendir(dir);
+		if (!d)
+			return ir_errorf(e, "--dump-dir %s: %s", dir, strerror(errno));
+		int rc = 0;
+		for (struct dirent *de; !rc && (de = readdir(d));)
+			if (dump_name(de->d_name) && unlinkat(dirfd(d), de->d_name, 0) != 0 && errno != ENOENT)
+				rc = ir_errorf(e, "--dump-dir %s: cannot remove the earlier %s: %s", dir, de->d_name, strerror(errno));
+		closedir(d);
+		return rc;
+	}
+	if (errno != ENOENT)
+		return ir_errorf(e, "--dump-dir %s: %s", dir, strerror(errno));
+	if (mkdir(dir, 0777) != 0)
+		return ir_errorf(e, "--dump-dir %s: cannot make the folder: %s", dir, strerror(errno));
+	return 0;
 }
 
 /* 1 if g has a dropout that Monte-Carlo sampling would switch on. */

@@ -30,6 +30,13 @@ typedef struct Compiled {
 ** written there. c is filled even on failure; free it with compile_free. */
 int compile_plan(const Graph *g, const PassOpts *o, Compiled *c, Err *e);
 
+/* --dump-dir, before any work: make DIR when it is missing (not its
+** parents); an existing path must be a folder, and the files an earlier
+** dump left in it (the names compile_plan and compile_emit write, only
+** those) are removed, so a pass that no longer runs leaves no old graph
+** behind. 0 when dir is NULL. */
+int compile_dump_prepare(const char *dir, Err *e);
+
 /* Step 3: every entry of c into one module, written to path as k. With a
 ** dump folder, first the kernel level (DIR/kernels.txt) and the module's
 ** LLVM IR as generated, before LLVM's passes (DIR/module.ll). */

@@ -11,10 +11,7 @@
 #include "../../runtime/rt.h"
 #include "phase.h"
 
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <limits.h>
@@ -419,55 +416,6 @@ static int out_not_regular(const char *out, Err *e)
 	return rt_out_check(out, &re) ? ir_errorf(e, "build: -o %s", re.msg) : 0;
 }
 
-/* 1 if name is a file --dump-dir writes: ENTRY.NN-PASS.ir, ENTRY.plan.txt,
-** kernels.txt, module.ll (ENTRY one of the entry points). */
-static int dump_name(const char *name)
-{
-	if (!strcmp(name, "kernels.txt") || !strcmp(name, "module.ll"))
-		return 1;
-	for (int i = 0; i < 2 * ENTRY_COUNT; i++) {   /* every entry's name, the training one per optimizer */
-		const char *entry = pass_entry_name((EntryKind)(i / 2), i % 2 ? OPT_SGD : OPT_ADAM);
-		size_t n = strlen(entry), len = strlen(name);
-		if (strncmp(name, entry, n) || name[n] != '.')
-			continue;
-		const char *r = name + n + 1;
-		if (!strcmp(r, "plan.txt"))
-			return 1;
-		if (isdigit((unsigned char)r[0]) && isdigit((unsigned char)r[1]) && r[2] == '-' && len > n + 7 &&
-		    !strcmp(name + len - 3, ".ir"))
-			return 1;
-	}
-	return 0;
-}
-
-/* --dump-dir: make the folder when it is missing (not its parents); an
-** existing path must be a folder, and the files an earlier dump left in it
-** go (a pass that no longer runs must not leave its old graph behind). */
-static int dump_dir_ready(const char *dir, Err *e)
-{
-	struct stat sb;
-	if (!dir)
-		return 0;
-	if (stat(dir, &sb) == 0) {
-		if (!S_ISDIR(sb.st_mode))
-			return ir_errorf(e, "--dump-dir %s: not a folder", dir);
-		DIR *d = opendir(dir);
-		if (!d)
-			return ir_errorf(e, "--dump-dir %s: %s", dir, strerror(errno));
-		int rc = 0;
-		for (struct dirent *de; !rc && (de = readdir(d));)
-			if (dump_name(de->d_name) && unlinkat(dirfd(d), de->d_name, 0) != 0 && errno != ENOENT)
-				rc = ir_errorf(e, "--dump-dir %s: cannot remove the earlier %s: %s", dir, de->d_name, strerror(errno));
-		closedir(d);
-		return rc;
-	}
-	if (errno != ENOENT)
-		return ir_errorf(e, "--dump-dir %s: %s", dir, strerror(errno));
-	if (mkdir(dir, 0777) != 0)
-		return ir_errorf(e, "--dump-dir %s: cannot make the folder: %s", dir, strerror(errno));
-	return 0;
-}
-
 /* Show what build does next on a terminal's status line (phase.c), unless
 ** --print-after writes IR to the same stderr. */
 static void phase(const Options *o, const char *what)
@@ -485,7 +433,7 @@ static int cmd_build(Options *o, Graph *g, Err *e)
 		return ir_errorf(e, "build: -o OUT is required");
 	if (!o->out[0] || strlen(o->out) >= PATH_MAX)
 		return ir_errorf(e, "build: -o: the path is %s", o->out[0] ? "too long" : "empty");
-	if (out_not_regular(o->out, e) || dump_dir_ready(o->passes.dump_dir, e))
+	if (out_not_regular(o->out, e) || compile_dump_prepare(o->passes.dump_dir, e))
 		return -1;
 	char *rtdir = o->emit == EMIT_EXE ? find_part(o, 1, "liblunacrt.a") : NULL;   /* before any work */
 	phase(o, "passes and memory plans");
